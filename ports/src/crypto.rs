@@ -1,0 +1,88 @@
+//! Password hashing and token encoding.
+
+use async_trait::async_trait;
+use shaku::Interface;
+
+use crate::BoxError;
+use crate::model::{AccessClaims, PasswordHash, SecretString};
+
+/// What hashing can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The stored hash is not a PHC string this hasher understands.
+    #[error("malformed password hash")]
+    Malformed,
+    /// The hashing pool is saturated or gone.
+    #[error("password hashing unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Hashes and verifies passwords (argon2id) on a bounded blocking pool.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Interface {
+    /// Hashes a password with a fresh salt into a PHC string.
+    ///
+    /// # Errors
+    /// [`HashError::Unavailable`].
+    async fn hash(&self, password: &SecretString) -> Result<PasswordHash, HashError>;
+
+    /// Whether `password` matches `hash` (constant time).
+    ///
+    /// # Errors
+    /// [`HashError::Malformed`], [`HashError::Unavailable`].
+    async fn verify(&self, password: &SecretString, hash: &PasswordHash) -> Result<bool, HashError>;
+
+    /// Spends the time of a verification without a stored hash, so an unknown
+    /// account takes as long to refuse as a wrong password.
+    ///
+    /// # Errors
+    /// [`HashError::Unavailable`].
+    async fn verify_dummy(&self, password: &SecretString) -> Result<(), HashError>;
+}
+
+/// Why a token was refused. The HTTP adapter turns every variant into the
+/// same 401: the variants exist for logs and tests, not for clients.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not a well-formed JWT.
+    #[error("malformed token")]
+    Malformed,
+    /// `alg` is `none` or not the configured algorithm.
+    #[error("algorithm not allowed")]
+    AlgorithmNotAllowed,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// Past `exp`.
+    #[error("expired")]
+    Expired,
+    /// Wrong `iss` or `aud`, or a missing required claim.
+    #[error("invalid claims: {0}")]
+    InvalidClaims(String),
+    /// Signing failed (key problem).
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+/// Encodes and verifies access tokens (JWT HS256 / RS256).
+///
+/// Synchronous on purpose: it runs on every request and never waits on I/O.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait TokenCodec: Interface {
+    /// Signs the claims.
+    ///
+    /// # Errors
+    /// [`TokenError::Signing`].
+    fn encode(&self, claims: &AccessClaims) -> Result<String, TokenError>;
+
+    /// Verifies a token (algorithm, signature, expiry, issuer, audience) and
+    /// returns its claims.
+    ///
+    /// # Errors
+    /// Every [`TokenError`] variant but `Signing`.
+    fn decode(&self, token: &str) -> Result<AccessClaims, TokenError>;
+
+    /// The public keys as a JWKS document, `None` for symmetric algorithms.
+    fn jwks(&self) -> Option<serde_json::Value>;
+}

@@ -1,1 +1,12 @@
-//! placeholder
+//! Composition root: configuration, logging, the shaku container, the
+//! lifecycle and the `platform` binary. The only crate that sees everything.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod container;
+pub mod lifecycle;
+pub mod logging;
+pub mod secrets;
+mod shared;
+mod wiring;

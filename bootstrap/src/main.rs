@@ -1,1 +1,99 @@
-fn main() {}
+//! The `platform` binary: `serve` (default) and `config check`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use platform_bootstrap::cli::{Cli, Command, ConfigAction};
+use platform_bootstrap::config::{self, LoadOptions};
+use platform_bootstrap::secrets::FileSecretSource;
+use platform_bootstrap::{app, container, logging};
+
+/// Exit code for configuration errors (distinct from run-time failures).
+const CONFIG_ERROR: u8 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let opts = LoadOptions {
+        config_dir: cli.config_dir.clone(),
+        environment: cli.environment,
+        vars: None,
+    };
+    let loaded = match load(&opts).await {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(CONFIG_ERROR);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config {
+            action: ConfigAction::Check,
+        } => config_check(&loaded),
+        Command::Serve => serve(loaded).await,
+    }
+}
+
+async fn load(opts: &LoadOptions) -> Result<config::LoadedConfig, config::ConfigError> {
+    let mut loaded = config::load(opts)?;
+    let dir = Some(loaded.settings.secrets.dir.clone())
+        .filter(|d| !d.is_empty())
+        .map(Into::into);
+    config::apply_secrets(&mut loaded.settings, &FileSecretSource::new(dir)).await?;
+    Ok(loaded)
+}
+
+fn config_check(loaded: &config::LoadedConfig) -> ExitCode {
+    let adapters = match container::choices(&loaded.settings) {
+        Ok(choices) => choices,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(CONFIG_ERROR);
+        }
+    };
+    let doc = serde_json::json!({
+        "config_dir": config::display_dir(loaded.config_dir.as_deref()),
+        "settings": loaded.settings,
+        "adapters": adapters.iter().map(|c| (c.port, c.adapter)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    match serde_json::to_string_pretty(&doc) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("cannot print configuration: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(loaded: config::LoadedConfig) -> ExitCode {
+    let _guard = match logging::init(&loaded.settings.logging) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("configuration error: {err:#}");
+            return ExitCode::from(CONFIG_ERROR);
+        }
+    };
+    tracing::info!(
+        environment = loaded.settings.environment.as_str(),
+        config_dir = %config::display_dir(loaded.config_dir.as_deref()),
+        "starting platform"
+    );
+    let platform = match app::Platform::build(loaded.settings).await {
+        Ok(platform) => platform,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "start-up failed");
+            eprintln!("start-up failed: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match platform.run_until(app::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "platform failed");
+            ExitCode::FAILURE
+        }
+    }
+}

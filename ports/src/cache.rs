@@ -35,7 +35,8 @@ pub trait Cache: Interface {
     ///
     /// # Errors
     /// [`CacheError::Backend`].
-    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>)
+    -> Result<(), CacheError>;
 
     /// Removes a key (absent keys are fine).
     ///

@@ -60,12 +60,22 @@ impl ErrorReport {
             chain.push(s.to_string());
             source = s.source();
         }
-        Self { message: err.to_string(), chain, context: ErrorContext::default(), occurred_at: Utc::now() }
+        Self {
+            message: err.to_string(),
+            chain,
+            context: ErrorContext::default(),
+            occurred_at: Utc::now(),
+        }
     }
 
     /// A report from a message alone (a panic payload, say).
     pub fn message(message: impl Into<String>) -> Self {
-        Self { message: message.into(), chain: Vec::new(), context: ErrorContext::default(), occurred_at: Utc::now() }
+        Self {
+            message: message.into(),
+            chain: Vec::new(),
+            context: ErrorContext::default(),
+            occurred_at: Utc::now(),
+        }
     }
 
     /// Names the reporting module.

@@ -58,7 +58,12 @@ pub trait EventBus: Interface {
     ///
     /// # Errors
     /// [`BusError::InvalidTopic`], [`BusError::Closed`], [`BusError::Backend`].
-    async fn subscribe(&self, topic: &str, subscriber: &str, handler: Arc<dyn EventHandler>) -> Result<SubscriptionId, BusError>;
+    async fn subscribe(
+        &self,
+        topic: &str,
+        subscriber: &str,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<SubscriptionId, BusError>;
 
     /// Stops a subscription; events already being handled finish.
     ///

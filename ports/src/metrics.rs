@@ -50,7 +50,10 @@ pub struct Label {
 impl Label {
     /// Builds a label.
     pub fn new(key: &'static str, value: impl Into<LabelValue>) -> Self {
-        Self { key, value: value.into() }
+        Self {
+            key,
+            value: value.into(),
+        }
     }
 }
 
@@ -90,16 +93,37 @@ pub struct MetricsError(pub String);
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait Metrics: Interface {
     /// A counter.
-    fn counter(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Counter>;
+    fn counter(
+        &self,
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+    ) -> Arc<dyn Counter>;
 
     /// An up-down counter.
-    fn up_down_counter(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn UpDownCounter>;
+    fn up_down_counter(
+        &self,
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+    ) -> Arc<dyn UpDownCounter>;
 
     /// A histogram with explicit bucket boundaries (`None`: the SDK's defaults).
-    fn histogram(&self, name: &'static str, description: &'static str, unit: &'static str, boundaries: Option<Vec<f64>>) -> Arc<dyn Histogram>;
+    fn histogram(
+        &self,
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+        boundaries: Option<Vec<f64>>,
+    ) -> Arc<dyn Histogram>;
 
     /// A gauge.
-    fn gauge(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Gauge>;
+    fn gauge(
+        &self,
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+    ) -> Arc<dyn Gauge>;
 
     /// Every instrument in the Prometheus text exposition format.
     ///

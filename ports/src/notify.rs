@@ -86,7 +86,12 @@ pub trait Notifier: Interface {
     ///
     /// # Errors
     /// [`NotifyError::UnknownTemplate`], or as [`Mailer::send`].
-    async fn send_email_with_template(&self, to: &str, template: &str, data: &serde_json::Value) -> Result<(), NotifyError>;
+    async fn send_email_with_template(
+        &self,
+        to: &str,
+        template: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), NotifyError>;
 
     /// Sends an SMS.
     ///
@@ -98,11 +103,13 @@ pub trait Notifier: Interface {
     ///
     /// # Errors
     /// [`NotifyError::ChannelNotConfigured`] without a push adapter, else [`NotifyError::Backend`].
-    async fn send_push(&self, device_token: &str, payload: &PushPayload) -> Result<(), NotifyError>;
+    async fn send_push(&self, device_token: &str, payload: &PushPayload)
+    -> Result<(), NotifyError>;
 
     /// Posts a webhook.
     ///
     /// # Errors
     /// As [`WebhookSender::post`].
-    async fn send_webhook(&self, url: &str, payload: &serde_json::Value) -> Result<(), NotifyError>;
+    async fn send_webhook(&self, url: &str, payload: &serde_json::Value)
+    -> Result<(), NotifyError>;
 }

@@ -1,1 +1,85 @@
-//! placeholder
+//! The driving HTTP adapter: the axum router with the operational endpoints,
+//! the middleware stack every request goes through, problem+json errors and
+//! the server with graceful shutdown.
+//!
+//! Bootstrap calls [`build_router`] with the feature modules' routers and
+//! serves the result with [`HttpServer`]. Handlers answer errors with
+//! [`Problem`], read bodies with [`AppJson`] and the caller with [`Ctx`].
+
+pub mod extract;
+pub mod problem;
+
+mod middleware;
+mod ops;
+mod scope;
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use http::StatusCode;
+use platform_ports::errors::ErrorPublisher;
+use platform_ports::health::HealthRegistry;
+use platform_ports::metrics::Metrics;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use extract::{AppJson, Ctx};
+pub use problem::{ErrorCause, Problem};
+pub use server::HttpServer;
+
+/// Where and how the server listens.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Host name or address to bind.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// Longest a request may take before it is answered 504.
+    pub request_timeout: Duration,
+    /// Longest in-flight requests may drain at shutdown.
+    pub shutdown_timeout: Duration,
+    /// Largest request body an extractor accepts; larger is 413.
+    pub max_body_bytes: usize,
+}
+
+/// The ports the operational endpoints and the middleware use.
+#[derive(Clone)]
+pub struct OperationalDeps {
+    /// Runs the readiness checks.
+    pub health: Arc<dyn HealthRegistry>,
+    /// Creates the HTTP instruments and renders `/metrics`.
+    pub metrics: Arc<dyn Metrics>,
+    /// Receives panics and 5xx causes.
+    pub errors: Arc<dyn ErrorPublisher>,
+}
+
+/// The full router: operational endpoints + `api` (already-stated routers of
+/// feature modules) wrapped in the middleware stack.
+///
+/// Outermost first: request id, request span and access log, metrics and
+/// problem conversion (one service), panic catching, the request timeout and
+/// the body limit. An unknown path is a 404 problem. Routes added to the
+/// returned router afterwards bypass the middleware: pass them in `api`.
+pub fn build_router(deps: &OperationalDeps, settings: &HttpSettings, api: Router) -> Router {
+    let observe = middleware::Observe::new(deps.metrics.as_ref(), Arc::clone(&deps.errors));
+    let stack = ServiceBuilder::new()
+        .layer(middleware::ObserveLayer::new(observe))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes));
+    ops::router(Arc::clone(&deps.health), Arc::clone(&deps.metrics))
+        .merge(api)
+        .fallback(not_found)
+        .layer(stack)
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("nothing is served at this path")
+}

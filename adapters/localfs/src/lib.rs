@@ -1,1 +1,8 @@
-//! placeholder
+//! Local filesystem adapters: the blob store and the file mail outbox.
+
+mod atomic;
+mod blob;
+mod mail;
+
+pub use blob::{LocalBlobSettings, LocalBlobStore, LocalBlobStoreParameters};
+pub use mail::{FileMailer, FileMailerParameters, FileMailerSettings};

@@ -1,1 +1,29 @@
-//! placeholder
+//! In-memory adapters: repositories, unit of work and outbox over one shared
+//! store, the TTL cache, the job queue and cron scheduler, and the
+//! in-process event bus. The embedded default: no services needed.
+
+mod store;
+
+mod audit;
+mod outbox;
+mod posts;
+mod roles;
+mod tokens;
+mod users;
+
+mod bus;
+mod cache;
+mod jobs;
+mod scheduler;
+
+pub use audit::MemoryAuditStore;
+pub use bus::{InProcessBusSettings, InProcessEventBus, InProcessEventBusParameters};
+pub use cache::MemoryCache;
+pub use jobs::{MemoryJobQueue, MemoryJobQueueParameters, MemoryJobQueueSettings};
+pub use outbox::MemoryOutbox;
+pub use posts::MemoryPostRepository;
+pub use roles::MemoryRoleRepository;
+pub use scheduler::MemoryScheduler;
+pub use store::{MemoryStore, MemoryTx, MemoryUnitOfWork};
+pub use tokens::{MemoryRefreshTokenStore, MemoryVerificationTokenStore};
+pub use users::MemoryUserRepository;

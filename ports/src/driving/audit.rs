@@ -2,7 +2,9 @@ use async_trait::async_trait;
 use shaku::Interface;
 
 use crate::BoxError;
-use crate::model::{AuditAction, AuditEntry, AuditFilter, Page, PageRequest, RequestContext, ValidationErrors};
+use crate::model::{
+    AuditAction, AuditEntry, AuditFilter, Page, PageRequest, RequestContext, ValidationErrors,
+};
 
 /// What the auditor can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -29,5 +31,10 @@ pub trait Auditor: Interface {
     ///
     /// # Errors
     /// [`AuditError::Validation`], [`AuditError::Backend`].
-    async fn query(&self, ctx: &RequestContext, filter: AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>, AuditError>;
+    async fn query(
+        &self,
+        ctx: &RequestContext,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, AuditError>;
 }

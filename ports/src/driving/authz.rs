@@ -26,13 +26,22 @@ pub trait PermissionResolver: Interface {
     ///
     /// # Errors
     /// [`AuthzError::Backend`].
-    async fn has_permission(&self, tenant: TenantId, user_id: UserId, permission: &Permission) -> Result<bool, AuthzError>;
+    async fn has_permission(
+        &self,
+        tenant: TenantId,
+        user_id: UserId,
+        permission: &Permission,
+    ) -> Result<bool, AuthzError>;
 
     /// Every permission the user holds, sorted.
     ///
     /// # Errors
     /// [`AuthzError::Backend`].
-    async fn user_permissions(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Permission>, AuthzError>;
+    async fn user_permissions(
+        &self,
+        tenant: TenantId,
+        user_id: UserId,
+    ) -> Result<Vec<Permission>, AuthzError>;
 
     /// Forgets the user's cached permissions (after role changes).
     ///
@@ -49,5 +58,9 @@ pub trait Authorizer: Interface {
     ///
     /// # Errors
     /// [`AuthzError::Unauthenticated`], [`AuthzError::Forbidden`], [`AuthzError::Backend`].
-    async fn authorize(&self, ctx: &RequestContext, permission: &Permission) -> Result<(), AuthzError>;
+    async fn authorize(
+        &self,
+        ctx: &RequestContext,
+        permission: &Permission,
+    ) -> Result<(), AuthzError>;
 }

@@ -3,7 +3,10 @@ use serde::{Deserialize, Serialize};
 use shaku::Interface;
 
 use crate::BoxError;
-use crate::model::{Page, PageRequest, Permission, RequestContext, Role, RoleId, SecretString, User, UserFilter, UserId, UserUpdates, ValidationErrors};
+use crate::model::{
+    Page, PageRequest, Permission, RequestContext, Role, RoleId, SecretString, User, UserFilter,
+    UserId, UserUpdates, ValidationErrors,
+};
 
 /// What identity use cases can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -53,37 +56,65 @@ pub trait UserService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::Validation`], [`IdentityError::Conflict`], [`IdentityError::Backend`].
-    async fn register(&self, ctx: &RequestContext, input: RegisterUser) -> Result<User, IdentityError>;
+    async fn register(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterUser,
+    ) -> Result<User, IdentityError>;
 
     /// Marks the token's user verified.
     ///
     /// # Errors
     /// [`IdentityError::InvalidToken`], [`IdentityError::Backend`].
-    async fn verify_email(&self, ctx: &RequestContext, token: &SecretString) -> Result<(), IdentityError>;
+    async fn verify_email(
+        &self,
+        ctx: &RequestContext,
+        token: &SecretString,
+    ) -> Result<(), IdentityError>;
 
     /// Mails a reset token if the email exists; answers the same either way.
     ///
     /// # Errors
     /// [`IdentityError::Backend`] only.
-    async fn request_password_reset(&self, ctx: &RequestContext, email: &str) -> Result<(), IdentityError>;
+    async fn request_password_reset(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+    ) -> Result<(), IdentityError>;
 
     /// Sets a new password with a mailed token and revokes every session.
     ///
     /// # Errors
     /// [`IdentityError::InvalidToken`], [`IdentityError::Validation`], [`IdentityError::Backend`].
-    async fn reset_password(&self, ctx: &RequestContext, token: &SecretString, new_password: &SecretString) -> Result<(), IdentityError>;
+    async fn reset_password(
+        &self,
+        ctx: &RequestContext,
+        token: &SecretString,
+        new_password: &SecretString,
+    ) -> Result<(), IdentityError>;
 
     /// Changes the caller's password and revokes their other sessions.
     ///
     /// # Errors
     /// [`IdentityError::InvalidCredentials`], [`IdentityError::Validation`], [`IdentityError::Backend`].
-    async fn change_password(&self, ctx: &RequestContext, user_id: UserId, old_password: &SecretString, new_password: &SecretString) -> Result<(), IdentityError>;
+    async fn change_password(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        old_password: &SecretString,
+        new_password: &SecretString,
+    ) -> Result<(), IdentityError>;
 
     /// Updates a profile.
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Validation`], [`IdentityError::Conflict`], [`IdentityError::Backend`].
-    async fn update_profile(&self, ctx: &RequestContext, user_id: UserId, updates: UserUpdates) -> Result<User, IdentityError>;
+    async fn update_profile(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        updates: UserUpdates,
+    ) -> Result<User, IdentityError>;
 
     /// One user of the caller's tenant.
     ///
@@ -95,7 +126,12 @@ pub trait UserService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::Validation`] (bad cursor), [`IdentityError::Backend`].
-    async fn list(&self, ctx: &RequestContext, filter: UserFilter, page: PageRequest) -> Result<Page<User>, IdentityError>;
+    async fn list(
+        &self,
+        ctx: &RequestContext,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, IdentityError>;
 
     /// Deletes a user and revokes their sessions.
     ///
@@ -141,7 +177,12 @@ pub trait RoleService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Conflict`], [`IdentityError::Validation`], [`IdentityError::Backend`].
-    async fn update(&self, ctx: &RequestContext, id: RoleId, input: RoleInput) -> Result<Role, IdentityError>;
+    async fn update(
+        &self,
+        ctx: &RequestContext,
+        id: RoleId,
+        input: RoleInput,
+    ) -> Result<Role, IdentityError>;
 
     /// Deletes a role.
     ///
@@ -153,19 +194,34 @@ pub trait RoleService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Validation`] (undeclared permission), [`IdentityError::Backend`].
-    async fn set_permissions(&self, ctx: &RequestContext, id: RoleId, permissions: Vec<Permission>) -> Result<Role, IdentityError>;
+    async fn set_permissions(
+        &self,
+        ctx: &RequestContext,
+        id: RoleId,
+        permissions: Vec<Permission>,
+    ) -> Result<Role, IdentityError>;
 
     /// Assigns a role to a user.
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Backend`].
-    async fn assign(&self, ctx: &RequestContext, user_id: UserId, role_id: RoleId) -> Result<(), IdentityError>;
+    async fn assign(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> Result<(), IdentityError>;
 
     /// Revokes a role from a user.
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Backend`].
-    async fn revoke(&self, ctx: &RequestContext, user_id: UserId, role_id: RoleId) -> Result<(), IdentityError>;
+    async fn revoke(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> Result<(), IdentityError>;
 
     /// Every permission declared by the platform and its feature modules.
     fn declared_permissions(&self) -> Vec<Permission>;

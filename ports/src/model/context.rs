@@ -41,7 +41,10 @@ impl RequestContext {
     /// A context for work the platform does on its own behalf (CLI, jobs).
     #[must_use]
     pub fn system(request_id: impl Into<Arc<str>>) -> Self {
-        Self { request_id: request_id.into(), ..Self::default() }
+        Self {
+            request_id: request_id.into(),
+            ..Self::default()
+        }
     }
 
     /// The acting user's id, if authenticated.

@@ -34,7 +34,9 @@ impl Email {
                 .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.chars().any(|c| c.is_whitespace() || c == '@' || c.is_control());
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c.is_control());
         if !domain_ok || !local_ok {
             return Err(invalid());
         }
@@ -79,12 +81,23 @@ mod tests {
 
     #[test]
     fn normalizes_case_and_whitespace() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn rejects_non_addresses() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -25,7 +25,12 @@ pub struct Event {
 
 impl Event {
     /// A new event with a fresh id, stamped now.
-    pub fn new(event_type: impl Into<String>, source: impl Into<String>, tenant_id: TenantId, data: serde_json::Value) -> Self {
+    pub fn new(
+        event_type: impl Into<String>,
+        source: impl Into<String>,
+        tenant_id: TenantId,
+        data: serde_json::Value,
+    ) -> Self {
         Self {
             id: EventId::new(),
             event_type: event_type.into(),

@@ -25,7 +25,14 @@ pub struct NewJob {
 impl NewJob {
     /// A job on `queue` with the default 25 retries (asynq's default).
     pub fn new(queue: impl Into<String>, task_type: impl Into<String>, payload: Vec<u8>) -> Self {
-        Self { queue: queue.into(), task_type: task_type.into(), payload, max_retries: 25, run_at: None, timeout: None }
+        Self {
+            queue: queue.into(),
+            task_type: task_type.into(),
+            payload,
+            max_retries: 25,
+            run_at: None,
+            timeout: None,
+        }
     }
 }
 

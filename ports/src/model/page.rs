@@ -30,13 +30,19 @@ impl PageRequest {
                 format!("must be between 1 and {}", Self::MAX_LIMIT),
             ));
         }
-        Ok(Self { limit, cursor: cursor.filter(|c| !c.is_empty()) })
+        Ok(Self {
+            limit,
+            cursor: cursor.filter(|c| !c.is_empty()),
+        })
     }
 }
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { limit: Self::DEFAULT_LIMIT, cursor: None }
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            cursor: None,
+        }
     }
 }
 
@@ -52,7 +58,10 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Maps the items, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 
@@ -64,7 +73,10 @@ pub fn encode_cursor(key: &str) -> String {
     let bytes = key.as_bytes();
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
         }
@@ -101,7 +113,13 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        for key in ["", "a", "ab", "abc", "0190f7a8-1b2c-7d3e-8f40-5a6b7c8d9e0f|2026-01-01"] {
+        for key in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "0190f7a8-1b2c-7d3e-8f40-5a6b7c8d9e0f|2026-01-01",
+        ] {
             assert_eq!(decode_cursor(&encode_cursor(key)).unwrap(), key);
         }
         assert!(decode_cursor("!!").is_err());

@@ -141,7 +141,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "user", "a.b.c.d", "User.read", ".a.b", "a..b", "a.b.", "1a.b", "a.b-c"] {
+        for bad in [
+            "",
+            "user",
+            "a.b.c.d",
+            "User.read",
+            ".a.b",
+            "a..b",
+            "a.b.",
+            "1a.b",
+            "a.b-c",
+        ] {
             assert!(Permission::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -37,7 +37,11 @@ impl FromStr for PostStatus {
             "draft" => Ok(Self::Draft),
             "published" => Ok(Self::Published),
             "archived" => Ok(Self::Archived),
-            _ => Err(FieldError::new("status", "invalid", "must be draft, published or archived")),
+            _ => Err(FieldError::new(
+                "status",
+                "invalid",
+                "must be draft, published or archived",
+            )),
         }
     }
 }

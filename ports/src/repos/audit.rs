@@ -25,5 +25,10 @@ pub trait AuditStore: Interface {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] for a foreign cursor, [`StoreError::Backend`].
-    async fn query(&self, tenant: TenantId, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, StoreError>;
+    async fn query(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError>;
 }

@@ -31,13 +31,21 @@ pub trait RoleRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn roles_of_user(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Role>, StoreError>;
+    async fn roles_of_user(
+        &self,
+        tenant: TenantId,
+        user_id: UserId,
+    ) -> Result<Vec<Role>, StoreError>;
 
     /// The users holding a role (to invalidate their cached permissions).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn users_with_role(&self, tenant: TenantId, role_id: RoleId) -> Result<Vec<UserId>, StoreError>;
+    async fn users_with_role(
+        &self,
+        tenant: TenantId,
+        role_id: RoleId,
+    ) -> Result<Vec<UserId>, StoreError>;
 
     /// Inserts a role with its permissions.
     ///
@@ -57,25 +65,48 @@ pub trait RoleRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: RoleId) -> Result<(), StoreError>;
+    async fn delete(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        id: RoleId,
+    ) -> Result<(), StoreError>;
 
     /// Replaces the role's permission set.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn set_permissions(&self, tx: &mut Transaction, tenant: TenantId, role_id: RoleId, permissions: &[Permission]) -> Result<(), StoreError>;
+    async fn set_permissions(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        role_id: RoleId,
+        permissions: &[Permission],
+    ) -> Result<(), StoreError>;
 
     /// Assigns roles to a user (already-held roles are kept once).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the user or a role does not exist in the tenant,
     /// [`StoreError::Backend`].
-    async fn assign_to_user(&self, tx: &mut Transaction, tenant: TenantId, user_id: UserId, role_ids: &[RoleId]) -> Result<(), StoreError>;
+    async fn assign_to_user(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        user_id: UserId,
+        role_ids: &[RoleId],
+    ) -> Result<(), StoreError>;
 
     /// Removes a role from a user.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the user does not hold it,
     /// [`StoreError::Backend`].
-    async fn revoke_from_user(&self, tx: &mut Transaction, tenant: TenantId, user_id: UserId, role_id: RoleId) -> Result<(), StoreError>;
+    async fn revoke_from_user(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> Result<(), StoreError>;
 }

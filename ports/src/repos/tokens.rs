@@ -4,7 +4,10 @@ use shaku::Interface;
 
 use super::Transaction;
 use crate::StoreError;
-use crate::model::{RefreshTokenId, RefreshTokenRecord, TokenFamilyId, TokenHash, UserId, VerificationPurpose, VerificationToken};
+use crate::model::{
+    RefreshTokenId, RefreshTokenRecord, TokenFamilyId, TokenHash, UserId, VerificationPurpose,
+    VerificationToken,
+};
 
 /// Stores refresh tokens by hash, with rotation and family revocation.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -14,44 +17,78 @@ pub trait RefreshTokenStore: Interface {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the hash exists, [`StoreError::Backend`].
-    async fn insert(&self, tx: &mut Transaction, record: &RefreshTokenRecord) -> Result<(), StoreError>;
+    async fn insert(
+        &self,
+        tx: &mut Transaction,
+        record: &RefreshTokenRecord,
+    ) -> Result<(), StoreError>;
 
     /// The record with this hash, locked for the rest of the transaction so
     /// two concurrent refreshes of one token serialize.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
-    async fn find_for_update(&self, tx: &mut Transaction, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    async fn find_for_update(
+        &self,
+        tx: &mut Transaction,
+        hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
 
     /// The record with this id.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
-    async fn find_by_id(&self, tx: &mut Transaction, id: RefreshTokenId) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    async fn find_by_id(
+        &self,
+        tx: &mut Transaction,
+        id: RefreshTokenId,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
 
     /// Marks a token as exchanged for `successor`.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn mark_rotated(&self, tx: &mut Transaction, id: RefreshTokenId, successor: RefreshTokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn mark_rotated(
+        &self,
+        tx: &mut Transaction,
+        id: RefreshTokenId,
+        successor: RefreshTokenId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Revokes one token.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn revoke(&self, tx: &mut Transaction, id: RefreshTokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn revoke(
+        &self,
+        tx: &mut Transaction,
+        id: RefreshTokenId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Revokes every token of a family; returns how many were live.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
-    async fn revoke_family(&self, tx: &mut Transaction, family: TokenFamilyId, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    async fn revoke_family(
+        &self,
+        tx: &mut Transaction,
+        family: TokenFamilyId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// Revokes every token of a user except those of `keep_family`.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
-    async fn revoke_user(&self, tx: &mut Transaction, user_id: UserId, keep_family: Option<TokenFamilyId>, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    async fn revoke_user(
+        &self,
+        tx: &mut Transaction,
+        user_id: UserId,
+        keep_family: Option<TokenFamilyId>,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// Deletes records that expired before `before`; returns how many.
     ///
@@ -68,20 +105,36 @@ pub trait VerificationTokenStore: Interface {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the hash exists, [`StoreError::Backend`].
-    async fn insert(&self, tx: &mut Transaction, token: &VerificationToken) -> Result<(), StoreError>;
+    async fn insert(
+        &self,
+        tx: &mut Transaction,
+        token: &VerificationToken,
+    ) -> Result<(), StoreError>;
 
     /// Atomically marks the unused, unexpired token of this purpose as used and
     /// returns it; `None` when it is unknown, used or expired.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
-    async fn consume(&self, tx: &mut Transaction, purpose: VerificationPurpose, hash: &TokenHash, now: DateTime<Utc>) -> Result<Option<VerificationToken>, StoreError>;
+    async fn consume(
+        &self,
+        tx: &mut Transaction,
+        purpose: VerificationPurpose,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<VerificationToken>, StoreError>;
 
     /// Invalidates the user's unused tokens of a purpose (a new one supersedes them).
     ///
     /// # Errors
     /// [`StoreError::Backend`].
-    async fn invalidate_user(&self, tx: &mut Transaction, user_id: UserId, purpose: VerificationPurpose, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    async fn invalidate_user(
+        &self,
+        tx: &mut Transaction,
+        user_id: UserId,
+        purpose: VerificationPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// Deletes tokens that expired before `before`.
     ///

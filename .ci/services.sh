@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs (from Debian's packages) and starts the servers the integration
+# tests talk to, when they are missing or stopped. Idempotent and quick when
+# everything already runs. In CI (CI=true) a service that cannot be brought
+# up fails the run.
+set -uo pipefail
+
+need_apt_update=1
+apt_install() {
+  if [ "$need_apt_update" = 1 ]; then
+    apt-get update -qq >/dev/null && need_apt_update=0
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+fail() {
+  echo "services: $*" >&2
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+  echo "services: continuing (not CI): tests that need it will say they skipped" >&2
+}
+
+# --- PostgreSQL (127.0.0.1:5432, trust auth, database `test`)
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "services: installing postgresql"
+  apt_install postgresql || fail "cannot install postgresql"
+fi
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    echo "services: starting postgresql $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster "$version" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  if pg_isready -q -h 127.0.0.1 -p 5432; then
+    if ! psql -h 127.0.0.1 -U postgres -lqt 2>/dev/null | cut -d'|' -f1 | grep -qw test; then
+      su postgres -c "createdb -h 127.0.0.1 test" 2>/dev/null || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null 2>&1 || true
+    fi
+    echo "services: postgresql ready"
+  else
+    fail "postgresql is not accepting connections on 127.0.0.1:5432"
+  fi
+fi
+
+# --- Redis (127.0.0.1:6379, nothing kept on disk)
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "services: installing redis-server"
+  apt_install redis-server || fail "cannot install redis-server"
+fi
+if command -v redis-server >/dev/null 2>&1; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "services: starting redis"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no --dir /tmp >/dev/null
+    for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+  fi
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "services: redis ready"
+  else
+    fail "redis is not answering on 127.0.0.1:6379"
+  fi
+fi
+exit 0

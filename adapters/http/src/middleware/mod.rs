@@ -1,0 +1,153 @@
+//! The outer middleware: request id, request span, metrics, problem
+//! conversion and error reporting, in one service so a request pays for one
+//! boxed future instead of one per concern.
+
+mod context;
+mod errors;
+mod request_id;
+mod telemetry;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::BoxError;
+use axum::body::{Body, HttpBody};
+use axum::extract::{MatchedPath, Request};
+use axum::response::Response;
+use bytes::Bytes;
+use platform_ports::errors::ErrorPublisher;
+use platform_ports::metrics::Metrics;
+use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+pub(crate) use errors::{KeepBody, panic_response};
+
+use crate::scope::{self, RequestScope};
+use request_id::{RequestIds, X_REQUEST_ID};
+use telemetry::{HttpMetrics, method_label};
+
+/// What the middleware shares across requests; built once per router.
+pub(crate) struct Observe {
+    ids: RequestIds,
+    metrics: HttpMetrics,
+    errors: Arc<dyn ErrorPublisher>,
+}
+
+impl Observe {
+    /// Creates the instruments and the id generator.
+    pub(crate) fn new(metrics: &dyn Metrics, errors: Arc<dyn ErrorPublisher>) -> Self {
+        Self {
+            ids: RequestIds::new(),
+            metrics: HttpMetrics::new(metrics),
+            errors,
+        }
+    }
+}
+
+/// Applies [`ObserveService`].
+#[derive(Clone)]
+pub(crate) struct ObserveLayer(Arc<Observe>);
+
+impl ObserveLayer {
+    /// A layer sharing `observe` between every route it wraps.
+    pub(crate) fn new(observe: Observe) -> Self {
+        Self(Arc::new(observe))
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = ObserveService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ObserveService {
+            inner,
+            observe: Arc::clone(&self.0),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone)]
+pub(crate) struct ObserveService<S> {
+    inner: S,
+    observe: Arc<Observe>,
+}
+
+impl<S, B> Service<Request> for ObserveService<S>
+where
+    S: Service<Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let started = Instant::now();
+        let observe = Arc::clone(&self.observe);
+        let (request_id, echo) = observe.ids.assign(req.headers_mut());
+        let method = method_label(req.method());
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|path| observe.metrics.route(path.as_str()));
+        let ctx = context::request_context(&req, Arc::clone(&request_id));
+        let span = tracing::info_span!(
+            "request",
+            request_id = &*request_id,
+            method = req.method().as_str(),
+            route = route.as_deref(),
+            trace_id = ctx.trace_id.as_deref(),
+            user_id = Empty,
+            tenant_id = Empty,
+        );
+        req.extensions_mut().insert(ctx.clone());
+        let uri = req.uri().clone();
+        let scope = RequestScope {
+            request_id,
+            uri: uri.clone(),
+        };
+        // The clone is the one that was not polled ready; keep the ready one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+
+        Box::pin(
+            async move {
+                let response = match scope::run(scope, async move { inner.call(req).await }).await {
+                    Ok(response) => response.map(Body::new),
+                    Err(never) => match never {},
+                };
+                let mut response =
+                    errors::settle(response, &observe.errors, &ctx, uri.path()).await;
+                response.headers_mut().insert(X_REQUEST_ID, echo);
+                let elapsed = started.elapsed();
+                let status = response.status();
+                observe.metrics.record(method, route, status, elapsed);
+                access_log(status, elapsed);
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The one line per request, inside the request span.
+fn access_log(status: http::StatusCode, elapsed: Duration) {
+    let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let status = status.as_u16();
+    if status >= 500 {
+        tracing::warn!(target: "platform::http::access", status, latency_us, "request");
+    } else {
+        tracing::info!(target: "platform::http::access", status, latency_us, "request");
+    }
+}

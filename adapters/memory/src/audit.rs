@@ -1,0 +1,170 @@
+//! The append-only audit log, ordered per tenant by time.
+
+use std::fmt;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use im::{HashSet, OrdMap};
+use platform_ports::StoreError;
+use platform_ports::model::{AuditEntry, AuditFilter, AuditId, Page, PageRequest, TenantId};
+use platform_ports::repos::{AuditStore, Transaction};
+use shaku::Component;
+use uuid::Uuid;
+
+use crate::store::{MemoryStore, MemoryTx, decode_time_id, encode_time_id, paginate};
+
+/// Names audit cursors so other lists' cursors are refused.
+const CURSOR_KIND: &str = "audit";
+
+/// Where an entry sorts: its tenant, then time, then id as a tie-break.
+type Key = (TenantId, DateTime<Utc>, AuditId);
+
+/// The audit entries of every tenant; entries are only ever added.
+#[derive(Clone, Default)]
+pub(crate) struct AuditLog {
+    entries: OrdMap<Key, AuditEntry>,
+    ids: HashSet<AuditId>,
+}
+
+fn duplicate() -> StoreError {
+    StoreError::Conflict("audit_id".to_owned())
+}
+
+impl AuditLog {
+    /// How many entries all tenants hold.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Adds an entry; an id already stored is refused rather than overwritten.
+    pub(crate) fn append(&mut self, entry: AuditEntry) -> Result<(), StoreError> {
+        if self.ids.insert(entry.id).is_some() {
+            return Err(duplicate());
+        }
+        self.entries
+            .insert((entry.tenant_id, entry.occurred_at, entry.id), entry);
+        Ok(())
+    }
+
+    /// The tenant's entries in `[from, to)` and before `before`, newest first.
+    fn newest_first(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        before: Option<Key>,
+    ) -> impl Iterator<Item = &AuditEntry> {
+        let from = filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let lower = Bound::Included((tenant, from, AuditId(Uuid::nil())));
+        // `(tenant, to, nil)` sorts before every entry stamped `to`, so
+        // excluding it excludes them all.
+        let until = filter.to.map(|to| (tenant, to, AuditId(Uuid::nil())));
+        let upper = match (until, before) {
+            (Some(a), Some(b)) => Bound::Excluded(a.min(b)),
+            (Some(key), None) | (None, Some(key)) => Bound::Excluded(key),
+            (None, None) => {
+                Bound::Included((tenant, DateTime::<Utc>::MAX_UTC, AuditId(Uuid::max())))
+            }
+        };
+        self.entries
+            .range((lower, upper))
+            .rev()
+            .map(|(_, entry)| entry)
+    }
+}
+
+/// Whether `entry` passes the filter's equality conditions (time is a range).
+fn matches(entry: &AuditEntry, filter: &AuditFilter) -> bool {
+    filter
+        .actor_id
+        .is_none_or(|actor| entry.actor_id == Some(actor))
+        && filter
+            .action
+            .as_ref()
+            .is_none_or(|action| entry.action == *action)
+        && filter
+            .target_id
+            .as_ref()
+            .is_none_or(|target| entry.target_id.as_ref() == Some(target))
+}
+
+/// [`AuditStore`] over a [`MemoryStore`].
+#[derive(Component)]
+#[shaku(interface = AuditStore)]
+pub struct MemoryAuditStore {
+    store: Arc<MemoryStore>,
+}
+
+impl MemoryAuditStore {
+    /// An audit store over `store`.
+    #[must_use]
+    pub fn new(store: Arc<MemoryStore>) -> Self {
+        Self { store }
+    }
+
+    /// The shaku parameters that build it over `store` (for
+    /// `with_component_parameters::<MemoryAuditStore>`).
+    #[must_use]
+    pub fn parameters(store: Arc<MemoryStore>) -> MemoryAuditStoreParameters {
+        MemoryAuditStoreParameters { store }
+    }
+}
+
+impl fmt::Debug for MemoryAuditStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryAuditStore").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl AuditStore for MemoryAuditStore {
+    async fn append(&self, tx: &mut Transaction, entry: &AuditEntry) -> Result<(), StoreError> {
+        let tx = MemoryTx::of(tx, &self.store)?;
+        // Checked now so the use case learns of the clash at the write, as it
+        // would from a database; commit checks again against later batches.
+        let stored = tx.committed().logs.audit.ids.contains(&entry.id);
+        if stored
+            || tx
+                .pending_audit()
+                .iter()
+                .any(|pending| pending.id == entry.id)
+        {
+            return Err(duplicate());
+        }
+        tx.pending_audit().push(entry.clone());
+        Ok(())
+    }
+
+    async fn append_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        self.store.update_logs(|logs| {
+            entries
+                .iter()
+                .try_for_each(|entry| logs.audit.append(entry.clone()))
+        })
+    }
+
+    async fn query(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        let before = page
+            .cursor
+            .as_deref()
+            .map(|cursor| decode_time_id(CURSOR_KIND, cursor))
+            .transpose()?
+            .map(|(at, id)| (tenant, at, AuditId(id)));
+        let state = self.store.snapshot();
+        let entries = state
+            .logs
+            .audit
+            .newest_first(tenant, filter, before)
+            .filter(|entry| matches(entry, filter))
+            .cloned();
+        Ok(paginate(entries, page.limit, |entry| {
+            encode_time_id(CURSOR_KIND, entry.occurred_at, entry.id.0)
+        }))
+    }
+}

@@ -1,0 +1,323 @@
+//! The in-process event bus: topics, subscriber groups, one worker task per
+//! subscription, retries with backoff and a dead-letter ring.
+
+pub(crate) mod attempt;
+mod worker;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use platform_ports::BoxError;
+use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::lifecycle::BackgroundService;
+use platform_ports::model::{DeadLetter, Event};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use worker::{DeadLetters, Worker};
+
+/// Kafka's limit on a topic name's length.
+const MAX_TOPIC_LEN: usize = 249;
+
+/// How the in-process bus queues, retries and shuts down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InProcessBusSettings {
+    /// Events each subscription may hold before `publish` waits for room.
+    pub queue_capacity: usize,
+    /// Retries after a handler's first failure before the event is dead-lettered.
+    pub max_retries: u32,
+    /// Wait before the first retry; doubled for each later one.
+    pub initial_backoff: Duration,
+    /// Longest wait between retries.
+    pub max_backoff: Duration,
+    /// How long `close` lets workers drain their queues before aborting them.
+    pub drain_timeout: Duration,
+    /// Dead letters kept; the oldest are dropped beyond this.
+    pub dead_letter_capacity: usize,
+}
+
+impl Default for InProcessBusSettings {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 1024,
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(10),
+            dead_letter_capacity: 1000,
+        }
+    }
+}
+
+/// Publish/subscribe inside this process.
+///
+/// `publish` only enqueues (waiting when a subscriber's queue is full, never
+/// dropping); each subscription's worker task handles its events one at a
+/// time, so a subscriber sees a topic's events in publish order. Workers are
+/// spawned by `subscribe`, so the bus can be built without a runtime.
+/// Subscriptions sharing a subscriber name on a topic form a group that
+/// handles each event once, split by aggregate id as Kafka partitions do.
+/// Clones share the subscriptions (one can go to the lifecycle).
+#[derive(Clone, shaku::Component)]
+#[shaku(interface = EventBus)]
+pub struct InProcessEventBus {
+    /// Queue sizes, retry policy and drain timeout.
+    #[shaku(default)]
+    settings: InProcessBusSettings,
+    #[shaku(force_default)]
+    state: Arc<BusState>,
+}
+
+#[derive(Default)]
+struct BusState {
+    closed: AtomicBool,
+    next_id: AtomicU64,
+    topics: RwLock<HashMap<String, Vec<Subscription>>>,
+    dead_letters: Arc<DeadLetters>,
+}
+
+struct Subscription {
+    id: SubscriptionId,
+    subscriber: String,
+    queue: mpsc::Sender<Arc<Event>>,
+    stop: watch::Sender<bool>,
+    worker: JoinHandle<()>,
+}
+
+impl Default for InProcessEventBus {
+    fn default() -> Self {
+        Self::new(InProcessBusSettings::default())
+    }
+}
+
+impl InProcessEventBus {
+    /// A bus with these settings and no subscriptions.
+    #[must_use]
+    pub fn new(settings: InProcessBusSettings) -> Self {
+        Self {
+            settings,
+            state: Arc::default(),
+        }
+    }
+
+    /// Stops accepting publishes and subscriptions, lets every worker finish
+    /// what was queued for up to `drain_timeout`, then aborts the rest.
+    ///
+    /// # Errors
+    /// [`BusError::Backend`] naming how many workers had to be aborted.
+    pub async fn close(&self, drain_timeout: Duration) -> Result<(), BusError> {
+        self.state.closed.store(true, Ordering::SeqCst);
+        let subscriptions: Vec<Subscription> = {
+            let mut topics = self
+                .state
+                .topics
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            topics.drain().flat_map(|(_, subs)| subs).collect()
+        };
+        // Dropping a queue's sender lets its worker finish what is queued and
+        // return; dropping the stop sender does not cancel it (see `worker`).
+        let workers: Vec<JoinHandle<()>> = subscriptions.into_iter().map(|s| s.worker).collect();
+        let started = tokio::time::Instant::now();
+        let mut aborted = 0usize;
+        for mut worker in workers {
+            let left = drain_timeout.saturating_sub(started.elapsed());
+            if tokio::time::timeout(left, &mut worker).await.is_err() {
+                worker.abort();
+                aborted += 1;
+            }
+        }
+        if aborted == 0 {
+            Ok(())
+        } else {
+            tracing::warn!(
+                aborted,
+                ?drain_timeout,
+                "event bus workers did not drain in time"
+            );
+            Err(BusError::Backend(
+                format!("{aborted} subscription worker(s) did not drain within {drain_timeout:?}")
+                    .into(),
+            ))
+        }
+    }
+
+    /// Whether `close` has been called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.state.closed.load(Ordering::SeqCst)
+    }
+
+    /// The queues one event goes to: every subscriber group once, and within
+    /// a group the member its aggregate (or, lacking one, its id) hashes to.
+    fn targets(subscriptions: &[Subscription], event: &Event) -> Vec<mpsc::Sender<Arc<Event>>> {
+        let mut groups: Vec<(&str, Vec<&Subscription>)> = Vec::new();
+        for sub in subscriptions {
+            match groups.iter_mut().find(|(name, _)| *name == sub.subscriber) {
+                Some((_, members)) => members.push(sub),
+                None => groups.push((&sub.subscriber, vec![sub])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, members)| {
+                let chosen = if members.len() == 1 {
+                    members[0]
+                } else {
+                    let mut hasher = DefaultHasher::new();
+                    match &event.aggregate_id {
+                        Some(aggregate) => aggregate.hash(&mut hasher),
+                        None => event.id.hash(&mut hasher),
+                    }
+                    // The modulo keeps the index in range, so the truncation is harmless.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let index = (hasher.finish() % members.len() as u64) as usize;
+                    members[index]
+                };
+                chosen.queue.clone()
+            })
+            .collect()
+    }
+}
+
+/// Accepts Kafka's topic names: 1 to 249 of `[A-Za-z0-9._-]`.
+fn validate_topic(topic: &str) -> Result<(), BusError> {
+    let valid = !topic.is_empty()
+        && topic.len() <= MAX_TOPIC_LEN
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(BusError::InvalidTopic(topic.to_owned()))
+    }
+}
+
+#[async_trait]
+impl EventBus for InProcessEventBus {
+    async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
+        validate_topic(topic)?;
+        let targets = {
+            let topics = self
+                .state
+                .topics
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Checked under the lock: `close` takes the write lock after setting
+            // the flag, so an event either reaches the draining queues or is refused.
+            if self.is_closed() {
+                return Err(BusError::Closed);
+            }
+            match topics.get(topic) {
+                Some(subscriptions) => Self::targets(subscriptions, event),
+                None => return Ok(()),
+            }
+        };
+        let event = Arc::new(event.clone());
+        for queue in targets {
+            // A send fails only when the subscription went away meanwhile,
+            // which is the same as publishing after it unsubscribed.
+            let _ = queue.send(event.clone()).await;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        subscriber: &str,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<SubscriptionId, BusError> {
+        validate_topic(topic)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|err| {
+            BusError::Backend(format!("subscribe needs a tokio runtime: {err}").into())
+        })?;
+        let mut topics = self
+            .state
+            .topics
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.is_closed() {
+            return Err(BusError::Closed);
+        }
+        let id = SubscriptionId(self.state.next_id.fetch_add(1, Ordering::Relaxed));
+        let (queue, events) = mpsc::channel(self.settings.queue_capacity.max(1));
+        let (stop, stopped) = watch::channel(false);
+        let worker = Worker {
+            topic: topic.to_owned(),
+            subscriber: subscriber.to_owned(),
+            handler,
+            events,
+            stopped,
+            settings: self.settings.clone(),
+            dead_letters: self.state.dead_letters.clone(),
+        };
+        let worker = runtime.spawn(worker.run());
+        topics
+            .entry(topic.to_owned())
+            .or_default()
+            .push(Subscription {
+                id,
+                subscriber: subscriber.to_owned(),
+                queue,
+                stop,
+                worker,
+            });
+        tracing::debug!(topic, subscriber, subscription = id.0, "subscribed");
+        Ok(id)
+    }
+
+    async fn unsubscribe(&self, id: SubscriptionId) -> Result<(), BusError> {
+        let removed = {
+            let mut topics = self
+                .state
+                .topics
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut removed = None;
+            for subscriptions in topics.values_mut() {
+                if let Some(index) = subscriptions.iter().position(|s| s.id == id) {
+                    removed = Some(subscriptions.remove(index));
+                    break;
+                }
+            }
+            topics.retain(|_, subscriptions| !subscriptions.is_empty());
+            removed
+        };
+        let subscription = removed.ok_or(BusError::UnknownSubscription)?;
+        // The worker finishes the event in hand and leaves the rest of its queue.
+        let _ = subscription.stop.send(true);
+        tracing::debug!(subscriber = %subscription.subscriber, subscription = id.0, "unsubscribed");
+        Ok(())
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, BusError> {
+        Ok(self.state.dead_letters.latest(limit))
+    }
+}
+
+#[async_trait]
+impl BackgroundService for InProcessEventBus {
+    fn name(&self) -> &'static str {
+        "in-process event bus"
+    }
+
+    async fn start(&self) -> Result<(), BoxError> {
+        // Workers start with their subscriptions.
+        Ok(())
+    }
+
+    async fn stop(&self) -> Result<(), BoxError> {
+        self.close(self.settings.drain_timeout)
+            .await
+            .map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests;

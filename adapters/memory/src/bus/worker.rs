@@ -1,0 +1,129 @@
+//! A subscription's worker: takes its events one at a time, retries a failing
+//! handler with backoff, and dead-letters what never succeeds.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::Utc;
+use platform_ports::events::EventHandler;
+use platform_ports::model::{DeadLetter, Event};
+use tokio::sync::{mpsc, watch};
+
+use super::InProcessBusSettings;
+use super::attempt::{backoff, run_guarded};
+
+/// Events that exhausted their retries, oldest first, bounded by the settings.
+#[derive(Default)]
+pub(super) struct DeadLetters {
+    ring: Mutex<VecDeque<DeadLetter>>,
+}
+
+impl DeadLetters {
+    fn push(&self, letter: DeadLetter, capacity: usize) {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        while !ring.is_empty() && ring.len() >= capacity {
+            ring.pop_front();
+        }
+        if capacity > 0 {
+            ring.push_back(letter);
+        }
+    }
+
+    /// The `limit` most recent, most recent last.
+    pub(super) fn latest(&self, limit: usize) -> Vec<DeadLetter> {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.iter()
+            .skip(ring.len().saturating_sub(limit))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Everything one subscription's task owns.
+pub(super) struct Worker {
+    pub(super) topic: String,
+    pub(super) subscriber: String,
+    pub(super) handler: Arc<dyn EventHandler>,
+    pub(super) events: mpsc::Receiver<Arc<Event>>,
+    pub(super) stopped: watch::Receiver<bool>,
+    pub(super) settings: InProcessBusSettings,
+    pub(super) dead_letters: Arc<DeadLetters>,
+}
+
+/// Resolves once the subscription is cancelled. A dropped sender means the
+/// bus itself went away: the queue's closing ends the worker instead.
+async fn cancelled(stopped: &mut watch::Receiver<bool>) {
+    if stopped.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Worker {
+    /// Handles queued events until the subscription is cancelled or its
+    /// queue is closed and empty.
+    pub(super) async fn run(mut self) {
+        loop {
+            let event = tokio::select! {
+                biased;
+                () = cancelled(&mut self.stopped) => break,
+                event = self.events.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+            };
+            self.deliver(&event).await;
+        }
+    }
+
+    async fn deliver(&mut self, event: &Event) {
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let error = match run_guarded(self.handler.handle(event)).await {
+                Ok(()) => return,
+                Err(error) => error,
+            };
+            if attempts > self.settings.max_retries {
+                self.dead_letter(event, attempts, error);
+                return;
+            }
+            let wait = backoff(
+                self.settings.initial_backoff,
+                self.settings.max_backoff,
+                attempts,
+            );
+            tracing::warn!(
+                topic = %self.topic, subscriber = %self.subscriber, event_id = %event.id,
+                attempts, retry_in = ?wait, %error, "event handler failed; retrying"
+            );
+            tokio::select! {
+                biased;
+                () = cancelled(&mut self.stopped) => {
+                    tracing::warn!(
+                        topic = %self.topic, subscriber = %self.subscriber, event_id = %event.id,
+                        attempts, "unsubscribed while retrying; event not delivered to this subscriber"
+                    );
+                    return;
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    fn dead_letter(&self, event: &Event, attempts: u32, error: String) {
+        tracing::error!(
+            topic = %self.topic, subscriber = %self.subscriber, event_id = %event.id,
+            attempts, %error, "event handler failed after every retry; event dead-lettered"
+        );
+        let letter = DeadLetter {
+            topic: self.topic.clone(),
+            subscriber: self.subscriber.clone(),
+            event: event.clone(),
+            attempts,
+            last_error: error,
+            failed_at: Utc::now(),
+        };
+        self.dead_letters
+            .push(letter, self.settings.dead_letter_capacity);
+    }
+}

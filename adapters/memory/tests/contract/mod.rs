@@ -1,0 +1,53 @@
+//! The persistence contract every adapter of the repository ports must pass.
+//!
+//! Each check takes the ports it exercises as trait objects, so a PostgreSQL
+//! adapter runs the same checks by building a [`Ports`] over its own pool.
+//! Checks use fresh tenants, so they may share a database; the outbox checks
+//! (the outbox is not tenant-scoped) expect an outbox nobody else drains.
+
+#![allow(
+    dead_code,
+    reason = "each harness runs the checks its backend supports"
+)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "checks are test code: a failed unwrap is a failed check"
+)]
+
+pub mod audit;
+pub mod fixtures;
+pub mod outbox;
+pub mod posts;
+pub mod refresh_tokens;
+pub mod roles;
+pub mod uow;
+pub mod users;
+pub mod verification_tokens;
+
+use std::sync::Arc;
+
+use platform_ports::repos::{
+    AuditStore, Outbox, PostRepository, RefreshTokenStore, RoleRepository, UnitOfWork,
+    UserRepository, VerificationTokenStore,
+};
+
+/// Every persistence port of one backend, sharing one database.
+#[derive(Clone)]
+pub struct Ports {
+    /// Opens units of work.
+    pub uow: Arc<dyn UnitOfWork>,
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Roles and assignments.
+    pub roles: Arc<dyn RoleRepository>,
+    /// Refresh tokens.
+    pub refresh: Arc<dyn RefreshTokenStore>,
+    /// Verification tokens.
+    pub verification: Arc<dyn VerificationTokenStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// Blog posts.
+    pub posts: Arc<dyn PostRepository>,
+    /// The outbox.
+    pub outbox: Arc<dyn Outbox>,
+}

@@ -1,0 +1,81 @@
+//! Runs the persistence contract against the memory adapter.
+
+mod contract;
+
+use std::sync::Arc;
+
+use contract::Ports;
+use platform_adapter_memory::{
+    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore,
+    MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,
+    MemoryVerificationTokenStore,
+};
+
+/// Every port over one fresh store.
+fn memory() -> Ports {
+    let store = Arc::new(MemoryStore::new());
+    Ports {
+        uow: Arc::new(MemoryUnitOfWork::new(store.clone())),
+        users: Arc::new(MemoryUserRepository::new(store.clone())),
+        roles: Arc::new(MemoryRoleRepository::new(store.clone())),
+        refresh: Arc::new(MemoryRefreshTokenStore::new(store.clone())),
+        verification: Arc::new(MemoryVerificationTokenStore::new(store.clone())),
+        audit: Arc::new(MemoryAuditStore::new(store.clone())),
+        posts: Arc::new(MemoryPostRepository::new(store.clone())),
+        outbox: Arc::new(MemoryOutbox::new(store)),
+    }
+}
+
+/// One test per check, each on its own store, handed the ports it names.
+macro_rules! contract_tests {
+    ($($module:ident :: $check:ident($($port:ident),+);)+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let ports = memory();
+                contract::$module::$check($(ports.$port.clone()),+).await;
+            }
+        )+
+    };
+}
+
+contract_tests! {
+    uow::commit_makes_writes_visible(users, uow);
+    uow::rollback_and_drop_discard_writes(users, audit, outbox, uow);
+    uow::tx_sees_own_writes(refresh, uow);
+    uow::concurrent_rotations_serialise(refresh, uow);
+
+    users::user_crud_round_trip(users, uow);
+    users::email_unique_per_tenant(users, uow);
+    users::users_isolated_by_tenant(users, uow);
+    users::users_pages_walk_every_user_once(users, uow);
+    users::users_list_filters(users, roles, uow);
+
+    roles::role_crud_and_unique_names(roles, uow);
+    roles::role_assignments(users, roles, uow);
+    roles::roles_isolated_by_tenant(users, roles, uow);
+
+    refresh_tokens::refresh_token_rotation(refresh, uow);
+    refresh_tokens::refresh_token_revoke_family(refresh, uow);
+    refresh_tokens::refresh_token_revoke_user(refresh, uow);
+    refresh_tokens::refresh_tokens_delete_expired(refresh, uow);
+    verification_tokens::verification_token_single_use(verification, uow);
+    verification_tokens::verification_token_expiry(verification, uow);
+    verification_tokens::verification_invalidate_user(verification, uow);
+
+    audit::audit_appends(audit, uow);
+    audit::audit_batch_is_all_or_nothing(audit);
+    audit::audit_query_filters(audit);
+    audit::audit_pages_walk_every_entry_once(audit);
+    audit::audit_isolated_by_tenant(audit, uow);
+
+    posts::post_crud(posts, uow);
+    posts::posts_isolated_by_tenant(posts, uow);
+    posts::posts_filters_and_draft_visibility(posts, uow);
+    posts::posts_pages_walk_every_post_once(posts, uow);
+
+    outbox::outbox_commit_order(outbox, uow);
+    outbox::outbox_claim_leases(outbox, uow);
+    outbox::outbox_mark_failed_retries_later(outbox, uow);
+    outbox::outbox_keeps_aggregate_order(outbox, uow);
+}

@@ -1,0 +1,50 @@
+//! The `platform` command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Environment;
+
+/// A production-grade backend kernel.
+#[derive(Debug, Parser)]
+#[command(name = "platform", version, about)]
+pub struct Cli {
+    /// Directory with default.yaml and {environment}.yaml (default: PLATFORM_CONFIG_DIR,
+    /// else the nearest ./config upwards).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Environment: development, test or production (default: PLATFORM_ENV, else development).
+    #[arg(long = "env", global = true, value_parser = parse_env)]
+    pub environment: Option<Environment>,
+
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (the default).
+    Serve,
+    /// Inspect configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+/// `platform config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Load and validate the configuration, then print it with secrets redacted.
+    Check,
+}
+
+fn parse_env(value: &str) -> Result<Environment, String> {
+    Environment::parse(value)
+        .ok_or_else(|| format!("`{value}` is not development, test or production"))
+}

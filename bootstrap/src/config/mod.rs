@@ -1,0 +1,228 @@
+//! Layered, typed, validated configuration.
+//!
+//! Order (later wins): the `default.yaml` compiled into the binary, then
+//! `{dir}/default.yaml`, then `{dir}/{environment}.yaml` (environment from
+//! `PLATFORM_ENV`, default `development`), then `PLATFORM__SECTION__KEY`
+//! environment variables, then secrets from the configured [`SecretSource`].
+//! Anything that does not parse or validate is an error naming its key.
+
+mod provider;
+mod settings;
+mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use config::{Config, File, FileFormat};
+use platform_ports::model::SecretString;
+use platform_ports::secrets::SecretSource;
+
+pub use provider::ConfigProvider;
+pub use settings::*;
+
+/// The defaults, compiled in so the binary starts even without a config directory.
+const EMBEDDED_DEFAULT: &str = include_str!("../../../config/default.yaml");
+
+/// Environment variables read for overrides start with this, then `__`.
+pub const ENV_PREFIX: &str = "PLATFORM";
+
+/// A configuration error that names the offending key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key (`server.port`), when one is to blame.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `key`.
+    pub fn at(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+
+    fn from_config(err: config::ConfigError) -> Self {
+        // config-rs puts the key inside its message ("... for key `server.port`");
+        // lift it out so callers (and tests) can rely on the field.
+        let message = err.to_string();
+        let key = message
+            .split_once("for key `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(k, _)| k.to_owned())
+            .or_else(|| {
+                message
+                    .split_once("for key \"")
+                    .and_then(|(_, rest)| rest.split_once('"'))
+                    .map(|(k, _)| k.to_owned())
+            });
+        Self { key, message }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) if !self.message.contains(key.as_str()) => {
+                write!(f, "{key}: {}", self.message)
+            }
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where to load from; every field defaults to the process's own view.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The directory holding `default.yaml` and `{env}.yaml`; default: `PLATFORM_CONFIG_DIR`,
+    /// else the nearest `config/` directory from the working directory upwards.
+    pub config_dir: Option<PathBuf>,
+    /// The environment; default `PLATFORM_ENV`, else development.
+    pub environment: Option<Environment>,
+    /// Override variables instead of the process environment (tests).
+    pub vars: Option<HashMap<String, String>>,
+}
+
+/// Loaded configuration: typed settings plus the raw tree for modules'
+/// own keys.
+#[derive(Clone, Debug)]
+pub struct LoadedConfig {
+    /// The typed, validated settings (secrets not yet applied).
+    pub settings: Settings,
+    /// Raw access by key.
+    pub provider: ConfigProvider,
+    /// The directory files were read from, if any.
+    pub config_dir: Option<PathBuf>,
+}
+
+fn var(opts: &LoadOptions, name: &str) -> Option<String> {
+    match &opts.vars {
+        Some(vars) => vars.get(name).cloned(),
+        None => std::env::var(name).ok(),
+    }
+}
+
+/// Finds `config/` from the working directory upwards.
+fn find_config_dir() -> Option<PathBuf> {
+    let mut dir = std::env::current_dir().ok()?;
+    loop {
+        let candidate = dir.join("config");
+        if candidate.join("default.yaml").is_file() {
+            return Some(candidate);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// Loads and validates the configuration (everything but secrets).
+///
+/// # Errors
+/// A [`ConfigError`] naming the key that does not parse or validate.
+pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
+    let environment = match opts.environment {
+        Some(env) => env,
+        None => match var(opts, "PLATFORM_ENV") {
+            Some(name) => Environment::parse(name.trim()).ok_or_else(|| {
+                ConfigError::at(
+                    "environment",
+                    format!("PLATFORM_ENV=`{name}` is not development, test or production"),
+                )
+            })?,
+            None => Environment::Development,
+        },
+    };
+    let config_dir = opts
+        .config_dir
+        .clone()
+        .or_else(|| var(opts, "PLATFORM_CONFIG_DIR").map(PathBuf::from))
+        .or_else(find_config_dir);
+
+    let mut builder =
+        Config::builder().add_source(File::from_str(EMBEDDED_DEFAULT, FileFormat::Yaml));
+    if let Some(dir) = &config_dir {
+        builder = builder
+            .add_source(File::from(dir.join("default.yaml")).required(false))
+            .add_source(
+                File::from(dir.join(format!("{}.yaml", environment.as_str()))).required(false),
+            );
+    }
+    let mut env_source = config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true);
+    if let Some(vars) = &opts.vars {
+        env_source = env_source.source(Some(vars.clone().into_iter().collect()));
+    }
+    let raw = builder
+        .add_source(env_source)
+        .set_override("environment", environment.as_str())
+        .map_err(ConfigError::from_config)?
+        .build()
+        .map_err(ConfigError::from_config)?;
+    let settings: Settings = raw
+        .clone()
+        .try_deserialize()
+        .map_err(ConfigError::from_config)?;
+    validate::validate(&settings)?;
+    Ok(LoadedConfig {
+        settings,
+        provider: ConfigProvider::new(raw),
+        config_dir,
+    })
+}
+
+/// The secret-bearing keys, each with where it lands in [`Settings`].
+type SecretSlot = (&'static str, fn(&mut Settings) -> &mut SecretString);
+
+const SECRET_KEYS: &[SecretSlot] = &[
+    ("database.dsn", |s| &mut s.database.dsn),
+    ("redis.url", |s| &mut s.redis.url),
+    ("auth.jwt.secret", |s| &mut s.auth.jwt.secret),
+    ("admin.password", |s| &mut s.admin.password),
+    ("blob.signing_key", |s| &mut s.blob.signing_key),
+    ("blob.s3.access_key", |s| &mut s.blob.s3.access_key),
+    ("blob.s3.secret_key", |s| &mut s.blob.s3.secret_key),
+    ("mail.smtp.password", |s| &mut s.mail.smtp.password),
+];
+
+/// Applies secrets (the last layer) and re-validates.
+///
+/// # Errors
+/// A [`ConfigError`] naming the key whose secret cannot be read or is invalid.
+pub async fn apply_secrets(
+    settings: &mut Settings,
+    source: &dyn SecretSource,
+) -> Result<(), ConfigError> {
+    for (key, slot) in SECRET_KEYS {
+        match source.get(key).await {
+            Ok(Some(value)) => *slot(settings) = value,
+            Ok(None) => {}
+            Err(err) => {
+                return Err(ConfigError::at(
+                    *key,
+                    format!("secret cannot be read: {err}"),
+                ));
+            }
+        }
+    }
+    validate::validate(settings)
+}
+
+/// Path helper for messages.
+#[must_use]
+pub fn display_dir(dir: Option<&Path>) -> String {
+    dir.map_or_else(
+        || "(embedded defaults only)".to_owned(),
+        |d| d.display().to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,442 @@
+//! The typed configuration. Every section has its defaults in `config/default.yaml`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use platform_ports::model::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The deployment environment (`PLATFORM_ENV`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine.
+    Development,
+    /// Automated tests.
+    Test,
+    /// Production: refuses toy adapters.
+    Production,
+}
+
+impl Environment {
+    /// Parses `development|test|production`.
+    #[must_use]
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "development" => Some(Self::Development),
+            "test" => Some(Self::Test),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+
+    /// The name used for `config/{name}.yaml`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    /// Which environment this is.
+    pub environment: Environment,
+    /// Lets production run persistent ports in memory (demos only).
+    pub allow_in_memory: bool,
+    /// HTTP server.
+    pub server: ServerSettings,
+    /// Persistence.
+    pub database: DatabaseSettings,
+    /// Logging.
+    pub logging: LoggingSettings,
+    /// Cache.
+    pub cache: CacheSettings,
+    /// Redis connection.
+    pub redis: RedisSettings,
+    /// Authentication.
+    pub auth: AuthSettings,
+    /// Bootstrap administrator.
+    pub admin: AdminSettings,
+    /// Kafka connection.
+    pub kafka: KafkaSettings,
+    /// Event bus.
+    pub event_bus: EventBusSettings,
+    /// Jobs and cron.
+    pub scheduler: SchedulerSettings,
+    /// Blob storage.
+    pub blob: BlobSettings,
+    /// Mail.
+    pub mail: MailSettings,
+    /// Health checks.
+    pub health: HealthSettings,
+    /// Error bus.
+    pub error_bus: ErrorBusSettings,
+    /// Secret sources.
+    pub secrets: SecretsSettings,
+}
+
+/// `server.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServerSettings {
+    /// Bind address.
+    pub host: String,
+    /// Bind port; 0 picks a free one.
+    pub port: u16,
+    /// Per-request timeout.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How long shutdown drains in-flight requests.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+/// Which persistence adapter serves the repositories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseDriver {
+    /// In-memory (lost on restart).
+    Memory,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// `database.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// Adapter.
+    pub driver: DatabaseDriver,
+    /// Connection string (a secret: it may hold a password).
+    pub dsn: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub max_idle_connections: u32,
+    /// Time to wait for a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Connection lifetime.
+    #[serde(with = "humantime_serde")]
+    pub max_lifetime: Duration,
+    /// Idle connection timeout.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Apply migrations at start-up.
+    pub migrate_on_start: bool,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Console,
+}
+
+/// `logging.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoggingSettings {
+    /// EnvFilter directive.
+    pub level: String,
+    /// Line format.
+    pub format: LogFormat,
+    /// `stdout`, `stderr` or a file path.
+    pub output: String,
+}
+
+/// Which cache adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheDriver {
+    /// Process-local.
+    Memory,
+    /// Redis, shared across instances.
+    Redis,
+}
+
+/// `cache.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CacheSettings {
+    /// When false, cached lookups always go to the source.
+    pub enabled: bool,
+    /// Adapter.
+    pub driver: CacheDriver,
+    /// Default TTL of cached entries.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+}
+
+/// `redis.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RedisSettings {
+    /// Connection URL (secret: may hold a password).
+    pub url: SecretString,
+    /// Pool size.
+    pub pool_size: u32,
+}
+
+/// JWT signing algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret.
+    HS256,
+    /// RSA-SHA256 with a key pair (public key served as JWKS).
+    RS256,
+}
+
+/// `auth.jwt.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JwtSettings {
+    /// Algorithm.
+    pub algorithm: JwtAlgorithm,
+    /// HS256 key.
+    pub secret: SecretString,
+    /// RS256 private key (PEM file).
+    pub private_key_file: String,
+    /// RS256 public key (PEM file).
+    pub public_key_file: String,
+}
+
+/// `auth.password.argon2.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Argon2Settings {
+    /// Memory cost in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+/// `auth.password.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasswordSettings {
+    /// Minimum length.
+    pub min_length: usize,
+    /// Hash parameters.
+    pub argon2: Argon2Settings,
+    /// Hashes running at once (the blocking pool's bound).
+    pub max_concurrent_hashes: usize,
+}
+
+/// `auth.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuthSettings {
+    /// `iss` claim.
+    pub issuer: String,
+    /// `aud` claim.
+    pub audience: String,
+    /// Access token lifetime.
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    /// Refresh token lifetime.
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    /// Window in which a rotated refresh token still yields its successor.
+    #[serde(with = "humantime_serde")]
+    pub refresh_reuse_grace: Duration,
+    /// Login requires a verified email.
+    pub require_verified_email: bool,
+    /// Token signing.
+    pub jwt: JwtSettings,
+    /// Password policy and hashing.
+    pub password: PasswordSettings,
+}
+
+/// `admin.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminSettings {
+    /// Email of the administrator created at start-up (empty: none).
+    pub email: String,
+    /// Their password.
+    pub password: SecretString,
+}
+
+/// `kafka.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KafkaSettings {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// Client id.
+    pub client_id: String,
+    /// Consumer group prefix.
+    pub group_id: String,
+}
+
+/// Which event bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventBusDriver {
+    /// In this process.
+    Inprocess,
+    /// Kafka.
+    Kafka,
+}
+
+/// `event_bus.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventBusSettings {
+    /// Adapter.
+    pub driver: EventBusDriver,
+    /// Per-subscriber queue length.
+    pub queue_capacity: usize,
+    /// Retries of a failing handler before dead-lettering.
+    pub max_retries: u32,
+    /// First retry delay.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest retry delay.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+/// Which job queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerDriver {
+    /// In this process (lost on restart).
+    Memory,
+    /// Redis, asynq wire format.
+    Redis,
+}
+
+/// `scheduler.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchedulerSettings {
+    /// Adapter.
+    pub driver: SchedulerDriver,
+    /// Jobs run at once.
+    pub concurrency: usize,
+}
+
+/// Which blob store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobDriver {
+    /// A local directory.
+    Local,
+    /// S3 or compatible.
+    S3,
+}
+
+/// `blob.local.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LocalBlobConfig {
+    /// Directory.
+    pub root: PathBuf,
+    /// Base of signed URLs.
+    pub public_base_url: String,
+}
+
+/// `blob.s3.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct S3Config {
+    /// Bucket.
+    pub bucket: String,
+    /// Region.
+    pub region: String,
+    /// Endpoint for S3-compatible servers (empty: AWS).
+    pub endpoint: String,
+    /// Access key id.
+    pub access_key: SecretString,
+    /// Secret access key.
+    pub secret_key: SecretString,
+    /// Path-style addressing.
+    pub path_style: bool,
+}
+
+/// `blob.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlobSettings {
+    /// Adapter.
+    pub driver: BlobDriver,
+    /// Key signing local URLs.
+    pub signing_key: SecretString,
+    /// Local adapter.
+    pub local: LocalBlobConfig,
+    /// S3 adapter.
+    pub s3: S3Config,
+}
+
+/// Which mail adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailDriver {
+    /// `.eml` files in a directory.
+    File,
+    /// SMTP.
+    Smtp,
+}
+
+/// `mail.file.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileMailConfig {
+    /// Directory of `.eml` files.
+    pub dir: PathBuf,
+}
+
+/// `mail.smtp.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SmtpConfig {
+    /// Server.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// User.
+    pub username: String,
+    /// Password.
+    pub password: SecretString,
+    /// Upgrade with STARTTLS.
+    pub starttls: bool,
+}
+
+/// `mail.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MailSettings {
+    /// Adapter.
+    pub driver: MailDriver,
+    /// Sender.
+    pub from: String,
+    /// File adapter.
+    pub file: FileMailConfig,
+    /// SMTP adapter.
+    pub smtp: SmtpConfig,
+}
+
+/// `health.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HealthSettings {
+    /// Bound of each readiness check.
+    #[serde(with = "humantime_serde")]
+    pub check_timeout: Duration,
+    /// Path whose filesystem is checked.
+    pub disk_path: PathBuf,
+    /// Free space below this is not ready.
+    pub disk_min_free_mb: u64,
+    /// RSS above this is not ready (0: no limit).
+    pub memory_max_rss_mb: u64,
+    /// System available memory below this ratio is not ready.
+    pub memory_min_available_ratio: f64,
+}
+
+/// `error_bus.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorBusSettings {
+    /// Queue length; reports past it are counted and dropped.
+    pub capacity: usize,
+}
+
+/// `secrets.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretsSettings {
+    /// Directory of files named by key (empty: none).
+    pub dir: String,
+}

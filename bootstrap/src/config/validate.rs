@@ -1,0 +1,222 @@
+//! Rules the types cannot express. Every error names its key.
+
+use std::time::Duration;
+
+use platform_ports::model::Email;
+use tracing_subscriber::EnvFilter;
+
+use super::{ConfigError, DatabaseDriver, Environment, JwtAlgorithm, SchedulerDriver, Settings};
+
+struct Errors(Vec<ConfigError>);
+
+impl Errors {
+    fn check(&mut self, ok: bool, key: &str, message: impl Into<String>) {
+        if !ok {
+            self.0.push(ConfigError::at(key, message));
+        }
+    }
+
+    fn positive(&mut self, value: Duration, key: &str) {
+        self.check(!value.is_zero(), key, "must be greater than zero");
+    }
+}
+
+/// Checks the settings; returns every problem, each naming its key.
+pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
+    let mut e = Errors(Vec::new());
+
+    let host_ok = !s.server.host.is_empty()
+        && (s.server.host.parse::<std::net::IpAddr>().is_ok()
+            || s.server
+                .host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+    e.check(
+        host_ok,
+        "server.host",
+        format!("`{}` is not an IP address or host name", s.server.host),
+    );
+    e.positive(s.server.timeout, "server.timeout");
+    e.positive(s.server.shutdown_timeout, "server.shutdown_timeout");
+    e.check(
+        s.server.max_body_bytes > 0,
+        "server.max_body_bytes",
+        "must be greater than zero",
+    );
+
+    e.check(
+        s.database.max_connections >= 1,
+        "database.max_connections",
+        "must be at least 1",
+    );
+    e.check(
+        s.database.max_idle_connections <= s.database.max_connections,
+        "database.max_idle_connections",
+        "must not exceed database.max_connections",
+    );
+    e.positive(s.database.connect_timeout, "database.connect_timeout");
+    if s.database.driver == DatabaseDriver::Postgres {
+        e.check(
+            !s.database.dsn.is_empty(),
+            "database.dsn",
+            "is required when database.driver is postgres",
+        );
+    }
+
+    if let Err(err) = EnvFilter::try_new(&s.logging.level) {
+        e.check(
+            false,
+            "logging.level",
+            format!("`{}` is not a log filter: {err}", s.logging.level),
+        );
+    }
+    e.check(
+        !s.logging.output.trim().is_empty(),
+        "logging.output",
+        "must be stdout, stderr or a file path",
+    );
+
+    if s.cache.enabled {
+        e.positive(s.cache.ttl, "cache.ttl");
+    }
+    e.check(
+        s.redis.pool_size >= 1,
+        "redis.pool_size",
+        "must be at least 1",
+    );
+
+    let auth = &s.auth;
+    e.check(!auth.issuer.is_empty(), "auth.issuer", "must not be empty");
+    e.check(
+        !auth.audience.is_empty(),
+        "auth.audience",
+        "must not be empty",
+    );
+    e.positive(auth.access_token_ttl, "auth.access_token_ttl");
+    e.check(
+        auth.refresh_token_ttl > auth.access_token_ttl,
+        "auth.refresh_token_ttl",
+        "must be longer than auth.access_token_ttl",
+    );
+    match auth.jwt.algorithm {
+        JwtAlgorithm::HS256 => e.check(
+            auth.jwt.secret.expose().len() >= 32,
+            "auth.jwt.secret",
+            "HS256 needs a secret of at least 32 bytes (set PLATFORM__AUTH__JWT__SECRET or a secret file)",
+        ),
+        JwtAlgorithm::RS256 => {
+            e.check(!auth.jwt.private_key_file.is_empty(), "auth.jwt.private_key_file", "is required for RS256");
+            e.check(!auth.jwt.public_key_file.is_empty(), "auth.jwt.public_key_file", "is required for RS256");
+        }
+    }
+    let pw = &auth.password;
+    e.check(
+        pw.min_length >= 8,
+        "auth.password.min_length",
+        "must be at least 8",
+    );
+    e.check(
+        pw.argon2.iterations >= 1,
+        "auth.password.argon2.iterations",
+        "must be at least 1",
+    );
+    e.check(
+        pw.argon2.parallelism >= 1,
+        "auth.password.argon2.parallelism",
+        "must be at least 1",
+    );
+    e.check(
+        pw.argon2.memory_kib >= 8 * pw.argon2.parallelism.max(1),
+        "auth.password.argon2.memory_kib",
+        "must be at least 8 KiB per lane",
+    );
+    e.check(
+        pw.max_concurrent_hashes >= 1,
+        "auth.password.max_concurrent_hashes",
+        "must be at least 1",
+    );
+
+    if !s.admin.email.is_empty() {
+        e.check(
+            Email::parse(&s.admin.email).is_ok(),
+            "admin.email",
+            "is not a valid email address",
+        );
+        e.check(
+            s.admin.password.expose().chars().count() >= pw.min_length,
+            "admin.password",
+            format!(
+                "must be at least {} characters when admin.email is set",
+                pw.min_length
+            ),
+        );
+    }
+
+    e.check(
+        s.event_bus.queue_capacity >= 1,
+        "event_bus.queue_capacity",
+        "must be at least 1",
+    );
+    e.check(
+        s.event_bus.initial_backoff <= s.event_bus.max_backoff,
+        "event_bus.initial_backoff",
+        "must not exceed event_bus.max_backoff",
+    );
+    e.check(
+        s.scheduler.concurrency >= 1,
+        "scheduler.concurrency",
+        "must be at least 1",
+    );
+
+    let base = &s.blob.local.public_base_url;
+    e.check(
+        base.starts_with("http://") || base.starts_with("https://"),
+        "blob.local.public_base_url",
+        "must start with http:// or https://",
+    );
+    e.check(
+        s.mail.from.contains('@'),
+        "mail.from",
+        "must contain an email address",
+    );
+
+    let ratio = s.health.memory_min_available_ratio;
+    e.check(
+        (0.0..=1.0).contains(&ratio),
+        "health.memory_min_available_ratio",
+        "must be between 0 and 1",
+    );
+    e.positive(s.health.check_timeout, "health.check_timeout");
+    e.check(
+        s.error_bus.capacity >= 1,
+        "error_bus.capacity",
+        "must be at least 1",
+    );
+
+    if s.environment == Environment::Production && !s.allow_in_memory {
+        e.check(
+            s.database.driver != DatabaseDriver::Memory,
+            "database.driver",
+            "production refuses the in-memory database (data is lost on restart); use postgres or set allow_in_memory: true",
+        );
+        e.check(
+            s.scheduler.driver != SchedulerDriver::Memory,
+            "scheduler.driver",
+            "production refuses the in-memory job queue (jobs are lost on restart); use redis or set allow_in_memory: true",
+        );
+    }
+
+    match e.0.len() {
+        0 => Ok(()),
+        1 => Err(e.0.remove(0)),
+        _ => {
+            let key = e.0[0].key.clone();
+            let message =
+                e.0.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            Err(ConfigError { key, message })
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The shaku module: every port and the adapter serving it.
+//!
+//! Components default to the in-memory / embedded adapters; [`build`] swaps
+//! each for the one the configuration names, logs the choice once, and hands
+//! back the background services for the lifecycle. Tests get the builder
+//! from [`builder`] and override any port with a mock before `build()`.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use platform_adapter_localfs::{FileMailer, LocalBlobStore};
+use platform_adapter_memory::{
+    InProcessEventBus, MemoryAuditStore, MemoryCache, MemoryJobQueue, MemoryOutbox,
+    MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryScheduler,
+    MemoryStore, MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+};
+use platform_adapter_telemetry::OtelMetrics;
+use platform_core::clock::{SystemClock, UuidV7Generator};
+use platform_core::errors::ErrorBus;
+use platform_core::health::CompositeHealthRegistry;
+use platform_ports::errors::ErrorPublisher;
+use platform_ports::events::EventBus;
+use platform_ports::jobs::{JobQueue, Scheduler};
+use platform_ports::lifecycle::BackgroundService;
+use shaku::{ModuleBuilder, module};
+
+use crate::config::{
+    BlobDriver, CacheDriver, DatabaseDriver, EventBusDriver, MailDriver, SchedulerDriver, Settings,
+};
+use crate::shared::Shared;
+
+// Every port of the platform, resolved by interface.
+module! {
+    pub PlatformModule {
+        components = [
+            MemoryUnitOfWork,
+            MemoryUserRepository,
+            MemoryRoleRepository,
+            MemoryRefreshTokenStore,
+            MemoryVerificationTokenStore,
+            MemoryAuditStore,
+            MemoryPostRepository,
+            MemoryOutbox,
+            MemoryCache,
+            InProcessEventBus,
+            MemoryJobQueue,
+            MemoryScheduler,
+            LocalBlobStore,
+            FileMailer,
+            OtelMetrics,
+            CompositeHealthRegistry,
+            ErrorBus,
+            SystemClock,
+            UuidV7Generator,
+        ],
+        providers = []
+    }
+}
+
+/// Which adapter serves each port, for the start-up log and `config check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterChoice {
+    /// The port.
+    pub port: &'static str,
+    /// The adapter.
+    pub adapter: &'static str,
+}
+
+/// What [`builder`] produces besides the module builder.
+pub struct Wiring {
+    /// The module builder, ready for test overrides.
+    pub builder: ModuleBuilder<PlatformModule>,
+    /// Background services, in start order.
+    pub services: Vec<Arc<dyn BackgroundService>>,
+    /// The error bus (to register sinks and counters before start).
+    pub error_bus: Arc<ErrorBus>,
+    /// The adapter serving each port.
+    pub choices: Vec<AdapterChoice>,
+}
+
+fn choice(port: &'static str, adapter: &'static str) -> AdapterChoice {
+    AdapterChoice { port, adapter }
+}
+
+/// The adapter choices the configuration implies (and whether they exist yet).
+///
+/// # Errors
+/// When a configured driver has no adapter in this build; the message names the key.
+pub fn choices(settings: &Settings) -> anyhow::Result<Vec<AdapterChoice>> {
+    let mut out = Vec::new();
+    match settings.database.driver {
+        DatabaseDriver::Memory => {
+            for port in [
+                "UnitOfWork",
+                "UserRepository",
+                "RoleRepository",
+                "RefreshTokenStore",
+                "VerificationTokenStore",
+                "AuditStore",
+                "PostRepository",
+                "Outbox",
+            ] {
+                out.push(choice(port, "memory"));
+            }
+        }
+        DatabaseDriver::Postgres => bail!(
+            "database.driver: `postgres` has no adapter in this build yet (it arrives with the PostgreSQL issue); use `memory`"
+        ),
+    }
+    out.push(match settings.cache.driver {
+        CacheDriver::Memory => choice("Cache", "memory"),
+        CacheDriver::Redis => {
+            bail!("cache.driver: `redis` has no adapter in this build yet; use `memory`")
+        }
+    });
+    out.push(match settings.event_bus.driver {
+        EventBusDriver::Inprocess => choice("EventBus", "in-process"),
+        EventBusDriver::Kafka => {
+            bail!("event_bus.driver: `kafka` has no adapter in this build yet; use `inprocess`")
+        }
+    });
+    match settings.scheduler.driver {
+        SchedulerDriver::Memory => {
+            out.push(choice("JobQueue", "memory"));
+            out.push(choice("Scheduler", "memory"));
+        }
+        SchedulerDriver::Redis => {
+            bail!("scheduler.driver: `redis` has no adapter in this build yet; use `memory`")
+        }
+    }
+    out.push(match settings.blob.driver {
+        BlobDriver::Local => choice("BlobStore", "local filesystem"),
+        BlobDriver::S3 => bail!("blob.driver: `s3` has no adapter in this build yet; use `local`"),
+    });
+    out.push(match settings.mail.driver {
+        MailDriver::File => choice("Mailer", "file (.eml)"),
+        MailDriver::Smtp => {
+            bail!("mail.driver: `smtp` has no adapter in this build yet; use `file`")
+        }
+    });
+    out.push(choice("Metrics", "OpenTelemetry → Prometheus"));
+    out.push(choice("HealthRegistry", "composite"));
+    out.push(choice("ErrorPublisher", "error bus (log sink)"));
+    out.push(choice("Clock", "system"));
+    out.push(choice("IdGenerator", "uuid v7"));
+    Ok(out)
+}
+
+/// Builds the module builder for `settings`, with every component chosen.
+///
+/// # Errors
+/// When a configured driver has no adapter in this build.
+pub fn builder(settings: &Settings) -> anyhow::Result<Wiring> {
+    let choices = choices(settings)?;
+    let store = Arc::new(MemoryStore::default());
+
+    let error_bus = Arc::new(ErrorBus::new(settings.error_bus.capacity));
+    let bus = Arc::new(InProcessEventBus::new(crate::wiring::bus_settings(
+        settings,
+    )));
+    let jobs = Arc::new(MemoryJobQueue::new(crate::wiring::job_settings(settings)));
+    let scheduler = Arc::new(MemoryScheduler::new());
+
+    let builder = PlatformModule::builder()
+        .with_component_parameters::<MemoryUnitOfWork>(MemoryUnitOfWork::parameters(store.clone()))
+        .with_component_parameters::<MemoryUserRepository>(MemoryUserRepository::parameters(
+            store.clone(),
+        ))
+        .with_component_parameters::<MemoryRoleRepository>(MemoryRoleRepository::parameters(
+            store.clone(),
+        ))
+        .with_component_parameters::<MemoryRefreshTokenStore>(MemoryRefreshTokenStore::parameters(
+            store.clone(),
+        ))
+        .with_component_parameters::<MemoryVerificationTokenStore>(
+            MemoryVerificationTokenStore::parameters(store.clone()),
+        )
+        .with_component_parameters::<MemoryAuditStore>(MemoryAuditStore::parameters(store.clone()))
+        .with_component_parameters::<MemoryPostRepository>(MemoryPostRepository::parameters(
+            store.clone(),
+        ))
+        .with_component_parameters::<MemoryOutbox>(MemoryOutbox::parameters(store.clone()))
+        .with_component_parameters::<LocalBlobStore>(crate::wiring::blob_params(settings))
+        .with_component_parameters::<FileMailer>(crate::wiring::mail_params(settings))
+        .with_component_parameters::<CompositeHealthRegistry>(crate::wiring::health_params(
+            settings,
+        ))
+        .with_component_override::<dyn ErrorPublisher>(Box::new(Shared(error_bus.clone())))
+        .with_component_override::<dyn EventBus>(Box::new(Shared(bus.clone())))
+        .with_component_override::<dyn JobQueue>(Box::new(Shared(jobs.clone())))
+        .with_component_override::<dyn Scheduler>(Box::new(Shared(scheduler.clone())));
+
+    // Start order: the error bus first (everything reports to it), then the
+    // event bus, then what produces work for it; stop runs in reverse.
+    let services: Vec<Arc<dyn BackgroundService>> = vec![error_bus.clone(), bus, jobs, scheduler];
+    Ok(Wiring {
+        builder,
+        services,
+        error_bus,
+        choices,
+    })
+}
+
+/// Logs, once, which adapter serves each port.
+pub fn log_choices(choices: &[AdapterChoice]) {
+    for c in choices {
+        tracing::info!(port = c.port, adapter = c.adapter, "adapter");
+    }
+}

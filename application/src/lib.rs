@@ -1,1 +1,7 @@
-//! placeholder
+//! Use cases as the outside sees them: the outbox relay that carries
+//! committed events to the bus, and (with the feature-module issue) the
+//! feature-module registry.
+
+pub mod relay;
+
+pub use relay::{OutboxRelay, RelaySettings};

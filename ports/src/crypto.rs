@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use shaku::Interface;
 
 use crate::BoxError;
-use crate::model::{AccessClaims, PasswordHash, SecretString};
+use crate::model::{AccessClaims, PasswordHash, SecretString, TokenHash};
 
 /// What hashing can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -86,4 +86,21 @@ pub trait TokenCodec: Interface {
 
     /// The public keys as a JWKS document, `None` for symmetric algorithms.
     fn jwks(&self) -> Option<serde_json::Value>;
+}
+
+/// Opaque tokens (refresh, email verification, password reset): generated
+/// from the OS's CSPRNG, stored only as hashes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait OpaqueTokens: Interface {
+    /// A new random token (256 bits, URL-safe text).
+    fn generate(&self) -> SecretString;
+
+    /// The token's storage hash (SHA-256, hex).
+    fn hash(&self, token: &str) -> TokenHash;
+
+    /// The successor of `parent`: a keyed hash (HMAC with the server's
+    /// refresh-token key), so a rotated token maps to the same successor
+    /// every time. This lets a concurrent double refresh inside the grace
+    /// window return the same successor without storing it.
+    fn successor(&self, parent: &str) -> SecretString;
 }

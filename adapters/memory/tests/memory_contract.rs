@@ -1,10 +1,9 @@
 //! Runs the persistence contract against the memory adapter.
 
-mod contract;
-
 use std::sync::Arc;
 
-use contract::Ports;
+use platform_contract as contract;
+use platform_contract::Ports;
 use platform_adapter_memory::{
     MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore,
     MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,

@@ -185,6 +185,7 @@ const SECRET_KEYS: &[SecretSlot] = &[
     ("database.dsn", |s| &mut s.database.dsn),
     ("redis.url", |s| &mut s.redis.url),
     ("auth.jwt.secret", |s| &mut s.auth.jwt.secret),
+    ("auth.refresh_token_key", |s| &mut s.auth.refresh_token_key),
     ("admin.password", |s| &mut s.admin.password),
     ("blob.signing_key", |s| &mut s.blob.signing_key),
     ("blob.s3.access_key", |s| &mut s.blob.s3.access_key),

@@ -95,6 +95,8 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// The public base URL (links in mails).
+    pub public_url: String,
 }
 
 /// Which persistence adapter serves the repositories.
@@ -245,6 +247,14 @@ pub struct AuthSettings {
     pub refresh_reuse_grace: Duration,
     /// Login requires a verified email.
     pub require_verified_email: bool,
+    /// Lifetime of an email verification token.
+    #[serde(with = "humantime_serde")]
+    pub email_verification_ttl: Duration,
+    /// Lifetime of a password reset token.
+    #[serde(with = "humantime_serde")]
+    pub password_reset_ttl: Duration,
+    /// Key for deriving rotated refresh tokens' successors (shared by instances).
+    pub refresh_token_key: SecretString,
     /// Token signing.
     pub jwt: JwtSettings,
     /// Password policy and hashing.

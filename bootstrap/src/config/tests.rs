@@ -23,7 +23,7 @@ fn opts(dir: &tempfile::TempDir, env: Option<Environment>, vars: &[(&str, &str)]
     }
 }
 
-const SECRET: &str = "auth:\n  jwt:\n    secret: \"0123456789abcdef0123456789abcdef\"\n";
+const SECRET: &str = "auth:\n  refresh_token_key: \"fedcba9876543210fedcba9876543210\"\n  jwt:\n    secret: \"0123456789abcdef0123456789abcdef\"\n";
 
 #[test]
 fn embedded_defaults_apply_without_files() {
@@ -125,7 +125,7 @@ fn bad_value_in_a_file_names_the_key() {
 
 #[test]
 fn short_jwt_secret_is_refused() {
-    let dir = dir_with(&[("default.yaml", "auth:\n  jwt:\n    secret: short\n")]);
+    let dir = dir_with(&[("default.yaml", "auth:\n  refresh_token_key: \"fedcba9876543210fedcba9876543210\"\n  jwt:\n    secret: short\n")]);
     let err = load(&opts(&dir, Some(Environment::Development), &[])).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("auth.jwt.secret"));
 }

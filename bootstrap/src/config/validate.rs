@@ -98,6 +98,15 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         "auth.refresh_token_ttl",
         "must be longer than auth.access_token_ttl",
     );
+    e.positive(auth.email_verification_ttl, "auth.email_verification_ttl");
+    e.positive(auth.password_reset_ttl, "auth.password_reset_ttl");
+    e.check(
+        auth.refresh_token_key.expose().len() >= 32,
+        "auth.refresh_token_key",
+        "needs at least 32 bytes (set PLATFORM__AUTH__REFRESH_TOKEN_KEY or a secret file)",
+    );
+    let url = &s.server.public_url;
+    e.check(url.starts_with("http://") || url.starts_with("https://"), "server.public_url", "must start with http:// or https://");
     match auth.jwt.algorithm {
         JwtAlgorithm::HS256 => e.check(
             auth.jwt.secret.expose().len() >= 32,

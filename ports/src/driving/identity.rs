@@ -133,6 +133,13 @@ pub trait UserService: Interface {
         page: PageRequest,
     ) -> Result<Page<User>, IdentityError>;
 
+    /// Creates (or completes) the bootstrap administrator: a verified user
+    /// holding an `admin` role with every declared permission. Idempotent.
+    ///
+    /// # Errors
+    /// [`IdentityError::Validation`] (bad email or weak password), [`IdentityError::Backend`].
+    async fn ensure_admin(&self, ctx: &RequestContext, email: &str, password: &SecretString) -> Result<User, IdentityError>;
+
     /// Deletes a user and revokes their sessions.
     ///
     /// # Errors

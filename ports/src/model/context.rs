@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{TenantId, UserId};
+use super::{TenantId, TokenFamilyId, UserId};
 
 /// Who is acting: the verified identity behind a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +14,8 @@ pub struct Actor {
     pub roles: Vec<String>,
     /// The user's tenant.
     pub tenant_id: TenantId,
+    /// The login session the access token belongs to.
+    pub session_id: Option<TokenFamilyId>,
 }
 
 /// Everything a use case needs to know about the call that reached it.

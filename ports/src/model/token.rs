@@ -80,6 +80,9 @@ pub struct AccessClaims {
     pub iss: String,
     /// Audience.
     pub aud: String,
+    /// The session (refresh-token family) the token was issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<TokenFamilyId>,
 }
 
 /// An access token and refresh token handed to a client.

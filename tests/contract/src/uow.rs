@@ -9,7 +9,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{AuditFilter, PageRequest, TokenFamilyId, UserId};
 use platform_ports::repos::{AuditStore, Outbox, RefreshTokenStore, UnitOfWork, UserRepository};
 
-use super::fixtures::{audit_entry, committed, event, now, refresh_token, tenant, user};
+use crate::fixtures::{audit_entry, committed, event, now, refresh_token, tenant, user};
 
 /// Writes are invisible outside the unit of work until it commits.
 pub async fn commit_makes_writes_visible(users: Arc<dyn UserRepository>, uow: Arc<dyn UnitOfWork>) {

@@ -7,7 +7,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{RefreshTokenId, RefreshTokenRecord, TokenFamilyId, UserId};
 use platform_ports::repos::{RefreshTokenStore, UnitOfWork};
 
-use super::fixtures::{committed, now, refresh_token, tenant, token_hash};
+use crate::fixtures::{committed, now, refresh_token, tenant, token_hash};
 
 async fn stored(
     refresh: &dyn RefreshTokenStore,

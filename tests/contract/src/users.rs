@@ -7,7 +7,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{PageRequest, User, UserFilter, UserId};
 use platform_ports::repos::{RoleRepository, UnitOfWork, UserRepository};
 
-use super::fixtures::{committed, email, role, tenant, user};
+use crate::fixtures::{committed, email, role, tenant, user};
 
 /// Create, find by id and email, update, delete.
 pub async fn user_crud_round_trip(users: Arc<dyn UserRepository>, uow: Arc<dyn UnitOfWork>) {

@@ -6,7 +6,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{Permission, Role, RoleId, UserId};
 use platform_ports::repos::{RoleRepository, UnitOfWork, UserRepository};
 
-use super::fixtures::{committed, role, tenant, user};
+use crate::fixtures::{committed, role, tenant, user};
 
 fn names(roles: &[Role]) -> Vec<&str> {
     roles.iter().map(|r| r.name.as_str()).collect()

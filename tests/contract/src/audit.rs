@@ -7,7 +7,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{AuditEntry, AuditFilter, AuditId, PageRequest, TenantId, UserId};
 use platform_ports::repos::{AuditStore, UnitOfWork};
 
-use super::fixtures::{at, audit_entry, committed, tenant};
+use crate::fixtures::{at, audit_entry, committed, tenant};
 
 async fn all(
     audit: &dyn AuditStore,

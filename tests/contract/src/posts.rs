@@ -7,7 +7,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{PageRequest, Post, PostFilter, PostId, PostStatus, TenantId, UserId};
 use platform_ports::repos::{PostRepository, UnitOfWork};
 
-use super::fixtures::{at, committed, post, tenant};
+use crate::fixtures::{at, committed, post, tenant};
 
 async fn all(
     posts: &dyn PostRepository,

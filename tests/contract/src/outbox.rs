@@ -8,7 +8,7 @@ use chrono::{TimeDelta, Utc};
 use platform_ports::model::{Event, EventId, OutboxMessage};
 use platform_ports::repos::{Outbox, UnitOfWork};
 
-use super::fixtures::{committed, event, tenant};
+use crate::fixtures::{committed, event, tenant};
 
 const LONG: Duration = Duration::from_secs(300);
 

@@ -1,14 +1,11 @@
-//! The persistence contract every adapter of the repository ports must pass.
+//! The contracts every adapter of a port must pass: persistence (every
+//! repository, the unit of work, the outbox) and, with the Redis issue, the cache.
 //!
 //! Each check takes the ports it exercises as trait objects, so a PostgreSQL
 //! adapter runs the same checks by building a [`Ports`] over its own pool.
 //! Checks use fresh tenants, so they may share a database; the outbox checks
 //! (the outbox is not tenant-scoped) expect an outbox nobody else drains.
 
-#![allow(
-    dead_code,
-    reason = "each harness runs the checks its backend supports"
-)]
 #![allow(
     clippy::unwrap_used,
     reason = "checks are test code: a failed unwrap is a failed check"

@@ -7,7 +7,7 @@ use platform_ports::StoreError;
 use platform_ports::model::{UserId, VerificationPurpose};
 use platform_ports::repos::{UnitOfWork, VerificationTokenStore};
 
-use super::fixtures::{committed, now, tenant, token_hash, verification_token};
+use crate::fixtures::{committed, now, tenant, token_hash, verification_token};
 
 /// A verification token works once, for its purpose only, before it expires;
 /// a consumption that is rolled back did not happen.

@@ -1,0 +1,80 @@
+//! Small builders shared by the use cases: audit entries and events stamped
+//! from the request context, and store-error mapping.
+
+use std::collections::BTreeMap;
+
+use platform_ports::clock::{Clock, IdGenerator};
+use platform_ports::model::{AuditEntry, AuditId, Event, EventId, RequestContext, TenantId, UserId};
+
+/// The topic of identity events (users, roles, permissions): one topic, so
+/// events of one aggregate keep their order.
+pub const IDENTITY_TOPIC: &str = "platform.identity";
+
+/// An audit entry for `action` on `target`, attributed from the context.
+pub fn audit_entry(
+    ctx: &RequestContext,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    action: &str,
+    target: Option<String>,
+    metadata: BTreeMap<String, serde_json::Value>,
+) -> AuditEntry {
+    AuditEntry {
+        id: AuditId(ids.new_id()),
+        tenant_id: ctx.tenant_id,
+        actor_id: ctx.user_id(),
+        action: action.to_owned(),
+        target_id: target,
+        metadata,
+        occurred_at: clock.now(),
+        request_id: Some(ctx.request_id.to_string()).filter(|r| !r.is_empty()),
+        ip: ctx.client_ip.map(|ip| ip.to_string()),
+        user_agent: ctx.user_agent.as_deref().map(str::to_owned),
+    }
+}
+
+/// Same as [`audit_entry`] with an explicit actor (a failed login names the
+/// account it targeted; the system acts for nobody).
+pub fn audit_entry_as(
+    ctx: &RequestContext,
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    actor: Option<UserId>,
+    action: &str,
+    target: Option<String>,
+    metadata: BTreeMap<String, serde_json::Value>,
+) -> AuditEntry {
+    AuditEntry { actor_id: actor, ..audit_entry(ctx, clock, ids, action, target, metadata) }
+}
+
+/// A domain event about `aggregate`, stamped with the clock and a fresh id.
+pub fn event(
+    clock: &dyn Clock,
+    ids: &dyn IdGenerator,
+    event_type: &str,
+    source: &str,
+    tenant: TenantId,
+    aggregate: String,
+    data: serde_json::Value,
+) -> Event {
+    Event {
+        id: EventId(ids.new_id()),
+        event_type: event_type.to_owned(),
+        source: source.to_owned(),
+        timestamp: clock.now(),
+        tenant_id: tenant,
+        aggregate_id: Some(aggregate),
+        data,
+    }
+}
+
+/// Builds audit metadata from pairs.
+#[macro_export]
+macro_rules! meta {
+    () => { ::std::collections::BTreeMap::<String, ::serde_json::Value>::new() };
+    ($($k:literal => $v:expr),+ $(,)?) => {{
+        let mut m = ::std::collections::BTreeMap::<String, ::serde_json::Value>::new();
+        $( m.insert($k.to_owned(), ::serde_json::json!($v)); )+
+        m
+    }};
+}

@@ -4,12 +4,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, build_router};
+use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, SecurityDeps, build_router, security_routes};
 use platform_adapter_telemetry::{DiskSpaceChecker, MemoryUsageChecker};
+use platform_application::{OutboxRelay, RelaySettings};
 use platform_core::errors::LogSink;
+use platform_core::notify::{MAIL_TASK_TYPE, MailJobHandler};
+use platform_ports::driving::{Authenticator, UserService};
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
+use platform_ports::jobs::JobQueue;
 use platform_ports::metrics::Metrics;
+use platform_ports::model::{RequestContext, SecretString, User};
 use shaku::{HasComponent, ModuleBuilder};
 
 use crate::config::Settings;
@@ -17,8 +22,7 @@ use crate::container::{self, AdapterChoice, PlatformModule};
 use crate::lifecycle::Lifecycle;
 
 /// Changes the container before it is built (tests swap ports for mocks).
-pub type Customize =
-    Box<dyn FnOnce(ModuleBuilder<PlatformModule>) -> ModuleBuilder<PlatformModule> + Send>;
+pub type Customize = Box<dyn FnOnce(ModuleBuilder<PlatformModule>) -> ModuleBuilder<PlatformModule> + Send>;
 
 /// Extras for [`Platform::build_with`].
 #[derive(Default)]
@@ -86,25 +90,64 @@ impl Platform {
         let max_rss = (h.memory_max_rss_mb > 0).then(|| h.memory_max_rss_mb * 1024 * 1024);
         health.register(
             "memory",
-            Arc::new(MemoryUsageChecker::new(
-                max_rss,
-                h.memory_min_available_ratio,
-            )),
+            Arc::new(MemoryUsageChecker::new(max_rss, h.memory_min_available_ratio)),
         );
 
+        // Mail leaves through the job queue, so delivery is retried and off the request path.
+        let jobs: Arc<dyn JobQueue> = module.resolve();
+        jobs.register(MAIL_TASK_TYPE, Arc::new(MailJobHandler::new(module.resolve())))?;
+
+        if !settings.admin.email.is_empty() {
+            let users: Arc<dyn UserService> = module.resolve();
+            let admin = users
+                .ensure_admin(
+                    &RequestContext::system("bootstrap"),
+                    &settings.admin.email,
+                    &settings.admin.password,
+                )
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "admin.email: cannot create the bootstrap administrator: {}",
+                        describe(&e)
+                    )
+                })?;
+            tracing::info!(user_id = %admin.id, email = %admin.email, "bootstrap administrator ready");
+        }
+
+        let authenticator: Arc<dyn Authenticator> = module.resolve();
+        let api = security_routes(SecurityDeps {
+            authenticator: authenticator.clone(),
+            users: module.resolve(),
+            roles: module.resolve(),
+            authorizer: module.resolve(),
+            auditor: module.resolve(),
+            tokens: module.resolve(),
+            limiter: module.resolve(),
+        })
+        .merge(options.routes);
         let http = http_settings(&settings);
         let deps = OperationalDeps {
             health,
             metrics,
             errors: module.resolve(),
+            authenticator: Some(authenticator),
         };
-        let router = build_router(&deps, &http, options.routes);
+        let router = build_router(&deps, &http, api);
         let server = HttpServer::bind(&http).await?;
 
         let mut lifecycle = Lifecycle::new();
         for service in wiring.services {
             lifecycle.add(service);
         }
+        // Last to start, first to stop: its final round publishes what the
+        // drained requests committed while the bus is still open.
+        lifecycle.add(Arc::new(OutboxRelay::new(
+            module.resolve(),
+            module.resolve(),
+            module.resolve(),
+            RelaySettings::default(),
+        )));
         Ok(Self {
             settings,
             module,
@@ -139,10 +182,7 @@ impl Platform {
     ///
     /// # Errors
     /// When a service fails to start or the server fails.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let timeout = self.settings.server.shutdown_timeout;
         self.lifecycle.start(timeout).await?;
         let served = self.server.serve(self.router, shutdown, timeout).await;
@@ -202,5 +242,27 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!(signal = "SIGINT", "shutting down"),
         () = term => tracing::info!(signal = "SIGTERM", "shutting down"),
+    }
+}
+
+/// Creates (or completes) the administrator without serving: the CLI's
+/// `platform admin create`. Meaningful with a persistent database.
+///
+/// # Errors
+/// When the container cannot be built or the administrator cannot be created.
+pub async fn create_admin(settings: &Settings, email: &str, password: &SecretString) -> anyhow::Result<User> {
+    let module = container::builder(settings)?.builder.build();
+    let users: Arc<dyn UserService> = module.resolve();
+    users
+        .ensure_admin(&RequestContext::system("cli"), email, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the administrator: {}", describe(&e)))
+}
+
+/// An identity error with its field errors spelled out (start-up and CLI messages).
+fn describe(err: &platform_ports::driving::IdentityError) -> String {
+    match err {
+        platform_ports::driving::IdentityError::Validation(v) => v.to_string(),
+        other => other.to_string(),
     }
 }

@@ -29,6 +29,12 @@ pub struct Cli {
 pub enum Command {
     /// Start the HTTP server (the default).
     Serve,
+    /// Manage administrators.
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Inspect configuration.
     Config {
         /// What to do with it.
@@ -45,6 +51,19 @@ pub enum ConfigAction {
 }
 
 fn parse_env(value: &str) -> Result<Environment, String> {
-    Environment::parse(value)
-        .ok_or_else(|| format!("`{value}` is not development, test or production"))
+    Environment::parse(value).ok_or_else(|| format!("`{value}` is not development, test or production"))
+}
+
+/// `platform admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create (or complete) a verified administrator holding every permission.
+    Create {
+        /// The administrator's email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (first line), never from the command line.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }

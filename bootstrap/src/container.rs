@@ -8,25 +8,30 @@
 use std::sync::Arc;
 
 use anyhow::bail;
+use platform_adapter_crypto::{Argon2idHasher, HmacOpaqueTokens, JwtCodec};
 use platform_adapter_localfs::{FileMailer, LocalBlobStore};
 use platform_adapter_memory::{
-    InProcessEventBus, MemoryAuditStore, MemoryCache, MemoryJobQueue, MemoryOutbox,
-    MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryScheduler,
-    MemoryStore, MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+    InProcessEventBus, MemoryAuditStore, MemoryCache, MemoryJobQueue, MemoryOutbox, MemoryPostRepository,
+    MemoryRefreshTokenStore, MemoryRoleRepository, MemoryScheduler, MemoryStore, MemoryUnitOfWork,
+    MemoryUserRepository, MemoryVerificationTokenStore,
 };
 use platform_adapter_telemetry::OtelMetrics;
+use platform_core::audit::AuditService;
+use platform_core::auth::AuthService;
+use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
 use platform_core::clock::{SystemClock, UuidV7Generator};
 use platform_core::errors::ErrorBus;
 use platform_core::health::CompositeHealthRegistry;
+use platform_core::identity::{RoleManager, UserManager};
+use platform_core::notify::TemplateNotifier;
+use platform_core::ratelimit::CacheRateLimiter;
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::events::EventBus;
 use platform_ports::jobs::{JobQueue, Scheduler};
 use platform_ports::lifecycle::BackgroundService;
 use shaku::{ModuleBuilder, module};
 
-use crate::config::{
-    BlobDriver, CacheDriver, DatabaseDriver, EventBusDriver, MailDriver, SchedulerDriver, Settings,
-};
+use crate::config::{BlobDriver, CacheDriver, DatabaseDriver, EventBusDriver, MailDriver, SchedulerDriver, Settings};
 use crate::shared::Shared;
 
 // Every port of the platform, resolved by interface.
@@ -52,6 +57,17 @@ module! {
             ErrorBus,
             SystemClock,
             UuidV7Generator,
+            Argon2idHasher,
+            JwtCodec,
+            HmacOpaqueTokens,
+            UserManager,
+            RoleManager,
+            AuditService,
+            TemplateNotifier,
+            AuthService,
+            CachedPermissionResolver,
+            RbacAuthorizer,
+            CacheRateLimiter,
         ],
         providers = []
     }
@@ -141,6 +157,14 @@ pub fn choices(settings: &Settings) -> anyhow::Result<Vec<AdapterChoice>> {
     out.push(choice("Metrics", "OpenTelemetry → Prometheus"));
     out.push(choice("HealthRegistry", "composite"));
     out.push(choice("ErrorPublisher", "error bus (log sink)"));
+    out.push(choice("PasswordHasher", "argon2id"));
+    out.push(choice(
+        "TokenCodec",
+        match settings.auth.jwt.algorithm {
+            crate::config::JwtAlgorithm::HS256 => "JWT HS256",
+            crate::config::JwtAlgorithm::RS256 => "JWT RS256",
+        },
+    ));
     out.push(choice("Clock", "system"));
     out.push(choice("IdGenerator", "uuid v7"));
     Ok(out)
@@ -152,39 +176,36 @@ pub fn choices(settings: &Settings) -> anyhow::Result<Vec<AdapterChoice>> {
 /// When a configured driver has no adapter in this build.
 pub fn builder(settings: &Settings) -> anyhow::Result<Wiring> {
     let choices = choices(settings)?;
+    let catalog = crate::wiring::catalog();
     let store = Arc::new(MemoryStore::default());
 
     let error_bus = Arc::new(ErrorBus::new(settings.error_bus.capacity));
-    let bus = Arc::new(InProcessEventBus::new(crate::wiring::bus_settings(
-        settings,
-    )));
+    let bus = Arc::new(InProcessEventBus::new(crate::wiring::bus_settings(settings)));
     let jobs = Arc::new(MemoryJobQueue::new(crate::wiring::job_settings(settings)));
     let scheduler = Arc::new(MemoryScheduler::new());
 
     let builder = PlatformModule::builder()
         .with_component_parameters::<MemoryUnitOfWork>(MemoryUnitOfWork::parameters(store.clone()))
-        .with_component_parameters::<MemoryUserRepository>(MemoryUserRepository::parameters(
+        .with_component_parameters::<MemoryUserRepository>(MemoryUserRepository::parameters(store.clone()))
+        .with_component_parameters::<MemoryRoleRepository>(MemoryRoleRepository::parameters(store.clone()))
+        .with_component_parameters::<MemoryRefreshTokenStore>(MemoryRefreshTokenStore::parameters(store.clone()))
+        .with_component_parameters::<MemoryVerificationTokenStore>(MemoryVerificationTokenStore::parameters(
             store.clone(),
         ))
-        .with_component_parameters::<MemoryRoleRepository>(MemoryRoleRepository::parameters(
-            store.clone(),
-        ))
-        .with_component_parameters::<MemoryRefreshTokenStore>(MemoryRefreshTokenStore::parameters(
-            store.clone(),
-        ))
-        .with_component_parameters::<MemoryVerificationTokenStore>(
-            MemoryVerificationTokenStore::parameters(store.clone()),
-        )
         .with_component_parameters::<MemoryAuditStore>(MemoryAuditStore::parameters(store.clone()))
-        .with_component_parameters::<MemoryPostRepository>(MemoryPostRepository::parameters(
-            store.clone(),
-        ))
+        .with_component_parameters::<MemoryPostRepository>(MemoryPostRepository::parameters(store.clone()))
         .with_component_parameters::<MemoryOutbox>(MemoryOutbox::parameters(store.clone()))
         .with_component_parameters::<LocalBlobStore>(crate::wiring::blob_params(settings))
         .with_component_parameters::<FileMailer>(crate::wiring::mail_params(settings))
-        .with_component_parameters::<CompositeHealthRegistry>(crate::wiring::health_params(
-            settings,
-        ))
+        .with_component_parameters::<CompositeHealthRegistry>(crate::wiring::health_params(settings))
+        .with_component_parameters::<Argon2idHasher>(crate::wiring::hasher_params(settings))
+        .with_component_parameters::<JwtCodec>(crate::wiring::jwt_params(settings)?)
+        .with_component_parameters::<HmacOpaqueTokens>(crate::wiring::opaque_params(settings)?)
+        .with_component_parameters::<UserManager>(crate::wiring::user_manager_params(settings, &catalog))
+        .with_component_parameters::<RoleManager>(crate::wiring::role_manager_params(&catalog))
+        .with_component_parameters::<AuthService>(crate::wiring::auth_params(settings))
+        .with_component_parameters::<CachedPermissionResolver>(crate::wiring::permission_cache_params(settings))
+        .with_component_parameters::<CacheRateLimiter>(crate::wiring::rate_limit_params(settings))
         .with_component_override::<dyn ErrorPublisher>(Box::new(Shared(error_bus.clone())))
         .with_component_override::<dyn EventBus>(Box::new(Shared(bus.clone())))
         .with_component_override::<dyn JobQueue>(Box::new(Shared(jobs.clone())))

@@ -89,15 +89,8 @@ mod tests {
             self.name
         }
         async fn start(&self) -> Result<(), BoxError> {
-            self.log
-                .lock()
-                .unwrap()
-                .push(format!("start {}", self.name));
-            if self.fail_start {
-                Err("boom".into())
-            } else {
-                Ok(())
-            }
+            self.log.lock().unwrap().push(format!("start {}", self.name));
+            if self.fail_start { Err("boom".into()) } else { Ok(()) }
         }
         async fn stop(&self) -> Result<(), BoxError> {
             self.log.lock().unwrap().push(format!("stop {}", self.name));
@@ -125,9 +118,7 @@ mod tests {
         l.stop(Duration::from_secs(1)).await;
         assert_eq!(
             *log.lock().unwrap(),
-            [
-                "start a", "start b", "start c", "stop c", "stop b", "stop a"
-            ]
+            ["start a", "start b", "start c", "stop c", "stop b", "stop a"]
         );
     }
 

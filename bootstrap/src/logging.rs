@@ -38,13 +38,9 @@ pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
             .buffered_lines_limit(64 * 1024)
             .finish(std::io::stderr()),
         path => {
-            if let Some(parent) = Path::new(path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).with_context(|| {
-                    format!("logging.output: cannot create {}", parent.display())
-                })?;
+            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("logging.output: cannot create {}", parent.display()))?;
             }
             let file = OpenOptions::new()
                 .create(true)

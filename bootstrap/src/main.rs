@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use platform_bootstrap::cli::{Cli, Command, ConfigAction};
+use platform_bootstrap::cli::{AdminAction, Cli, Command, ConfigAction};
 use platform_bootstrap::config::{self, LoadOptions};
 use platform_bootstrap::secrets::FileSecretSource;
 use platform_bootstrap::{app, container, logging};
@@ -31,6 +31,12 @@ async fn main() -> ExitCode {
             action: ConfigAction::Check,
         } => config_check(&loaded),
         Command::Serve => serve(loaded).await,
+        Command::Admin {
+            action: AdminAction::Create {
+                email,
+                password_stdin: _,
+            },
+        } => admin_create(&loaded, &email).await,
     }
 }
 
@@ -93,6 +99,30 @@ async fn serve(loaded: config::LoadedConfig) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "platform failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn admin_create(loaded: &config::LoadedConfig, email: &str) -> ExitCode {
+    let mut line = String::new();
+    if let Err(err) = std::io::stdin().read_line(&mut line) {
+        eprintln!("cannot read the password from standard input: {err}");
+        return ExitCode::FAILURE;
+    }
+    let password = platform_ports::model::SecretString::new(line.trim_end_matches(['\r', '\n']));
+    if loaded.settings.database.driver == config::DatabaseDriver::Memory {
+        eprintln!(
+            "warning: database.driver is memory: the administrator exists only in this process; use postgres to keep it"
+        );
+    }
+    match app::create_admin(&loaded.settings, email, &password).await {
+        Ok(user) => {
+            println!("administrator {} ({}) is ready", user.email, user.id);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err:#}");
             ExitCode::FAILURE
         }
     }

@@ -90,18 +90,10 @@ mod tests {
         std::fs::write(dir.path().join("auth.jwt.secret"), "from-dir\n").unwrap();
         let other = dir.path().join("dsn.txt");
         std::fs::write(&other, "postgres://x").unwrap();
-        let vars = HashMap::from([(
-            "PLATFORM__DATABASE__DSN_FILE".to_owned(),
-            other.display().to_string(),
-        )]);
+        let vars = HashMap::from([("PLATFORM__DATABASE__DSN_FILE".to_owned(), other.display().to_string())]);
         let source = FileSecretSource::new(Some(dir.path().to_path_buf())).with_vars(vars);
         assert_eq!(
-            source
-                .get("auth.jwt.secret")
-                .await
-                .unwrap()
-                .unwrap()
-                .expose(),
+            source.get("auth.jwt.secret").await.unwrap().unwrap().expose(),
             "from-dir"
         );
         assert_eq!(
@@ -113,10 +105,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_named_missing_file_is_an_error() {
-        let vars = HashMap::from([(
-            "PLATFORM__REDIS__URL_FILE".to_owned(),
-            "/nonexistent/secret".to_owned(),
-        )]);
+        let vars = HashMap::from([("PLATFORM__REDIS__URL_FILE".to_owned(), "/nonexistent/secret".to_owned())]);
         let source = FileSecretSource::default().with_vars(vars);
         assert!(source.get("redis.url").await.is_err());
     }

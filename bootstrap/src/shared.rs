@@ -53,12 +53,7 @@ impl<T: JobQueue + ?Sized> JobQueue for Shared<T> {
 
 #[async_trait]
 impl<T: Scheduler + ?Sized> Scheduler for Shared<T> {
-    async fn schedule(
-        &self,
-        name: &str,
-        spec: &str,
-        job: Arc<dyn CronJob>,
-    ) -> Result<(), JobError> {
+    async fn schedule(&self, name: &str, spec: &str, job: Arc<dyn CronJob>) -> Result<(), JobError> {
         self.0.schedule(name, spec, job).await
     }
     async fn unschedule(&self, name: &str) -> Result<bool, JobError> {

@@ -71,28 +71,21 @@ fn serves_then_exits_zero_on_sigterm() {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "did not stop after SIGTERM"
-        );
+        assert!(start.elapsed() < Duration::from_secs(20), "did not stop after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "exit status {exit:?}");
     // Logs carried the adapter choices.
     let all: Vec<String> = lines.into_iter().chain(rx.try_iter()).collect();
     assert!(
-        all.iter()
-            .any(|l| l.contains("\"port\":\"UserRepository\"")),
+        all.iter().any(|l| l.contains("\"port\":\"UserRepository\"")),
         "adapter choices not logged"
     );
 }
 
 #[test]
 fn bad_configuration_exits_non_zero_naming_the_key() {
-    let out = platform()
-        .env("PLATFORM__SERVER__PORT", "not-a-port")
-        .output()
-        .unwrap();
+    let out = platform().env("PLATFORM__SERVER__PORT", "not-a-port").output().unwrap();
     assert!(!out.status.success());
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -106,11 +99,7 @@ fn config_check_prints_redacted_configuration() {
         .env("PLATFORM__DATABASE__DSN", "postgres://u:hunter2@h/db")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["settings"]["server"]["port"], 0);

@@ -15,11 +15,7 @@ fn settings(vars: &[(&str, &str)]) -> Settings {
     let opts = LoadOptions {
         config_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")),
         environment: Some(Environment::Test),
-        vars: Some(
-            vars.iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        ),
+        vars: Some(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
     };
     config::load(&opts).unwrap().settings
 }
@@ -47,13 +43,7 @@ async fn a_port_can_be_overridden_with_a_mockall_mock() {
 async fn defaults_are_the_embedded_adapters() {
     let s = settings(&[]);
     let choices = container::choices(&s).unwrap();
-    let adapter = |port: &str| {
-        choices
-            .iter()
-            .find(|c| c.port == port)
-            .map(|c| c.adapter)
-            .unwrap()
-    };
+    let adapter = |port: &str| choices.iter().find(|c| c.port == port).map(|c| c.adapter).unwrap();
     assert_eq!(adapter("UserRepository"), "memory");
     assert_eq!(adapter("Cache"), "memory");
     assert_eq!(adapter("EventBus"), "in-process");

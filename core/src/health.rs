@@ -8,9 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::FutureExt as _;
 use futures::future::join_all;
-use platform_ports::health::{
-    CheckResult, CheckState, HealthChecker, HealthRegistry, HealthReport, HealthStatus,
-};
+use platform_ports::health::{CheckResult, CheckState, HealthChecker, HealthRegistry, HealthReport, HealthStatus};
 use tokio::time::Instant;
 
 /// How long one checker may run when no timeout is configured.
@@ -91,18 +89,14 @@ impl HealthRegistry for CompositeHealthRegistry {
 async fn run_check(checker: &dyn HealthChecker, timeout: Duration) -> CheckResult {
     let started = Instant::now();
     // A panicking checker must not take the readiness endpoint down with it.
-    let outcome =
-        tokio::time::timeout(timeout, AssertUnwindSafe(checker.check()).catch_unwind()).await;
+    let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(checker.check()).catch_unwind()).await;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (status, message) = match outcome {
         Ok(Ok(Ok(HealthStatus::Up))) => (CheckState::Up, None),
         Ok(Ok(Ok(HealthStatus::Degraded(reason)))) => (CheckState::Degraded, Some(reason)),
         Ok(Ok(Err(err))) => (CheckState::Down, Some(err.to_string())),
         Ok(Err(_panic)) => (CheckState::Down, Some("the check panicked".to_owned())),
-        Err(_elapsed) => (
-            CheckState::Down,
-            Some(format!("timed out after {timeout:?}")),
-        ),
+        Err(_elapsed) => (CheckState::Down, Some(format!("timed out after {timeout:?}"))),
     };
     CheckResult {
         status,
@@ -130,10 +124,7 @@ mod tests {
         }
     }
 
-    fn checker(
-        delay_ms: u64,
-        result: Result<HealthStatus, &'static str>,
-    ) -> Arc<dyn HealthChecker> {
+    fn checker(delay_ms: u64, result: Result<HealthStatus, &'static str>) -> Arc<dyn HealthChecker> {
         Arc::new(Scripted {
             delay: Duration::from_millis(delay_ms),
             result,
@@ -167,19 +158,13 @@ mod tests {
     async fn one_failing_check_makes_it_not_ready() {
         let registry = CompositeHealthRegistry::default();
         registry.register("database", checker(0, Ok(HealthStatus::Up)));
-        registry.register(
-            "disk",
-            checker(0, Err("12 MiB free, below the minimum of 1 GiB")),
-        );
+        registry.register("disk", checker(0, Err("12 MiB free, below the minimum of 1 GiB")));
         let report = registry.check().await;
         assert!(!report.is_ready());
         assert_eq!(report.checks["database"].status, CheckState::Up);
         let disk = &report.checks["disk"];
         assert_eq!(disk.status, CheckState::Down);
-        assert_eq!(
-            disk.message.as_deref(),
-            Some("12 MiB free, below the minimum of 1 GiB")
-        );
+        assert_eq!(disk.message.as_deref(), Some("12 MiB free, below the minimum of 1 GiB"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -204,10 +189,7 @@ mod tests {
         let report = registry.check().await;
         assert!(report.is_ready());
         assert_eq!(report.checks["cache"].status, CheckState::Degraded);
-        assert_eq!(
-            report.checks["cache"].message.as_deref(),
-            Some("serving from memory")
-        );
+        assert_eq!(report.checks["cache"].message.as_deref(), Some("serving from memory"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -228,10 +210,7 @@ mod tests {
         registry.register("slow", checker(300, Ok(HealthStatus::Up)));
         registry.register("fast", checker(200, Ok(HealthStatus::Up)));
         let report = registry.check().await;
-        assert_eq!(
-            report.checks["slow"].message.as_deref(),
-            Some("timed out after 250ms")
-        );
+        assert_eq!(report.checks["slow"].message.as_deref(), Some("timed out after 250ms"));
         assert_eq!(report.checks["fast"].status, CheckState::Up);
     }
 
@@ -252,10 +231,7 @@ mod tests {
         registry.register("database", checker(0, Ok(HealthStatus::Up)));
         let report = registry.check().await;
         assert_eq!(report.checks["buggy"].status, CheckState::Down);
-        assert_eq!(
-            report.checks["buggy"].message.as_deref(),
-            Some("the check panicked")
-        );
+        assert_eq!(report.checks["buggy"].message.as_deref(), Some("the check panicked"));
         assert_eq!(report.checks["database"].status, CheckState::Up);
     }
 
@@ -285,11 +261,9 @@ mod tests {
         );
 
         let module = HealthModule::builder()
-            .with_component_parameters::<CompositeHealthRegistry>(
-                CompositeHealthRegistryParameters {
-                    timeout: Duration::from_millis(100),
-                },
-            )
+            .with_component_parameters::<CompositeHealthRegistry>(CompositeHealthRegistryParameters {
+                timeout: Duration::from_millis(100),
+            })
             .build();
         let registry: Arc<dyn HealthRegistry> = module.resolve();
         registry.register("slow", checker(60_000, Ok(HealthStatus::Up)));

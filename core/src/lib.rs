@@ -3,3 +3,12 @@
 pub mod clock;
 pub mod errors;
 pub mod health;
+pub mod permissions;
+pub mod ratelimit;
+pub mod support;
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod identity;
+pub mod notify;

@@ -44,7 +44,10 @@ pub fn audit_entry_as(
     target: Option<String>,
     metadata: BTreeMap<String, serde_json::Value>,
 ) -> AuditEntry {
-    AuditEntry { actor_id: actor, ..audit_entry(ctx, clock, ids, action, target, metadata) }
+    AuditEntry {
+        actor_id: actor,
+        ..audit_entry(ctx, clock, ids, action, target, metadata)
+    }
 }
 
 /// A domain event about `aggregate`, stamped with the clock and a fresh id.

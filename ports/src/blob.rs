@@ -71,10 +71,5 @@ pub trait BlobStore: Interface {
     ///
     /// # Errors
     /// [`BlobError::InvalidKey`], [`BlobError::Backend`].
-    async fn signed_url(
-        &self,
-        key: &str,
-        access: SignedAccess,
-        ttl: Duration,
-    ) -> Result<String, BlobError>;
+    async fn signed_url(&self, key: &str, access: SignedAccess, ttl: Duration) -> Result<String, BlobError>;
 }

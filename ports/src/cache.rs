@@ -35,8 +35,7 @@ pub trait Cache: Interface {
     ///
     /// # Errors
     /// [`CacheError::Backend`].
-    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>)
-    -> Result<(), CacheError>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError>;
 
     /// Removes a key (absent keys are fine).
     ///

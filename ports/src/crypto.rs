@@ -31,8 +31,7 @@ pub trait PasswordHasher: Interface {
     ///
     /// # Errors
     /// [`HashError::Malformed`], [`HashError::Unavailable`].
-    async fn verify(&self, password: &SecretString, hash: &PasswordHash)
-    -> Result<bool, HashError>;
+    async fn verify(&self, password: &SecretString, hash: &PasswordHash) -> Result<bool, HashError>;
 
     /// Spends the time of a verification without a stored hash, so an unknown
     /// account takes as long to refuse as a wrong password.

@@ -83,8 +83,7 @@ pub trait Scheduler: Interface {
     ///
     /// # Errors
     /// [`JobError::InvalidCron`], [`JobError::AlreadyRegistered`], [`JobError::Backend`].
-    async fn schedule(&self, name: &str, spec: &str, job: Arc<dyn CronJob>)
-    -> Result<(), JobError>;
+    async fn schedule(&self, name: &str, spec: &str, job: Arc<dyn CronJob>) -> Result<(), JobError>;
 
     /// Removes a schedule; returns whether it existed.
     ///

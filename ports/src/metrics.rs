@@ -93,12 +93,7 @@ pub struct MetricsError(pub String);
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait Metrics: Interface {
     /// A counter.
-    fn counter(
-        &self,
-        name: &'static str,
-        description: &'static str,
-        unit: &'static str,
-    ) -> Arc<dyn Counter>;
+    fn counter(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Counter>;
 
     /// An up-down counter.
     fn up_down_counter(
@@ -118,12 +113,7 @@ pub trait Metrics: Interface {
     ) -> Arc<dyn Histogram>;
 
     /// A gauge.
-    fn gauge(
-        &self,
-        name: &'static str,
-        description: &'static str,
-        unit: &'static str,
-    ) -> Arc<dyn Gauge>;
+    fn gauge(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Gauge>;
 
     /// Every instrument in the Prometheus text exposition format.
     ///

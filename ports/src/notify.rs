@@ -103,13 +103,11 @@ pub trait Notifier: Interface {
     ///
     /// # Errors
     /// [`NotifyError::ChannelNotConfigured`] without a push adapter, else [`NotifyError::Backend`].
-    async fn send_push(&self, device_token: &str, payload: &PushPayload)
-    -> Result<(), NotifyError>;
+    async fn send_push(&self, device_token: &str, payload: &PushPayload) -> Result<(), NotifyError>;
 
     /// Posts a webhook.
     ///
     /// # Errors
     /// As [`WebhookSender::post`].
-    async fn send_webhook(&self, url: &str, payload: &serde_json::Value)
-    -> Result<(), NotifyError>;
+    async fn send_webhook(&self, url: &str, payload: &serde_json::Value) -> Result<(), NotifyError>;
 }

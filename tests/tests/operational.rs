@@ -15,10 +15,7 @@ use serde_json::Value;
 use shaku::HasComponent;
 
 fn is_problem(resp: &reqwest::Response) -> bool {
-    resp.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        == Some("application/problem+json")
+    resp.headers().get("content-type").and_then(|v| v.to_str().ok()) == Some("application/problem+json")
 }
 
 #[tokio::test]
@@ -97,10 +94,7 @@ async fn metrics_show_the_request_histogram() {
     let text = resp.text().await.unwrap();
     let line = text
         .lines()
-        .find(|l| {
-            l.starts_with("http_server_request_duration_seconds_count")
-                && l.contains("http_route=\"/healthz\"")
-        })
+        .find(|l| l.starts_with("http_server_request_duration_seconds_count") && l.contains("http_route=\"/healthz\""))
         .unwrap_or_else(|| panic!("no histogram line for /healthz in:\n{text}"));
     assert!(line.contains("http_request_method=\"GET\""), "{line}");
     assert!(line.contains("http_response_status_code=\"200\""), "{line}");
@@ -168,9 +162,7 @@ async fn a_panicking_handler_is_a_500_problem_on_the_error_bus() {
             }),
         ),
     };
-    let app = TestApp::spawn_with(test_settings(&[]).unwrap(), options)
-        .await
-        .unwrap();
+    let app = TestApp::spawn_with(test_settings(&[]).unwrap(), options).await.unwrap();
 
     let resp = app
         .client
@@ -213,9 +205,7 @@ async fn graceful_shutdown_completes_an_in_flight_request() {
             }),
         ),
     };
-    let mut app = TestApp::spawn_with(test_settings(&[]).unwrap(), options)
-        .await
-        .unwrap();
+    let mut app = TestApp::spawn_with(test_settings(&[]).unwrap(), options).await.unwrap();
     let client = app.client.clone();
     let url = app.url("/test/slow");
     let in_flight = tokio::spawn(async move { client.get(url).send().await });

@@ -10,6 +10,7 @@ use platform_ports::model::{FieldError, RequestContext, ValidationErrors};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::middleware::InvalidTenant;
 use crate::problem::Problem;
 
 /// A JSON body in, or a JSON body out, with problem+json rejections.
@@ -29,14 +30,11 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers()) {
-            return Err(malformed(
-                "expected a `Content-Type: application/json` body",
-            ));
+            return Err(malformed("expected a `Content-Type: application/json` body"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-                    .with_detail(rejection.body_text())
+                Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE).with_detail(rejection.body_text())
             } else {
                 malformed(rejection.body_text())
             }
@@ -48,11 +46,7 @@ where
 impl<T: Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(body) => (
-                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                body,
-            )
-                .into_response(),
+            Ok(body) => ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
             Err(err) => Problem::internal().with_cause(err).into_response(),
         }
     }
@@ -64,9 +58,9 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     match serde_path_to_error::deserialize(&mut de) {
         // Trailing garbage after the value is malformed too.
         Ok(value) => de.end().map(|()| value).map_err(|err| malformed_json(&err)),
-        Err(err) if err.inner().classify() == serde_json::error::Category::Data => Err(
-            Problem::unprocessable(ValidationErrors::from(field_error(&err))),
-        ),
+        Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+            Err(Problem::unprocessable(ValidationErrors::from(field_error(&err))))
+        }
         Err(err) => Err(malformed_json(err.inner())),
     }
 }
@@ -80,11 +74,7 @@ fn field_error(err: &serde_path_to_error::Error<serde_json::Error>) -> FieldErro
     let message = strip_position(&err.inner().to_string());
     let path = err.path().to_string();
     let parent = if path == "." { "" } else { path.as_str() };
-    let named = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').nth(1))
-    };
+    let named = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').nth(1));
     let (field, code) = if let Some(name) = named("missing field") {
         (join(parent, name), "required")
     } else if let Some(name) = named("unknown field") {
@@ -146,7 +136,11 @@ fn is_json(headers: &HeaderMap) -> bool {
             || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
 }
 
-/// The [`RequestContext`] of the request being served, built by the middleware.
+/// The [`RequestContext`] of the request being served, built by the middleware:
+/// the token's actor and tenant, or the tenant named by `x-tenant-id`.
+///
+/// Rejects with 400 `invalid_tenant` when an unauthenticated caller named a
+/// tenant that is not a UUID: the handler would otherwise act in the wrong one.
 #[derive(Clone, Debug)]
 pub struct Ctx(pub RequestContext);
 
@@ -154,6 +148,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(InvalidTenant(reason)) = parts.extensions.get::<InvalidTenant>() {
+            return Err(Problem::bad_request(format!("`x-tenant-id` {reason}"))
+                .with_code("invalid_tenant")
+                .with_title("Invalid tenant"));
+        }
         parts
             .extensions
             .get::<RequestContext>()
@@ -163,10 +162,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
-/// A handler asked for [`Ctx`] on a router not built by `build_router`.
+/// A handler asked for the request context on a router not built by `build_router`.
 #[derive(Debug, thiserror::Error)]
 #[error("no request context: the router was not built by platform_adapter_http::build_router")]
-struct MissingContext;
+pub(crate) struct MissingContext;
 
 #[cfg(test)]
 mod tests {
@@ -232,10 +231,7 @@ mod tests {
         let problem = reject(r#"{"title": "t", "author": {"name": "a"}, "tags": [], "x": 1}"#);
         assert_eq!(problem.errors()[0].field, "x");
         assert_eq!(problem.errors()[0].code, "unknown_field");
-        assert!(
-            parse::<Post>(r#"{"title": "t", "author": {"name": "a"}, "tags": []}"#.as_bytes())
-                .is_ok()
-        );
+        assert!(parse::<Post>(r#"{"title": "t", "author": {"name": "a"}, "tags": []}"#.as_bytes()).is_ok());
 
         let problem = reject(r#"{"title": 5}"#);
         assert_eq!(problem.errors()[0].field, "title");

@@ -2,9 +2,11 @@
 //! the middleware stack every request goes through, problem+json errors and
 //! the server with graceful shutdown.
 //!
-//! Bootstrap calls [`build_router`] with the feature modules' routers and
-//! serves the result with [`HttpServer`]. Handlers answer errors with
-//! [`Problem`], read bodies with [`AppJson`] and the caller with [`Ctx`].
+//! Bootstrap calls [`build_router`] with the feature modules' routers (the
+//! security API comes from [`security_routes`]) and serves the result with
+//! [`HttpServer`]. Handlers answer errors with [`Problem`], read bodies with
+//! [`AppJson`] and the caller with [`Ctx`]; routes state what they require
+//! with [`require_authenticated`] and [`require_permission`].
 
 pub mod extract;
 pub mod problem;
@@ -12,6 +14,7 @@ pub mod problem;
 mod middleware;
 mod ops;
 mod scope;
+mod security;
 mod server;
 
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use http::StatusCode;
+use platform_ports::driving::Authenticator;
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
 use platform_ports::metrics::Metrics;
@@ -29,6 +33,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use extract::{AppJson, Ctx};
 pub use problem::{ErrorCause, Problem};
+pub use security::{Require, RequireService, SecurityDeps, require_authenticated, require_permission, security_routes};
 pub use server::HttpServer;
 
 /// Where and how the server listens.
@@ -55,17 +60,25 @@ pub struct OperationalDeps {
     pub metrics: Arc<dyn Metrics>,
     /// Receives panics and 5xx causes.
     pub errors: Arc<dyn ErrorPublisher>,
+    /// Verifies bearer tokens into the request context's actor; `None`
+    /// leaves every request anonymous.
+    pub authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 /// The full router: operational endpoints + `api` (already-stated routers of
 /// feature modules) wrapped in the middleware stack.
 ///
-/// Outermost first: request id, request span and access log, metrics and
-/// problem conversion (one service), panic catching, the request timeout and
+/// Outermost first: request id, caller identity (bearer token or
+/// `x-tenant-id`), request span and access log, metrics and problem
+/// conversion (one service), panic catching, the request timeout and
 /// the body limit. An unknown path is a 404 problem. Routes added to the
 /// returned router afterwards bypass the middleware: pass them in `api`.
 pub fn build_router(deps: &OperationalDeps, settings: &HttpSettings, api: Router) -> Router {
-    let observe = middleware::Observe::new(deps.metrics.as_ref(), Arc::clone(&deps.errors));
+    let observe = middleware::Observe::new(
+        deps.metrics.as_ref(),
+        Arc::clone(&deps.errors),
+        deps.authenticator.clone(),
+    );
     let stack = ServiceBuilder::new()
         .layer(middleware::ObserveLayer::new(observe))
         .layer(CatchPanicLayer::custom(middleware::panic_response))

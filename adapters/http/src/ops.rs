@@ -20,8 +20,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// The Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Probes and scrapes must see the live state, never a cached one.
-const NO_STORE: (http::HeaderName, HeaderValue) =
-    (CACHE_CONTROL, HeaderValue::from_static("no-store"));
+const NO_STORE: (http::HeaderName, HeaderValue) = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
 
 #[derive(Clone)]
 struct Ops {
@@ -61,13 +60,7 @@ async fn ready(State(ops): State<Ops>) -> Response {
         status: word,
         checks: &report.checks,
     }) {
-        Ok(body) => (
-            status,
-            [(CONTENT_TYPE, JSON), NO_STORE],
-            Extension(KeepBody),
-            body,
-        )
-            .into_response(),
+        Ok(body) => (status, [(CONTENT_TYPE, JSON), NO_STORE], Extension(KeepBody), body).into_response(),
         Err(err) => Problem::internal().with_cause(err).into_response(),
     }
 }
@@ -76,10 +69,7 @@ async fn ready(State(ops): State<Ops>) -> Response {
 async fn scrape(State(ops): State<Ops>) -> Response {
     match ops.metrics.render() {
         Ok(text) => (
-            [
-                (CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT)),
-                NO_STORE,
-            ],
+            [(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT)), NO_STORE],
             text,
         )
             .into_response(),

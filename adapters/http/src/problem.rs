@@ -81,11 +81,7 @@ struct Fields {
 
 impl Problem {
     /// A problem with an explicit status, stable code and title.
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        title: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, title: impl Into<Cow<'static, str>>) -> Self {
         Self(Box::new(Fields {
             status,
             code: code.into(),
@@ -240,11 +236,7 @@ impl Problem {
                 &self.0.title
             },
             status: self.0.status.as_u16(),
-            detail: if server_error {
-                None
-            } else {
-                self.0.detail.as_deref()
-            },
+            detail: if server_error { None } else { self.0.detail.as_deref() },
             instance: self.0.instance.as_deref(),
             code: &self.0.code,
             request_id: self.0.request_id.as_deref(),
@@ -256,7 +248,8 @@ impl Problem {
     }
 }
 
-const FALLBACK_BODY: &[u8] = br#"{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal_error"}"#;
+const FALLBACK_BODY: &[u8] =
+    br#"{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal_error"}"#;
 
 impl From<ValidationErrors> for Problem {
     fn from(errors: ValidationErrors) -> Self {
@@ -323,9 +316,7 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported Media Type"),
         StatusCode::UNPROCESSABLE_ENTITY => ("validation_failed", "Request validation failed"),
         StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "Too Many Requests"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-            ("headers_too_large", "Request Header Fields Too Large")
-        }
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "Request Header Fields Too Large"),
         StatusCode::INTERNAL_SERVER_ERROR => ("internal_error", "Internal Server Error"),
         StatusCode::NOT_IMPLEMENTED => ("not_implemented", "Not Implemented"),
         StatusCode::BAD_GATEWAY => ("bad_gateway", "Bad Gateway"),
@@ -404,11 +395,7 @@ mod tests {
             (Problem::conflict("x"), 409, "conflict"),
             (Problem::service_unavailable(), 503, "service_unavailable"),
             (Problem::internal(), 500, "internal_error"),
-            (
-                Problem::from_status(StatusCode::IM_A_TEAPOT),
-                418,
-                "client_error",
-            ),
+            (Problem::from_status(StatusCode::IM_A_TEAPOT), 418, "client_error"),
         ];
         for (problem, status, code) in cases {
             assert_eq!(problem.status().as_u16(), status);

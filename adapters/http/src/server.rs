@@ -27,10 +27,7 @@ impl HttpServer {
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).await?;
         let local_addr = listener.local_addr()?;
         tracing::info!(address = %local_addr, "http server listening");
-        Ok(Self {
-            listener,
-            local_addr,
-        })
+        Ok(Self { listener, local_addr })
     }
 
     /// The address actually bound.
@@ -66,12 +63,9 @@ impl HttpServer {
             // The receiver is gone only once serving has already ended.
             let _ = fired_tx.send(());
         };
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .into_future();
         tokio::pin!(server);
 
         tokio::select! {

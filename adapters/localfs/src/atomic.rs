@@ -16,9 +16,9 @@ pub(crate) const TEMP_SUFFIX: &str = ".tmp-write";
 /// the rename cannot cross file systems), are flushed to disk, and the file is
 /// renamed over `path`. The parent directory must exist.
 pub(crate) async fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "path has no parent directory")
-    })?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent directory"))?;
     let temp = dir.join(format!(".{}{TEMP_SUFFIX}", Uuid::new_v4().simple()));
     let written = write_and_rename(&temp, path, data).await;
     if written.is_err() {

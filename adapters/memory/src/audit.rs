@@ -63,26 +63,16 @@ impl AuditLog {
         let upper = match (until, before) {
             (Some(a), Some(b)) => Bound::Excluded(a.min(b)),
             (Some(key), None) | (None, Some(key)) => Bound::Excluded(key),
-            (None, None) => {
-                Bound::Included((tenant, DateTime::<Utc>::MAX_UTC, AuditId(Uuid::max())))
-            }
+            (None, None) => Bound::Included((tenant, DateTime::<Utc>::MAX_UTC, AuditId(Uuid::max()))),
         };
-        self.entries
-            .range((lower, upper))
-            .rev()
-            .map(|(_, entry)| entry)
+        self.entries.range((lower, upper)).rev().map(|(_, entry)| entry)
     }
 }
 
 /// Whether `entry` passes the filter's equality conditions (time is a range).
 fn matches(entry: &AuditEntry, filter: &AuditFilter) -> bool {
-    filter
-        .actor_id
-        .is_none_or(|actor| entry.actor_id == Some(actor))
-        && filter
-            .action
-            .as_ref()
-            .is_none_or(|action| entry.action == *action)
+    filter.actor_id.is_none_or(|actor| entry.actor_id == Some(actor))
+        && filter.action.as_ref().is_none_or(|action| entry.action == *action)
         && filter
             .target_id
             .as_ref()
@@ -124,12 +114,7 @@ impl AuditStore for MemoryAuditStore {
         // Checked now so the use case learns of the clash at the write, as it
         // would from a database; commit checks again against later batches.
         let stored = tx.committed().logs.audit.ids.contains(&entry.id);
-        if stored
-            || tx
-                .pending_audit()
-                .iter()
-                .any(|pending| pending.id == entry.id)
-        {
+        if stored || tx.pending_audit().iter().any(|pending| pending.id == entry.id) {
             return Err(duplicate());
         }
         tx.pending_audit().push(entry.clone());
@@ -137,11 +122,8 @@ impl AuditStore for MemoryAuditStore {
     }
 
     async fn append_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        self.store.update_logs(|logs| {
-            entries
-                .iter()
-                .try_for_each(|entry| logs.audit.append(entry.clone()))
-        })
+        self.store
+            .update_logs(|logs| entries.iter().try_for_each(|entry| logs.audit.append(entry.clone())))
     }
 
     async fn query(

@@ -112,11 +112,7 @@ impl InProcessEventBus {
     pub async fn close(&self, drain_timeout: Duration) -> Result<(), BusError> {
         self.state.closed.store(true, Ordering::SeqCst);
         let subscriptions: Vec<Subscription> = {
-            let mut topics = self
-                .state
-                .topics
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut topics = self.state.topics.write().unwrap_or_else(PoisonError::into_inner);
             topics.drain().flat_map(|(_, subs)| subs).collect()
         };
         // Dropping a queue's sender lets its worker finish what is queued and
@@ -134,14 +130,9 @@ impl InProcessEventBus {
         if aborted == 0 {
             Ok(())
         } else {
-            tracing::warn!(
-                aborted,
-                ?drain_timeout,
-                "event bus workers did not drain in time"
-            );
+            tracing::warn!(aborted, ?drain_timeout, "event bus workers did not drain in time");
             Err(BusError::Backend(
-                format!("{aborted} subscription worker(s) did not drain within {drain_timeout:?}")
-                    .into(),
+                format!("{aborted} subscription worker(s) did not drain within {drain_timeout:?}").into(),
             ))
         }
     }
@@ -203,11 +194,7 @@ impl EventBus for InProcessEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         validate_topic(topic)?;
         let targets = {
-            let topics = self
-                .state
-                .topics
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let topics = self.state.topics.read().unwrap_or_else(PoisonError::into_inner);
             // Checked under the lock: `close` takes the write lock after setting
             // the flag, so an event either reaches the draining queues or is refused.
             if self.is_closed() {
@@ -234,14 +221,9 @@ impl EventBus for InProcessEventBus {
         handler: Arc<dyn EventHandler>,
     ) -> Result<SubscriptionId, BusError> {
         validate_topic(topic)?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|err| {
-            BusError::Backend(format!("subscribe needs a tokio runtime: {err}").into())
-        })?;
-        let mut topics = self
-            .state
-            .topics
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|err| BusError::Backend(format!("subscribe needs a tokio runtime: {err}").into()))?;
+        let mut topics = self.state.topics.write().unwrap_or_else(PoisonError::into_inner);
         if self.is_closed() {
             return Err(BusError::Closed);
         }
@@ -258,27 +240,20 @@ impl EventBus for InProcessEventBus {
             dead_letters: self.state.dead_letters.clone(),
         };
         let worker = runtime.spawn(worker.run());
-        topics
-            .entry(topic.to_owned())
-            .or_default()
-            .push(Subscription {
-                id,
-                subscriber: subscriber.to_owned(),
-                queue,
-                stop,
-                worker,
-            });
+        topics.entry(topic.to_owned()).or_default().push(Subscription {
+            id,
+            subscriber: subscriber.to_owned(),
+            queue,
+            stop,
+            worker,
+        });
         tracing::debug!(topic, subscriber, subscription = id.0, "subscribed");
         Ok(id)
     }
 
     async fn unsubscribe(&self, id: SubscriptionId) -> Result<(), BusError> {
         let removed = {
-            let mut topics = self
-                .state
-                .topics
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut topics = self.state.topics.write().unwrap_or_else(PoisonError::into_inner);
             let mut removed = None;
             for subscriptions in topics.values_mut() {
                 if let Some(index) = subscriptions.iter().position(|s| s.id == id) {
@@ -313,9 +288,7 @@ impl BackgroundService for InProcessEventBus {
     }
 
     async fn stop(&self) -> Result<(), BoxError> {
-        self.close(self.settings.drain_timeout)
-            .await
-            .map_err(Into::into)
+        self.close(self.settings.drain_timeout).await.map_err(Into::into)
     }
 }
 

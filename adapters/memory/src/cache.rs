@@ -87,9 +87,7 @@ impl Shards {
         #[allow(clippy::cast_possible_truncation)]
         let index = (self.hasher.hash_one(key) % self.shards.len() as u64) as usize;
         // A poisoned shard still holds consistent entries: each write is one map call.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shards[index].lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -163,21 +161,12 @@ fn parse_counter(value: &[u8]) -> Option<i64> {
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         let now = Instant::now();
-        let value = self
-            .shards
-            .lock(key)
-            .live(key, now)
-            .map(|e| e.value.clone());
+        let value = self.shards.lock(key).live(key, now).map(|e| e.value.clone());
         self.stats.record(value.is_some());
         Ok(value)
     }
 
-    async fn set(
-        &self,
-        key: &str,
-        value: Vec<u8>,
-        ttl: Option<Duration>,
-    ) -> Result<(), CacheError> {
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
         let now = Instant::now();
         let mut shard = self.shards.lock(key);
         shard.map.insert(

@@ -158,16 +158,11 @@ impl BackgroundService for MemoryJobQueue {
             return Err(JobError::Closed.into());
         }
         let runtime = tokio::runtime::Handle::try_current()?;
-        let mut workers = self
-            .shared
-            .workers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut workers = self.shared.workers.lock().unwrap_or_else(PoisonError::into_inner);
         if workers.is_empty() {
             let count = self.settings.concurrency.max(1);
             for _ in 0..count {
-                workers
-                    .push(runtime.spawn(worker::run(self.shared.clone(), self.settings.clone())));
+                workers.push(runtime.spawn(worker::run(self.shared.clone(), self.settings.clone())));
             }
             tracing::info!(workers = count, "job queue started");
         }
@@ -180,20 +175,11 @@ impl BackgroundService for MemoryJobQueue {
         self.shared.closed.store(true, Ordering::SeqCst);
         // Idle workers have their wake-up registered before they check the flag.
         self.shared.wake.notify_waiters();
-        let workers = std::mem::take(
-            &mut *self
-                .shared
-                .workers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let workers = std::mem::take(&mut *self.shared.workers.lock().unwrap_or_else(PoisonError::into_inner));
         let started = Instant::now();
         let mut aborted = 0usize;
         for mut worker in workers {
-            let left = self
-                .settings
-                .shutdown_timeout
-                .saturating_sub(started.elapsed());
+            let left = self.settings.shutdown_timeout.saturating_sub(started.elapsed());
             if tokio::time::timeout(left, &mut worker).await.is_err() {
                 worker.abort();
                 // Wait for the abort so the job it held is no longer running.
@@ -206,11 +192,7 @@ impl BackgroundService for MemoryJobQueue {
         }
         self.shared.jobs().requeue_active();
         let timeout = self.settings.shutdown_timeout;
-        tracing::warn!(
-            aborted,
-            ?timeout,
-            "job queue workers did not finish in time"
-        );
+        tracing::warn!(aborted, ?timeout, "job queue workers did not finish in time");
         Err(format!("{aborted} job worker(s) aborted after {timeout:?}").into())
     }
 }

@@ -30,8 +30,7 @@ struct Row {
 impl Row {
     /// Leased to a relay or waiting for its retry time.
     fn is_busy(&self, now: DateTime<Utc>) -> bool {
-        self.leased_until.is_some_and(|until| until > now)
-            || self.retry_at.is_some_and(|at| at > now)
+        self.leased_until.is_some_and(|until| until > now) || self.retry_at.is_some_and(|at| at > now)
     }
 }
 
@@ -70,12 +69,7 @@ impl OutboxQueue {
     ///
     /// A message is held back while an older message of its aggregate is
     /// busy, so the relay never publishes an aggregate's events out of order.
-    fn claim(
-        &mut self,
-        limit: usize,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Vec<OutboxMessage> {
+    fn claim(&mut self, limit: usize, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Vec<OutboxMessage> {
         let mut blocked: HashSet<&str> = HashSet::new();
         let mut due = Vec::new();
         for (seq, row) in &self.rows {
@@ -161,21 +155,14 @@ impl fmt::Debug for MemoryOutbox {
 
 #[async_trait]
 impl Outbox for MemoryOutbox {
-    async fn enqueue(
-        &self,
-        tx: &mut Transaction,
-        topic: &str,
-        event: &Event,
-    ) -> Result<(), StoreError> {
+    async fn enqueue(&self, tx: &mut Transaction, topic: &str, event: &Event) -> Result<(), StoreError> {
         let message = OutboxMessage {
             id: OutboxId::new(),
             topic: topic.to_owned(),
             event: event.clone(),
             attempts: 0,
         };
-        MemoryTx::of(tx, &self.store)?
-            .pending_outbox()
-            .push(message);
+        MemoryTx::of(tx, &self.store)?.pending_outbox().push(message);
         Ok(())
     }
 
@@ -197,12 +184,7 @@ impl Outbox for MemoryOutbox {
         })
     }
 
-    async fn mark_failed(
-        &self,
-        id: OutboxId,
-        error: &str,
-        retry_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn mark_failed(&self, id: OutboxId, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
         self.store.update_logs(|logs| {
             logs.outbox.record_failure(id, error, retry_at);
             Ok(())

@@ -65,10 +65,7 @@ impl PostTable {
     }
 
     fn replace(&mut self, post: &Post) -> Result<(), StoreError> {
-        let old_key = key_of(
-            self.get(post.tenant_id, post.id)
-                .ok_or(StoreError::NotFound)?,
-        );
+        let old_key = key_of(self.get(post.tenant_id, post.id).ok_or(StoreError::NotFound)?);
         self.by_tenant.remove(&old_key);
         self.by_tenant.insert(key_of(post));
         self.rows.insert(post.id, post.clone());
@@ -86,18 +83,12 @@ impl PostTable {
 /// Whether the filter selects `post` and the viewer may see it.
 fn visible(post: &Post, filter: &PostFilter) -> bool {
     // A draft is private to its author unless the viewer manages drafts.
-    let draft_ok = post.status != PostStatus::Draft
-        || filter.include_all_drafts
-        || filter.viewer_id == Some(post.author_id);
+    let draft_ok =
+        post.status != PostStatus::Draft || filter.include_all_drafts || filter.viewer_id == Some(post.author_id);
     draft_ok
         && filter.status.is_none_or(|status| post.status == status)
-        && filter
-            .author_id
-            .is_none_or(|author| post.author_id == author)
-        && filter
-            .tag
-            .as_ref()
-            .is_none_or(|tag| post.tags.contains(tag))
+        && filter.author_id.is_none_or(|author| post.author_id == author)
+        && filter.tag.as_ref().is_none_or(|tag| post.tags.contains(tag))
 }
 
 /// [`PostRepository`] over a [`MemoryStore`].
@@ -124,8 +115,7 @@ impl MemoryPostRepository {
 
 impl fmt::Debug for MemoryPostRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryPostRepository")
-            .finish_non_exhaustive()
+        f.debug_struct("MemoryPostRepository").finish_non_exhaustive()
     }
 }
 
@@ -135,12 +125,7 @@ impl PostRepository for MemoryPostRepository {
         Ok(self.store.snapshot().tables.posts.get(tenant, id).cloned())
     }
 
-    async fn list(
-        &self,
-        tenant: TenantId,
-        filter: &PostFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Post>, StoreError> {
+    async fn list(&self, tenant: TenantId, filter: &PostFilter, page: &PageRequest) -> Result<Page<Post>, StoreError> {
         let before = page
             .cursor
             .as_deref()
@@ -167,12 +152,7 @@ impl PostRepository for MemoryPostRepository {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.posts.replace(post))
     }
 
-    async fn delete(
-        &self,
-        tx: &mut Transaction,
-        tenant: TenantId,
-        id: PostId,
-    ) -> Result<(), StoreError> {
+    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.posts.remove(tenant, id))
     }
 }

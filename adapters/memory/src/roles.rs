@@ -32,11 +32,7 @@ fn name_taken() -> StoreError {
 /// The permissions without repeats, first occurrence kept: a role grants a set.
 fn dedup(permissions: &[Permission]) -> Vec<Permission> {
     let mut seen = HashSet::new();
-    permissions
-        .iter()
-        .filter(|p| seen.insert(*p))
-        .cloned()
-        .collect()
+    permissions.iter().filter(|p| seen.insert(*p)).cloned().collect()
 }
 
 impl RoleTable {
@@ -104,10 +100,7 @@ impl RoleTable {
     }
 
     fn replace(&mut self, role: &Role) -> Result<(), StoreError> {
-        let stored = self
-            .get(role.tenant_id, role.id)
-            .ok_or(StoreError::NotFound)?
-            .clone();
+        let stored = self.get(role.tenant_id, role.id).ok_or(StoreError::NotFound)?.clone();
         if stored.name != role.name {
             let name_key = (role.tenant_id, role.name.clone());
             if self.by_name.contains_key(&name_key) {
@@ -129,11 +122,7 @@ impl RoleTable {
     }
 
     fn remove(&mut self, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
-        let name = self
-            .get(tenant, id)
-            .ok_or(StoreError::NotFound)?
-            .name
-            .clone();
+        let name = self.get(tenant, id).ok_or(StoreError::NotFound)?.name.clone();
         let holders: Vec<UserId> = self.user_ids_with(id).collect();
         for user in holders {
             self.by_user.remove(&(user, id));
@@ -144,12 +133,7 @@ impl RoleTable {
         Ok(())
     }
 
-    fn set_permissions(
-        &mut self,
-        tenant: TenantId,
-        id: RoleId,
-        permissions: &[Permission],
-    ) -> Result<(), StoreError> {
+    fn set_permissions(&mut self, tenant: TenantId, id: RoleId, permissions: &[Permission]) -> Result<(), StoreError> {
         let mut role = self.get(tenant, id).ok_or(StoreError::NotFound)?.clone();
         role.permissions = dedup(permissions);
         self.rows.insert(id, role);
@@ -167,17 +151,8 @@ impl RoleTable {
 
 /// Checks the user and every role exist in the tenant, then records the
 /// assignments (all or none).
-fn assign(
-    tables: &mut Tables,
-    tenant: TenantId,
-    user: UserId,
-    roles: &[RoleId],
-) -> Result<(), StoreError> {
-    if tables.users.get(tenant, user).is_none()
-        || roles
-            .iter()
-            .any(|role| tables.roles.get(tenant, *role).is_none())
-    {
+fn assign(tables: &mut Tables, tenant: TenantId, user: UserId, roles: &[RoleId]) -> Result<(), StoreError> {
+    if tables.users.get(tenant, user).is_none() || roles.iter().any(|role| tables.roles.get(tenant, *role).is_none()) {
         return Err(StoreError::NotFound);
     }
     for role in roles {
@@ -211,8 +186,7 @@ impl MemoryRoleRepository {
 
 impl fmt::Debug for MemoryRoleRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryRoleRepository")
-            .finish_non_exhaustive()
+        f.debug_struct("MemoryRoleRepository").finish_non_exhaustive()
     }
 }
 
@@ -223,31 +197,14 @@ impl RoleRepository for MemoryRoleRepository {
     }
 
     async fn find_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Role>, StoreError> {
-        Ok(self
-            .store
-            .snapshot()
-            .tables
-            .roles
-            .find_by_name(tenant, name)
-            .cloned())
+        Ok(self.store.snapshot().tables.roles.find_by_name(tenant, name).cloned())
     }
 
     async fn list(&self, tenant: TenantId) -> Result<Vec<Role>, StoreError> {
-        Ok(self
-            .store
-            .snapshot()
-            .tables
-            .roles
-            .of_tenant(tenant)
-            .cloned()
-            .collect())
+        Ok(self.store.snapshot().tables.roles.of_tenant(tenant).cloned().collect())
     }
 
-    async fn roles_of_user(
-        &self,
-        tenant: TenantId,
-        user_id: UserId,
-    ) -> Result<Vec<Role>, StoreError> {
+    async fn roles_of_user(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Role>, StoreError> {
         let state = self.store.snapshot();
         let roles = &state.tables.roles;
         let mut held: Vec<Role> = roles
@@ -259,11 +216,7 @@ impl RoleRepository for MemoryRoleRepository {
         Ok(held)
     }
 
-    async fn users_with_role(
-        &self,
-        tenant: TenantId,
-        role_id: RoleId,
-    ) -> Result<Vec<UserId>, StoreError> {
+    async fn users_with_role(&self, tenant: TenantId, role_id: RoleId) -> Result<Vec<UserId>, StoreError> {
         let state = self.store.snapshot();
         let tables = &state.tables;
         Ok(tables
@@ -281,12 +234,7 @@ impl RoleRepository for MemoryRoleRepository {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.roles.replace(role))
     }
 
-    async fn delete(
-        &self,
-        tx: &mut Transaction,
-        tenant: TenantId,
-        id: RoleId,
-    ) -> Result<(), StoreError> {
+    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.roles.remove(tenant, id))
     }
 
@@ -297,8 +245,7 @@ impl RoleRepository for MemoryRoleRepository {
         role_id: RoleId,
         permissions: &[Permission],
     ) -> Result<(), StoreError> {
-        MemoryTx::of(tx, &self.store)?
-            .write(|tables| tables.roles.set_permissions(tenant, role_id, permissions))
+        MemoryTx::of(tx, &self.store)?.write(|tables| tables.roles.set_permissions(tenant, role_id, permissions))
     }
 
     async fn assign_to_user(
@@ -318,7 +265,6 @@ impl RoleRepository for MemoryRoleRepository {
         user_id: UserId,
         role_id: RoleId,
     ) -> Result<(), StoreError> {
-        MemoryTx::of(tx, &self.store)?
-            .write(|tables| tables.roles.unassign(tenant, user_id, role_id))
+        MemoryTx::of(tx, &self.store)?.write(|tables| tables.roles.unassign(tenant, user_id, role_id))
     }
 }

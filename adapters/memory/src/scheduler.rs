@@ -66,9 +66,7 @@ impl MemoryScheduler {
     /// A scheduler with no schedules, not yet started.
     #[must_use]
     pub fn new() -> Self {
-        Self {
-            state: Arc::default(),
-        }
+        Self { state: Arc::default() }
     }
 
     fn state(&self) -> MutexGuard<'_, SchedulerState> {
@@ -128,21 +126,12 @@ async fn tick_loop(name: String, schedule: Arc<Cron>, job: Arc<dyn CronJob>) {
 }
 
 fn spawn(runtime: &Handle, name: &str, entry: &mut Entry) {
-    entry.task = Some(runtime.spawn(tick_loop(
-        name.to_owned(),
-        entry.schedule.clone(),
-        entry.job.clone(),
-    )));
+    entry.task = Some(runtime.spawn(tick_loop(name.to_owned(), entry.schedule.clone(), entry.job.clone())));
 }
 
 #[async_trait]
 impl Scheduler for MemoryScheduler {
-    async fn schedule(
-        &self,
-        name: &str,
-        spec: &str,
-        job: Arc<dyn CronJob>,
-    ) -> Result<(), JobError> {
+    async fn schedule(&self, name: &str, spec: &str, job: Arc<dyn CronJob>) -> Result<(), JobError> {
         let schedule = Arc::new(parse_spec(spec)?);
         let mut state = self.state();
         if state.stopped {

@@ -79,24 +79,13 @@ impl MemoryStore {
 
     /// The committed state as of now; later commits do not change it.
     pub(crate) fn snapshot(&self) -> Arc<State> {
-        Arc::clone(
-            &self
-                .committed
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+        Arc::clone(&self.committed.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Applies `f` to the committed logs atomically: when `f` fails, nothing
     /// it did is kept. Does not wait for open units of work.
-    pub(crate) fn update_logs<R>(
-        &self,
-        f: impl FnOnce(&mut Logs) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        let mut guard = self
-            .committed
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn update_logs<R>(&self, f: impl FnOnce(&mut Logs) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let mut guard = self.committed.write().unwrap_or_else(PoisonError::into_inner);
         // Working on an O(1) copy makes the change all-or-nothing without
         // every caller having to validate before it mutates.
         let mut logs = guard.logs.clone();
@@ -113,10 +102,7 @@ impl MemoryStore {
         f: impl FnOnce(&mut Tables) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let _writer = self.writer.lock().await;
-        let mut guard = self
-            .committed
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.committed.write().unwrap_or_else(PoisonError::into_inner);
         let mut tables = guard.tables.clone();
         let result = f(&mut tables)?;
         Arc::make_mut(&mut guard).tables = tables;
@@ -124,16 +110,8 @@ impl MemoryStore {
     }
 
     /// Publishes a transaction's tables and appends its buffered log entries.
-    fn commit(
-        &self,
-        tables: Tables,
-        audit: Vec<AuditEntry>,
-        outbox: Vec<OutboxMessage>,
-    ) -> Result<(), StoreError> {
-        let mut guard = self
-            .committed
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+    fn commit(&self, tables: Tables, audit: Vec<AuditEntry>, outbox: Vec<OutboxMessage>) -> Result<(), StoreError> {
+        let mut guard = self.committed.write().unwrap_or_else(PoisonError::into_inner);
         let mut logs = guard.logs.clone();
         for entry in audit {
             logs.audit.append(entry)?;
@@ -185,15 +163,10 @@ impl MemoryTx {
     }
 
     /// The memory transaction inside `tx`, checked to belong to `store`.
-    pub(crate) fn of<'t>(
-        tx: &'t mut Transaction,
-        store: &Arc<MemoryStore>,
-    ) -> Result<&'t mut Self, StoreError> {
+    pub(crate) fn of<'t>(tx: &'t mut Transaction, store: &Arc<MemoryStore>) -> Result<&'t mut Self, StoreError> {
         let this = tx.downcast_mut::<Self>()?;
         if !Arc::ptr_eq(&this.store, store) {
-            return Err(StoreError::backend(
-                "transaction belongs to another memory store",
-            ));
+            return Err(StoreError::backend("transaction belongs to another memory store"));
         }
         Ok(this)
     }
@@ -205,10 +178,7 @@ impl MemoryTx {
 
     /// Applies `f` to the transaction's tables; a failing `f` leaves them as
     /// they were, so a refused write never half-happens.
-    pub(crate) fn write<R>(
-        &mut self,
-        f: impl FnOnce(&mut Tables) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+    pub(crate) fn write<R>(&mut self, f: impl FnOnce(&mut Tables) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let mut tables = self.tables.clone();
         let result = f(&mut tables)?;
         self.tables = tables;
@@ -297,8 +267,6 @@ impl fmt::Debug for MemoryUnitOfWork {
 #[async_trait]
 impl UnitOfWork for MemoryUnitOfWork {
     async fn begin(&self) -> Result<Transaction, StoreError> {
-        Ok(Transaction::new(
-            MemoryTx::begin(Arc::clone(&self.store)).await,
-        ))
+        Ok(Transaction::new(MemoryTx::begin(Arc::clone(&self.store)).await))
     }
 }

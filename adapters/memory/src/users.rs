@@ -58,14 +58,10 @@ impl UserTable {
         if self.rows.contains_key(&user.id) {
             return Err(StoreError::Conflict("user_id".to_owned()));
         }
-        if self
-            .by_email
-            .contains_key(&(user.tenant_id, user.email.clone()))
-        {
+        if self.by_email.contains_key(&(user.tenant_id, user.email.clone())) {
             return Err(StoreError::Conflict("email".to_owned()));
         }
-        self.by_email
-            .insert((user.tenant_id, user.email.clone()), user.id);
+        self.by_email.insert((user.tenant_id, user.email.clone()), user.id);
         self.by_tenant.insert((user.tenant_id, user.id));
         self.rows.insert(user.id, user.clone());
         Ok(())
@@ -78,26 +74,18 @@ impl UserTable {
             .email
             .clone();
         if old_email != user.email {
-            if self
-                .by_email
-                .contains_key(&(user.tenant_id, user.email.clone()))
-            {
+            if self.by_email.contains_key(&(user.tenant_id, user.email.clone())) {
                 return Err(StoreError::Conflict("email".to_owned()));
             }
             self.by_email.remove(&(user.tenant_id, old_email));
-            self.by_email
-                .insert((user.tenant_id, user.email.clone()), user.id);
+            self.by_email.insert((user.tenant_id, user.email.clone()), user.id);
         }
         self.rows.insert(user.id, user.clone());
         Ok(())
     }
 
     fn remove(&mut self, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
-        let email = self
-            .get(tenant, id)
-            .ok_or(StoreError::NotFound)?
-            .email
-            .clone();
+        let email = self.get(tenant, id).ok_or(StoreError::NotFound)?.email.clone();
         self.by_email.remove(&(tenant, email));
         self.by_tenant.remove(&(tenant, id));
         self.rows.remove(&id);
@@ -111,9 +99,7 @@ fn matches(tables: &Tables, user: &User, filter: &UserFilter, needle: Option<&st
         && filter
             .email_verified
             .is_none_or(|verified| user.email_verified == verified)
-        && filter
-            .role_id
-            .is_none_or(|role| tables.roles.holds(user.id, role))
+        && filter.role_id.is_none_or(|role| tables.roles.holds(user.id, role))
 }
 
 /// [`UserRepository`] over a [`MemoryStore`].
@@ -140,8 +126,7 @@ impl MemoryUserRepository {
 
 impl fmt::Debug for MemoryUserRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryUserRepository")
-            .finish_non_exhaustive()
+        f.debug_struct("MemoryUserRepository").finish_non_exhaustive()
     }
 }
 
@@ -151,26 +136,11 @@ impl UserRepository for MemoryUserRepository {
         Ok(self.store.snapshot().tables.users.get(tenant, id).cloned())
     }
 
-    async fn find_by_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-    ) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .store
-            .snapshot()
-            .tables
-            .users
-            .get_by_email(tenant, email)
-            .cloned())
+    async fn find_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>, StoreError> {
+        Ok(self.store.snapshot().tables.users.get_by_email(tenant, email).cloned())
     }
 
-    async fn list(
-        &self,
-        tenant: TenantId,
-        filter: &UserFilter,
-        page: &PageRequest,
-    ) -> Result<Page<User>, StoreError> {
+    async fn list(&self, tenant: TenantId, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
         let after = page
             .cursor
             .as_deref()
@@ -187,9 +157,7 @@ impl UserRepository for MemoryUserRepository {
             .after(tenant, after)
             .filter(|user| matches(tables, user, filter, needle.as_deref()))
             .cloned();
-        Ok(paginate(users, page.limit, |user| {
-            encode_id(CURSOR_KIND, user.id.0)
-        }))
+        Ok(paginate(users, page.limit, |user| encode_id(CURSOR_KIND, user.id.0)))
     }
 
     async fn create(&self, tx: &mut Transaction, user: &User) -> Result<(), StoreError> {
@@ -200,12 +168,7 @@ impl UserRepository for MemoryUserRepository {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.users.replace(user))
     }
 
-    async fn delete(
-        &self,
-        tx: &mut Transaction,
-        tenant: TenantId,
-        id: UserId,
-    ) -> Result<(), StoreError> {
+    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| {
             tables.users.remove(tenant, id)?;
             tables.roles.unassign_user(id);

@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
+use platform_adapter_memory::{
+    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
+    MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+};
 use platform_contract as contract;
 use platform_contract::Ports;
-use platform_adapter_memory::{
-    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore,
-    MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,
-    MemoryVerificationTokenStore,
-};
 
 /// Every port over one fresh store.
 fn memory() -> Ports {

@@ -1,25 +1,20 @@
 //! Behaviour specific to the memory store: how units of work serialise,
 //! how writes outside them interleave, and shaku wiring.
 
-mod contract;
-
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use contract::fixtures::{audit_entry, committed, event, now, refresh_token, tenant, user};
 use platform_adapter_memory::{
-    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore,
-    MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,
-    MemoryVerificationTokenStore,
+    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
+    MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
 };
+use platform_contract::fixtures::{audit_entry, committed, event, now, refresh_token, tenant, user};
 use platform_ports::StoreError;
 use platform_ports::model::{AuditFilter, PageRequest, TokenFamilyId, User, UserId};
-use platform_ports::repos::{
-    AuditStore, Outbox, RefreshTokenStore, Transaction, Tx, UnitOfWork, UserRepository,
-};
+use platform_ports::repos::{AuditStore, Outbox, RefreshTokenStore, Transaction, Tx, UnitOfWork, UserRepository};
 use shaku::{HasComponent, module};
 use tokio::time::timeout;
 
@@ -65,12 +60,7 @@ async fn concurrent_units_of_work_lose_no_update() {
     let b = tokio::spawn(increment(uow.clone(), users.clone(), counter.id));
     a.await.unwrap();
     b.await.unwrap();
-    let total = users
-        .find_by_id(t, counter.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .display_name;
+    let total = users.find_by_id(t, counter.id).await.unwrap().unwrap().display_name;
     assert_eq!(total.as_deref(), Some("50"));
 }
 
@@ -118,22 +108,14 @@ async fn maintenance_writes_wait_for_open_units_of_work() {
     let store = store();
     let uow = MemoryUnitOfWork::new(store.clone());
     let tokens = Arc::new(MemoryRefreshTokenStore::new(store));
-    let expired = refresh_token(
-        UserId::new(),
-        tenant(),
-        TokenFamilyId::new(),
-        TimeDelta::hours(-1),
-    );
+    let expired = refresh_token(UserId::new(), tenant(), TokenFamilyId::new(), TimeDelta::hours(-1));
     let mut tx = uow.begin().await.unwrap();
     tokens.insert(&mut tx, &expired).await.unwrap();
 
     let sweeper = tokens.clone();
     let sweep = tokio::spawn(async move { sweeper.delete_expired(now()).await });
     tokio::time::sleep(SHORT).await;
-    assert!(
-        !sweep.is_finished(),
-        "delete_expired ran inside an open unit of work"
-    );
+    assert!(!sweep.is_finished(), "delete_expired ran inside an open unit of work");
     tx.commit().await.unwrap();
     assert_eq!(sweep.await.unwrap().unwrap(), 1);
     let mut tx = uow.begin().await.unwrap();
@@ -150,35 +132,21 @@ async fn commit_keeps_log_writes_made_while_it_was_open() {
     let audit = MemoryAuditStore::new(store);
     let t = tenant();
     let mut tx = uow.begin().await.unwrap();
-    outbox
-        .enqueue(&mut tx, "topic", &event(t, "old", None))
-        .await
-        .unwrap();
+    outbox.enqueue(&mut tx, "topic", &event(t, "old", None)).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = uow.begin().await.unwrap();
-    outbox
-        .enqueue(&mut tx, "topic", &event(t, "new", None))
-        .await
-        .unwrap();
-    audit
-        .append(&mut tx, &audit_entry(t, "in.tx", now()))
-        .await
-        .unwrap();
+    outbox.enqueue(&mut tx, "topic", &event(t, "new", None)).await.unwrap();
+    audit.append(&mut tx, &audit_entry(t, "in.tx", now())).await.unwrap();
     let sent = outbox.claim(10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(sent.len(), 1);
     outbox.mark_sent(&[sent[0].id]).await.unwrap();
-    audit
-        .append_batch(&[audit_entry(t, "batched", now())])
-        .await
-        .unwrap();
+    audit.append_batch(&[audit_entry(t, "batched", now())]).await.unwrap();
     tx.commit().await.unwrap();
 
     let left = outbox.claim(10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(
-        left.iter()
-            .map(|m| m.event.event_type.as_str())
-            .collect::<Vec<_>>(),
+        left.iter().map(|m| m.event.event_type.as_str()).collect::<Vec<_>>(),
         ["new"]
     );
     let entries = audit
@@ -200,9 +168,7 @@ async fn refused_write_keeps_earlier_writes_of_the_unit() {
     let mut tx = uow.begin().await.unwrap();
     users.create(&mut tx, &ada).await.unwrap();
     let twin = user(t, "ada@example.com");
-    assert!(
-        matches!(users.create(&mut tx, &twin).await, Err(StoreError::Conflict(c)) if c == "email")
-    );
+    assert!(matches!(users.create(&mut tx, &twin).await, Err(StoreError::Conflict(c)) if c == "email"));
     tx.commit().await.unwrap();
     assert_eq!(users.find_by_id(t, ada.id).await.unwrap(), Some(ada));
     assert_eq!(users.find_by_id(t, twin.id).await.unwrap(), None);
@@ -229,16 +195,12 @@ impl Tx for ForeignTx {
 async fn foreign_transactions_are_refused() {
     let users = MemoryUserRepository::new(store());
     let mut foreign = Transaction::new(ForeignTx);
-    let result = users
-        .create(&mut foreign, &user(tenant(), "ada@example.com"))
-        .await;
+    let result = users.create(&mut foreign, &user(tenant(), "ada@example.com")).await;
     assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
 
     let other_store = MemoryUnitOfWork::new(store());
     let mut tx = other_store.begin().await.unwrap();
-    let result = users
-        .create(&mut tx, &user(tenant(), "ada@example.com"))
-        .await;
+    let result = users.create(&mut tx, &user(tenant(), "ada@example.com")).await;
     assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
 }
 
@@ -260,10 +222,7 @@ async fn outbox_keeps_last_error() {
         .mark_failed(claimed[0].id, "broker down", chrono::Utc::now())
         .await
         .unwrap();
-    assert_eq!(
-        outbox.last_error(claimed[0].id).as_deref(),
-        Some("broker down")
-    );
+    assert_eq!(outbox.last_error(claimed[0].id).as_deref(), Some("broker down"));
     outbox.mark_sent(&[claimed[0].id]).await.unwrap();
     assert_eq!(outbox.last_error(claimed[0].id), None);
 }
@@ -284,22 +243,14 @@ async fn components_resolve_through_shaku_over_one_store() {
     let store = store();
     let module = Persistence::builder()
         .with_component_parameters::<MemoryUnitOfWork>(MemoryUnitOfWork::parameters(store.clone()))
-        .with_component_parameters::<MemoryUserRepository>(MemoryUserRepository::parameters(
+        .with_component_parameters::<MemoryUserRepository>(MemoryUserRepository::parameters(store.clone()))
+        .with_component_parameters::<MemoryRoleRepository>(MemoryRoleRepository::parameters(store.clone()))
+        .with_component_parameters::<MemoryRefreshTokenStore>(MemoryRefreshTokenStore::parameters(store.clone()))
+        .with_component_parameters::<MemoryVerificationTokenStore>(MemoryVerificationTokenStore::parameters(
             store.clone(),
         ))
-        .with_component_parameters::<MemoryRoleRepository>(MemoryRoleRepository::parameters(
-            store.clone(),
-        ))
-        .with_component_parameters::<MemoryRefreshTokenStore>(MemoryRefreshTokenStore::parameters(
-            store.clone(),
-        ))
-        .with_component_parameters::<MemoryVerificationTokenStore>(
-            MemoryVerificationTokenStore::parameters(store.clone()),
-        )
         .with_component_parameters::<MemoryAuditStore>(MemoryAuditStore::parameters(store.clone()))
-        .with_component_parameters::<MemoryPostRepository>(MemoryPostRepository::parameters(
-            store.clone(),
-        ))
+        .with_component_parameters::<MemoryPostRepository>(MemoryPostRepository::parameters(store.clone()))
         .with_component_parameters::<MemoryOutbox>(MemoryOutbox::parameters(store.clone()))
         .build();
     let uow: Arc<dyn UnitOfWork> = module.resolve();
@@ -315,12 +266,8 @@ async fn components_resolve_through_shaku_over_one_store() {
     let ada = user(t, "ada@example.com");
     committed(&*uow, async |tx| {
         users.create(tx, &ada).await?;
-        audit
-            .append(tx, &audit_entry(t, "user.created", now()))
-            .await?;
-        outbox
-            .enqueue(tx, "users", &event(t, "user.created", None))
-            .await
+        audit.append(tx, &audit_entry(t, "user.created", now())).await?;
+        outbox.enqueue(tx, "users", &event(t, "user.created", None)).await
     })
     .await
     .unwrap();

@@ -57,8 +57,19 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     /// A relay from `outbox` to `bus`; failures are reported to `errors`.
-    pub fn new(outbox: Arc<dyn Outbox>, bus: Arc<dyn EventBus>, errors: Arc<dyn ErrorPublisher>, settings: RelaySettings) -> Self {
-        Self { outbox, bus, errors, settings, running: Mutex::new(None) }
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        bus: Arc<dyn EventBus>,
+        errors: Arc<dyn ErrorPublisher>,
+        settings: RelaySettings,
+    ) -> Self {
+        Self {
+            outbox,
+            bus,
+            errors,
+            settings,
+            running: Mutex::new(None),
+        }
     }
 
     /// One round: claims a batch and publishes it. Returns how many were sent.
@@ -70,7 +81,12 @@ impl OutboxRelay {
     }
 }
 
-async fn relay_once(outbox: &dyn Outbox, bus: &dyn EventBus, errors: &dyn ErrorPublisher, s: &RelaySettings) -> Result<usize, BoxError> {
+async fn relay_once(
+    outbox: &dyn Outbox,
+    bus: &dyn EventBus,
+    errors: &dyn ErrorPublisher,
+    s: &RelaySettings,
+) -> Result<usize, BoxError> {
     let batch = outbox.claim(s.batch_size, s.lease).await?;
     let mut sent = Vec::with_capacity(batch.len());
     // Once a message of an aggregate fails, later ones of the same aggregate
@@ -79,7 +95,13 @@ async fn relay_once(outbox: &dyn Outbox, bus: &dyn EventBus, errors: &dyn ErrorP
     for msg in batch {
         let aggregate = msg.event.aggregate_id.clone().unwrap_or_default();
         if !aggregate.is_empty() && blocked.contains(&aggregate) {
-            outbox.mark_failed(msg.id, "an earlier event of the same aggregate failed", chrono::Utc::now()).await?;
+            outbox
+                .mark_failed(
+                    msg.id,
+                    "an earlier event of the same aggregate failed",
+                    chrono::Utc::now(),
+                )
+                .await?;
             continue;
         }
         match bus.publish(&msg.topic, &msg.event).await {
@@ -88,7 +110,8 @@ async fn relay_once(outbox: &dyn Outbox, bus: &dyn EventBus, errors: &dyn ErrorP
                 let delay = backoff(s, msg.attempts);
                 tracing::warn!(topic = %msg.topic, event_id = %msg.event.id, attempts = msg.attempts + 1, error = %err, "outbox publish failed; will retry");
                 errors.publish(ErrorReport::from_error(&err).in_module("outbox"));
-                let retry_at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
+                let retry_at = chrono::Utc::now()
+                    + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
                 outbox.mark_failed(msg.id, &err.to_string(), retry_at).await?;
                 if !aggregate.is_empty() {
                     blocked.insert(aggregate);
@@ -119,7 +142,12 @@ impl BackgroundService for OutboxRelay {
             return Err("outbox relay already started".into());
         }
         let (stop_tx, mut stop_rx) = watch::channel(false);
-        let (outbox, bus, errors, settings) = (self.outbox.clone(), self.bus.clone(), self.errors.clone(), self.settings.clone());
+        let (outbox, bus, errors, settings) = (
+            self.outbox.clone(),
+            self.bus.clone(),
+            self.errors.clone(),
+            self.settings.clone(),
+        );
         let task = tokio::spawn(async move {
             loop {
                 let full = match relay_once(&*outbox, &*bus, &*errors, &settings).await {

@@ -144,14 +144,11 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
         .or_else(|| var(opts, "PLATFORM_CONFIG_DIR").map(PathBuf::from))
         .or_else(find_config_dir);
 
-    let mut builder =
-        Config::builder().add_source(File::from_str(EMBEDDED_DEFAULT, FileFormat::Yaml));
+    let mut builder = Config::builder().add_source(File::from_str(EMBEDDED_DEFAULT, FileFormat::Yaml));
     if let Some(dir) = &config_dir {
         builder = builder
             .add_source(File::from(dir.join("default.yaml")).required(false))
-            .add_source(
-                File::from(dir.join(format!("{}.yaml", environment.as_str()))).required(false),
-            );
+            .add_source(File::from(dir.join(format!("{}.yaml", environment.as_str()))).required(false));
     }
     let mut env_source = config::Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")
@@ -166,10 +163,7 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
         .map_err(ConfigError::from_config)?
         .build()
         .map_err(ConfigError::from_config)?;
-    let settings: Settings = raw
-        .clone()
-        .try_deserialize()
-        .map_err(ConfigError::from_config)?;
+    let settings: Settings = raw.clone().try_deserialize().map_err(ConfigError::from_config)?;
     validate::validate(&settings)?;
     Ok(LoadedConfig {
         settings,
@@ -197,19 +191,13 @@ const SECRET_KEYS: &[SecretSlot] = &[
 ///
 /// # Errors
 /// A [`ConfigError`] naming the key whose secret cannot be read or is invalid.
-pub async fn apply_secrets(
-    settings: &mut Settings,
-    source: &dyn SecretSource,
-) -> Result<(), ConfigError> {
+pub async fn apply_secrets(settings: &mut Settings, source: &dyn SecretSource) -> Result<(), ConfigError> {
     for (key, slot) in SECRET_KEYS {
         match source.get(key).await {
             Ok(Some(value)) => *slot(settings) = value,
             Ok(None) => {}
             Err(err) => {
-                return Err(ConfigError::at(
-                    *key,
-                    format!("secret cannot be read: {err}"),
-                ));
+                return Err(ConfigError::at(*key, format!("secret cannot be read: {err}")));
             }
         }
     }
@@ -219,10 +207,7 @@ pub async fn apply_secrets(
 /// Path helper for messages.
 #[must_use]
 pub fn display_dir(dir: Option<&Path>) -> String {
-    dir.map_or_else(
-        || "(embedded defaults only)".to_owned(),
-        |d| d.display().to_string(),
-    )
+    dir.map_or_else(|| "(embedded defaults only)".to_owned(), |d| d.display().to_string())
 }
 
 #[cfg(test)]

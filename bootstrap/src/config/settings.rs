@@ -60,6 +60,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Authentication.
     pub auth: AuthSettings,
+    /// Attempt limits on sensitive endpoints.
+    pub rate_limit: RateLimitConfig,
     /// Bootstrap administrator.
     pub admin: AdminSettings,
     /// Kafka connection.
@@ -259,6 +261,33 @@ pub struct AuthSettings {
     pub jwt: JwtSettings,
     /// Password policy and hashing.
     pub password: PasswordSettings,
+}
+
+/// One action's limits (`rate_limit.login`…).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct RateLimitRuleConfig {
+    /// Attempts per window from one client address (0: unlimited).
+    pub per_ip: u32,
+    /// Attempts per window for one account (0: unlimited).
+    pub per_account: u32,
+    /// The window.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+/// `rate_limit.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RateLimitConfig {
+    /// Off: nothing is limited.
+    pub enabled: bool,
+    /// `POST auth/login`.
+    pub login: RateLimitRuleConfig,
+    /// `POST auth/refresh`.
+    pub refresh: RateLimitRuleConfig,
+    /// `POST auth/register`.
+    pub register: RateLimitRuleConfig,
+    /// `POST auth/password/forgot` and `reset`.
+    pub password_reset: RateLimitRuleConfig,
 }
 
 /// `admin.*`

@@ -31,10 +31,7 @@ fn embedded_defaults_apply_without_files() {
     let loaded = load(&opts(&dir, Some(Environment::Development), &[])).unwrap();
     assert_eq!(loaded.settings.server.port, 8080);
     assert_eq!(loaded.settings.database.max_connections, 25);
-    assert_eq!(
-        loaded.settings.cache.ttl,
-        std::time::Duration::from_secs(300)
-    );
+    assert_eq!(loaded.settings.cache.ttl, std::time::Duration::from_secs(300));
 }
 
 #[test]
@@ -54,10 +51,7 @@ fn environment_file_overrides_default_file() {
 
 #[test]
 fn environment_comes_from_platform_env() {
-    let dir = dir_with(&[
-        ("default.yaml", SECRET),
-        ("test.yaml", "server:\n  port: 7002\n"),
-    ]);
+    let dir = dir_with(&[("default.yaml", SECRET), ("test.yaml", "server:\n  port: 7002\n")]);
     let loaded = load(&opts(&dir, None, &[("PLATFORM_ENV", "test")])).unwrap();
     assert_eq!(loaded.settings.server.port, 7002);
     let err = load(&opts(&dir, None, &[("PLATFORM_ENV", "staging")])).unwrap_err();
@@ -82,10 +76,7 @@ fn env_var_overrides_files() {
     .unwrap();
     assert_eq!(loaded.settings.server.port, 9000);
     assert_eq!(loaded.settings.database.max_connections, 7);
-    assert_eq!(
-        loaded.settings.server.timeout,
-        std::time::Duration::from_secs(3)
-    );
+    assert_eq!(loaded.settings.server.timeout, std::time::Duration::from_secs(3));
     assert_eq!(loaded.provider.get_int("server.port").unwrap(), 9000);
 }
 
@@ -106,26 +97,23 @@ fn bad_value_names_the_key() {
     ] {
         let err = load(&opts(&dir, Some(Environment::Development), &[(var, value)])).unwrap_err();
         assert_eq!(err.key.as_deref(), Some(key), "{var}={value}: {err}");
-        assert!(
-            err.to_string().contains(key),
-            "message must name the key: {err}"
-        );
+        assert!(err.to_string().contains(key), "message must name the key: {err}");
     }
 }
 
 #[test]
 fn bad_value_in_a_file_names_the_key() {
-    let dir = dir_with(&[(
-        "default.yaml",
-        &format!("{SECRET}server:\n  port: eighty\n"),
-    )]);
+    let dir = dir_with(&[("default.yaml", &format!("{SECRET}server:\n  port: eighty\n"))]);
     let err = load(&opts(&dir, Some(Environment::Development), &[])).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("server.port"), "{err}");
 }
 
 #[test]
 fn short_jwt_secret_is_refused() {
-    let dir = dir_with(&[("default.yaml", "auth:\n  refresh_token_key: \"fedcba9876543210fedcba9876543210\"\n  jwt:\n    secret: short\n")]);
+    let dir = dir_with(&[(
+        "default.yaml",
+        "auth:\n  refresh_token_key: \"fedcba9876543210fedcba9876543210\"\n  jwt:\n    secret: short\n",
+    )]);
     let err = load(&opts(&dir, Some(Environment::Development), &[])).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("auth.jwt.secret"));
 }
@@ -170,9 +158,7 @@ fn secrets_never_print() {
 fn provider_reads_module_keys() {
     let dir = dir_with(&[(
         "default.yaml",
-        &format!(
-            "{SECRET}blog:\n  page_size: 20\n  tags: [a, b]\n  cache_for: 90s\n  enabled: true\n"
-        ),
+        &format!("{SECRET}blog:\n  page_size: 20\n  tags: [a, b]\n  cache_for: 90s\n  enabled: true\n"),
     )]);
     let loaded = load(&opts(&dir, Some(Environment::Development), &[])).unwrap();
     let p = &loaded.provider;

@@ -79,19 +79,11 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
     if s.cache.enabled {
         e.positive(s.cache.ttl, "cache.ttl");
     }
-    e.check(
-        s.redis.pool_size >= 1,
-        "redis.pool_size",
-        "must be at least 1",
-    );
+    e.check(s.redis.pool_size >= 1, "redis.pool_size", "must be at least 1");
 
     let auth = &s.auth;
     e.check(!auth.issuer.is_empty(), "auth.issuer", "must not be empty");
-    e.check(
-        !auth.audience.is_empty(),
-        "auth.audience",
-        "must not be empty",
-    );
+    e.check(!auth.audience.is_empty(), "auth.audience", "must not be empty");
     e.positive(auth.access_token_ttl, "auth.access_token_ttl");
     e.check(
         auth.refresh_token_ttl > auth.access_token_ttl,
@@ -106,7 +98,11 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         "needs at least 32 bytes (set PLATFORM__AUTH__REFRESH_TOKEN_KEY or a secret file)",
     );
     let url = &s.server.public_url;
-    e.check(url.starts_with("http://") || url.starts_with("https://"), "server.public_url", "must start with http:// or https://");
+    e.check(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "server.public_url",
+        "must start with http:// or https://",
+    );
     match auth.jwt.algorithm {
         JwtAlgorithm::HS256 => e.check(
             auth.jwt.secret.expose().len() >= 32,
@@ -114,16 +110,20 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
             "HS256 needs a secret of at least 32 bytes (set PLATFORM__AUTH__JWT__SECRET or a secret file)",
         ),
         JwtAlgorithm::RS256 => {
-            e.check(!auth.jwt.private_key_file.is_empty(), "auth.jwt.private_key_file", "is required for RS256");
-            e.check(!auth.jwt.public_key_file.is_empty(), "auth.jwt.public_key_file", "is required for RS256");
+            e.check(
+                !auth.jwt.private_key_file.is_empty(),
+                "auth.jwt.private_key_file",
+                "is required for RS256",
+            );
+            e.check(
+                !auth.jwt.public_key_file.is_empty(),
+                "auth.jwt.public_key_file",
+                "is required for RS256",
+            );
         }
     }
     let pw = &auth.password;
-    e.check(
-        pw.min_length >= 8,
-        "auth.password.min_length",
-        "must be at least 8",
-    );
+    e.check(pw.min_length >= 8, "auth.password.min_length", "must be at least 8");
     e.check(
         pw.argon2.iterations >= 1,
         "auth.password.argon2.iterations",
@@ -154,10 +154,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         e.check(
             s.admin.password.expose().chars().count() >= pw.min_length,
             "admin.password",
-            format!(
-                "must be at least {} characters when admin.email is set",
-                pw.min_length
-            ),
+            format!("must be at least {} characters when admin.email is set", pw.min_length),
         );
     }
 
@@ -183,11 +180,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         "blob.local.public_base_url",
         "must start with http:// or https://",
     );
-    e.check(
-        s.mail.from.contains('@'),
-        "mail.from",
-        "must contain an email address",
-    );
+    e.check(s.mail.from.contains('@'), "mail.from", "must contain an email address");
 
     let ratio = s.health.memory_min_available_ratio;
     e.check(
@@ -196,11 +189,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         "must be between 0 and 1",
     );
     e.positive(s.health.check_timeout, "health.check_timeout");
-    e.check(
-        s.error_bus.capacity >= 1,
-        "error_bus.capacity",
-        "must be at least 1",
-    );
+    e.check(s.error_bus.capacity >= 1, "error_bus.capacity", "must be at least 1");
 
     if s.environment == Environment::Production && !s.allow_in_memory {
         e.check(
@@ -220,11 +209,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         1 => Err(e.0.remove(0)),
         _ => {
             let key = e.0[0].key.clone();
-            let message =
-                e.0.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
+            let message = e.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             Err(ConfigError { key, message })
         }
     }

@@ -147,14 +147,8 @@ impl<M: shaku::Module> shaku::Component<M> for ErrorBus {
     type Interface = dyn ErrorPublisher;
     type Parameters = ErrorBusParameters;
 
-    fn build(
-        _: &mut shaku::ModuleBuildContext<M>,
-        params: ErrorBusParameters,
-    ) -> Box<dyn ErrorPublisher> {
-        Box::new(Self::with_drain_timeout(
-            params.capacity,
-            params.drain_timeout,
-        ))
+    fn build(_: &mut shaku::ModuleBuildContext<M>, params: ErrorBusParameters) -> Box<dyn ErrorPublisher> {
+        Box::new(Self::with_drain_timeout(params.capacity, params.drain_timeout))
     }
 }
 
@@ -246,11 +240,7 @@ impl Shared {
         let sinks = read(&self.sinks).clone();
         for sink in sinks {
             // A faulty sink must not stop delivery to the others, nor kill the consumer.
-            if AssertUnwindSafe(sink.emit(report))
-                .catch_unwind()
-                .await
-                .is_err()
-            {
+            if AssertUnwindSafe(sink.emit(report)).catch_unwind().await.is_err() {
                 tracing::error!(target: ERROR_BUS_TARGET, sink = sink.name(), "an error sink panicked");
             }
         }
@@ -258,11 +248,7 @@ impl Shared {
 }
 
 /// Delivers reports until asked to stop, then drains the queue.
-async fn consume(
-    shared: Arc<Shared>,
-    mut receiver: mpsc::Receiver<ErrorReport>,
-    mut stopped: oneshot::Receiver<()>,
-) {
+async fn consume(shared: Arc<Shared>, mut receiver: mpsc::Receiver<ErrorReport>, mut stopped: oneshot::Receiver<()>) {
     loop {
         tokio::select! {
             report = receiver.recv() => match report {
@@ -290,10 +276,7 @@ fn module_label(report: &ErrorReport) -> Label {
         Some(std::borrow::Cow::Owned(module)) => LabelValue::Owned(module.clone()),
         None => LabelValue::Static("unknown"),
     };
-    Label {
-        key: "module",
-        value,
-    }
+    Label { key: "module", value }
 }
 
 // The bus's locks guard plain values that no panic can leave half-written.

@@ -17,12 +17,7 @@ struct Collect(Mutex<Vec<ErrorReport>>);
 
 impl Collect {
     fn messages(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.message.clone())
-            .collect()
+        self.0.lock().unwrap().iter().map(|r| r.message.clone()).collect()
     }
 }
 
@@ -88,6 +83,7 @@ fn request(user_id: UserId, tenant_id: TenantId) -> RequestContext {
             user_id,
             roles: vec!["admin".into()],
             tenant_id,
+            session_id: None,
         }),
         tenant_id,
         client_ip: None,
@@ -104,10 +100,7 @@ async fn published_reports_reach_the_sinks_with_their_context() {
 
     let (user, tenant) = (UserId::new(), TenantId(uuid::Uuid::now_v7()));
     let ctx = request(user, tenant);
-    bus.publish_with_context(
-        &ctx,
-        ErrorReport::message("insert failed").in_module("identity"),
-    );
+    bus.publish_with_context(&ctx, ErrorReport::message("insert failed").in_module("identity"));
     let mut own = ErrorReport::message("relay failed");
     own.context.request_id = Some(Arc::from("job-7"));
     bus.publish_with_context(&ctx, own);
@@ -120,10 +113,7 @@ async fn published_reports_reach_the_sinks_with_their_context() {
     assert_eq!(first.request_id.as_deref(), Some("req-1"));
     assert_eq!(first.user_id, Some(user));
     assert_eq!(first.tenant_id, Some(tenant));
-    assert_eq!(
-        first.trace_id.as_deref(),
-        Some("4bf92f3577b34da6a3ce929d0e0e4736")
-    );
+    assert_eq!(first.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
     assert_eq!(first.module.as_deref(), Some("identity"));
     let second = &reports[1].context;
     assert_eq!(
@@ -222,10 +212,7 @@ async fn counters_are_labelled_by_module() {
     bus.publish(ErrorReport::message("c"));
     assert_eq!(
         *published.0.lock().unwrap(),
-        [
-            LabelValue::Static("http"),
-            LabelValue::Owned("job:mail".into())
-        ]
+        [LabelValue::Static("http"), LabelValue::Owned("job:mail".into())]
     );
     assert_eq!(*dropped.0.lock().unwrap(), [LabelValue::Static("unknown")]);
 
@@ -233,10 +220,7 @@ async fn counters_are_labelled_by_module() {
     bus.stop().await.unwrap();
     bus.publish(ErrorReport::message("d").in_module("outbox"));
     assert_eq!(published.0.lock().unwrap().len(), 2);
-    assert_eq!(
-        dropped.0.lock().unwrap().last(),
-        Some(&LabelValue::Static("outbox"))
-    );
+    assert_eq!(dropped.0.lock().unwrap().last(), Some(&LabelValue::Static("outbox")));
 }
 
 /// One captured `tracing` event: target, level and fields.
@@ -290,8 +274,7 @@ async fn the_log_sink_emits_one_error_event_with_the_context() {
     let _guard = tracing::subscriber::set_default(capture.clone());
     let (user, tenant) = (UserId::new(), TenantId(uuid::Uuid::now_v7()));
     let mut report =
-        ErrorReport::from_error(&QueryFailed(std::io::Error::other("connection reset")))
-            .in_module("identity");
+        ErrorReport::from_error(&QueryFailed(std::io::Error::other("connection reset"))).in_module("identity");
     report.context = ErrorContext {
         module: report.context.module.take(),
         ..ErrorContext::from(&request(user, tenant))
@@ -322,10 +305,7 @@ async fn the_log_sink_omits_absent_context() {
     let fields = &events[0].2;
     assert_eq!(fields["message"], "bare");
     for absent in ["request_id", "user_id", "tenant_id", "trace_id", "module"] {
-        assert!(
-            !fields.contains_key(absent),
-            "{absent} should be absent: {fields:?}"
-        );
+        assert!(!fields.contains_key(absent), "{absent} should be absent: {fields:?}");
     }
 }
 
@@ -349,8 +329,5 @@ fn resolves_through_shaku_with_its_parameters() {
     // Nothing consumes: the second report is dropped, and publishing still returns.
     publisher.publish(ErrorReport::message("first"));
     publisher.publish(ErrorReport::message("second"));
-    assert_eq!(
-        ErrorBusParameters::default().capacity,
-        super::DEFAULT_CAPACITY
-    );
+    assert_eq!(ErrorBusParameters::default().capacity, super::DEFAULT_CAPACITY);
 }

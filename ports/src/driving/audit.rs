@@ -2,9 +2,7 @@ use async_trait::async_trait;
 use shaku::Interface;
 
 use crate::BoxError;
-use crate::model::{
-    AuditAction, AuditEntry, AuditFilter, Page, PageRequest, RequestContext, ValidationErrors,
-};
+use crate::model::{AuditAction, AuditEntry, AuditFilter, Page, PageRequest, RequestContext, ValidationErrors};
 
 /// What the auditor can fail with.
 #[derive(Debug, thiserror::Error)]

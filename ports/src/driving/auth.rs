@@ -6,9 +6,7 @@ use shaku::Interface;
 
 use crate::BoxError;
 use crate::crypto::TokenError;
-use crate::model::{
-    AccessClaims, RequestContext, SecretString, TenantId, TokenPair, UserId, ValidationErrors,
-};
+use crate::model::{AccessClaims, RequestContext, SecretString, TenantId, TokenPair, UserId, ValidationErrors};
 
 /// What authentication can fail with. Every credential failure is one
 /// variant so unknown email and wrong password look the same.
@@ -57,31 +55,19 @@ pub trait Authenticator: Interface {
     /// # Errors
     /// [`AuthError::InvalidCredentials`], [`AuthError::EmailNotVerified`],
     /// [`AuthError::RateLimited`], [`AuthError::Backend`].
-    async fn login(
-        &self,
-        ctx: &RequestContext,
-        credentials: Credentials,
-    ) -> Result<TokenPair, AuthError>;
+    async fn login(&self, ctx: &RequestContext, credentials: Credentials) -> Result<TokenPair, AuthError>;
 
     /// Rotates a refresh token (reuse outside the grace window revokes its family).
     ///
     /// # Errors
     /// [`AuthError::InvalidToken`], [`AuthError::RateLimited`], [`AuthError::Backend`].
-    async fn refresh(
-        &self,
-        ctx: &RequestContext,
-        refresh_token: &SecretString,
-    ) -> Result<TokenPair, AuthError>;
+    async fn refresh(&self, ctx: &RequestContext, refresh_token: &SecretString) -> Result<TokenPair, AuthError>;
 
     /// Revokes a refresh token.
     ///
     /// # Errors
     /// [`AuthError::InvalidToken`], [`AuthError::Backend`].
-    async fn logout(
-        &self,
-        ctx: &RequestContext,
-        refresh_token: &SecretString,
-    ) -> Result<(), AuthError>;
+    async fn logout(&self, ctx: &RequestContext, refresh_token: &SecretString) -> Result<(), AuthError>;
 
     /// Verifies an access token (the seed's `VerifyToken`). Runs on every
     /// request: no I/O, and repeated tokens are answered from memory.

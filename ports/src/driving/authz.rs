@@ -37,11 +37,7 @@ pub trait PermissionResolver: Interface {
     ///
     /// # Errors
     /// [`AuthzError::Backend`].
-    async fn user_permissions(
-        &self,
-        tenant: TenantId,
-        user_id: UserId,
-    ) -> Result<Vec<Permission>, AuthzError>;
+    async fn user_permissions(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Permission>, AuthzError>;
 
     /// Forgets the user's cached permissions (after role changes).
     ///
@@ -58,9 +54,5 @@ pub trait Authorizer: Interface {
     ///
     /// # Errors
     /// [`AuthzError::Unauthenticated`], [`AuthzError::Forbidden`], [`AuthzError::Backend`].
-    async fn authorize(
-        &self,
-        ctx: &RequestContext,
-        permission: &Permission,
-    ) -> Result<(), AuthzError>;
+    async fn authorize(&self, ctx: &RequestContext, permission: &Permission) -> Result<(), AuthzError>;
 }

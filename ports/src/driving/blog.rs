@@ -3,9 +3,7 @@ use serde::{Deserialize, Serialize};
 use shaku::Interface;
 
 use crate::BoxError;
-use crate::model::{
-    Page, PageRequest, Post, PostFilter, PostId, PostStatus, RequestContext, ValidationErrors,
-};
+use crate::model::{Page, PageRequest, Post, PostFilter, PostId, PostStatus, RequestContext, ValidationErrors};
 
 /// What blog use cases can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -66,23 +64,13 @@ pub trait BlogService: Interface {
     ///
     /// # Errors
     /// [`BlogError::Validation`], [`BlogError::Backend`].
-    async fn list(
-        &self,
-        ctx: &RequestContext,
-        filter: PostFilter,
-        page: PageRequest,
-    ) -> Result<Page<Post>, BlogError>;
+    async fn list(&self, ctx: &RequestContext, filter: PostFilter, page: PageRequest) -> Result<Page<Post>, BlogError>;
 
     /// Replaces title, content and tags.
     ///
     /// # Errors
     /// [`BlogError::NotFound`], [`BlogError::Forbidden`], [`BlogError::Validation`], [`BlogError::Backend`].
-    async fn update(
-        &self,
-        ctx: &RequestContext,
-        id: PostId,
-        input: PostInput,
-    ) -> Result<Post, BlogError>;
+    async fn update(&self, ctx: &RequestContext, id: PostId, input: PostInput) -> Result<Post, BlogError>;
 
     /// Deletes a post.
     ///
@@ -94,10 +82,5 @@ pub trait BlogService: Interface {
     ///
     /// # Errors
     /// [`BlogError::InvalidTransition`], [`BlogError::NotFound`], [`BlogError::Forbidden`], [`BlogError::Backend`].
-    async fn transition(
-        &self,
-        ctx: &RequestContext,
-        id: PostId,
-        status: PostStatus,
-    ) -> Result<Post, BlogError>;
+    async fn transition(&self, ctx: &RequestContext, id: PostId, status: PostStatus) -> Result<Post, BlogError>;
 }

@@ -4,8 +4,8 @@ use shaku::Interface;
 
 use crate::BoxError;
 use crate::model::{
-    Page, PageRequest, Permission, RequestContext, Role, RoleId, SecretString, User, UserFilter,
-    UserId, UserUpdates, ValidationErrors,
+    Page, PageRequest, Permission, RequestContext, Role, RoleId, SecretString, User, UserFilter, UserId, UserUpdates,
+    ValidationErrors,
 };
 
 /// What identity use cases can fail with.
@@ -56,31 +56,19 @@ pub trait UserService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::Validation`], [`IdentityError::Conflict`], [`IdentityError::Backend`].
-    async fn register(
-        &self,
-        ctx: &RequestContext,
-        input: RegisterUser,
-    ) -> Result<User, IdentityError>;
+    async fn register(&self, ctx: &RequestContext, input: RegisterUser) -> Result<User, IdentityError>;
 
     /// Marks the token's user verified.
     ///
     /// # Errors
     /// [`IdentityError::InvalidToken`], [`IdentityError::Backend`].
-    async fn verify_email(
-        &self,
-        ctx: &RequestContext,
-        token: &SecretString,
-    ) -> Result<(), IdentityError>;
+    async fn verify_email(&self, ctx: &RequestContext, token: &SecretString) -> Result<(), IdentityError>;
 
     /// Mails a reset token if the email exists; answers the same either way.
     ///
     /// # Errors
     /// [`IdentityError::Backend`] only.
-    async fn request_password_reset(
-        &self,
-        ctx: &RequestContext,
-        email: &str,
-    ) -> Result<(), IdentityError>;
+    async fn request_password_reset(&self, ctx: &RequestContext, email: &str) -> Result<(), IdentityError>;
 
     /// Sets a new password with a mailed token and revokes every session.
     ///
@@ -138,7 +126,12 @@ pub trait UserService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::Validation`] (bad email or weak password), [`IdentityError::Backend`].
-    async fn ensure_admin(&self, ctx: &RequestContext, email: &str, password: &SecretString) -> Result<User, IdentityError>;
+    async fn ensure_admin(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<User, IdentityError>;
 
     /// Deletes a user and revokes their sessions.
     ///
@@ -184,12 +177,7 @@ pub trait RoleService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Conflict`], [`IdentityError::Validation`], [`IdentityError::Backend`].
-    async fn update(
-        &self,
-        ctx: &RequestContext,
-        id: RoleId,
-        input: RoleInput,
-    ) -> Result<Role, IdentityError>;
+    async fn update(&self, ctx: &RequestContext, id: RoleId, input: RoleInput) -> Result<Role, IdentityError>;
 
     /// Deletes a role.
     ///
@@ -212,23 +200,13 @@ pub trait RoleService: Interface {
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Backend`].
-    async fn assign(
-        &self,
-        ctx: &RequestContext,
-        user_id: UserId,
-        role_id: RoleId,
-    ) -> Result<(), IdentityError>;
+    async fn assign(&self, ctx: &RequestContext, user_id: UserId, role_id: RoleId) -> Result<(), IdentityError>;
 
     /// Revokes a role from a user.
     ///
     /// # Errors
     /// [`IdentityError::NotFound`], [`IdentityError::Backend`].
-    async fn revoke(
-        &self,
-        ctx: &RequestContext,
-        user_id: UserId,
-        role_id: RoleId,
-    ) -> Result<(), IdentityError>;
+    async fn revoke(&self, ctx: &RequestContext, user_id: UserId, role_id: RoleId) -> Result<(), IdentityError>;
 
     /// Every permission declared by the platform and its feature modules.
     fn declared_permissions(&self) -> Vec<Permission>;

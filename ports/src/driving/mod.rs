@@ -8,9 +8,11 @@ mod auth;
 mod authz;
 mod blog;
 mod identity;
+mod ratelimit;
 
 pub use audit::*;
 pub use auth::*;
 pub use authz::*;
 pub use blog::*;
 pub use identity::*;
+pub use ratelimit::*;

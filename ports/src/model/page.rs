@@ -113,13 +113,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        for key in [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "0190f7a8-1b2c-7d3e-8f40-5a6b7c8d9e0f|2026-01-01",
-        ] {
+        for key in ["", "a", "ab", "abc", "0190f7a8-1b2c-7d3e-8f40-5a6b7c8d9e0f|2026-01-01"] {
             assert_eq!(decode_cursor(&encode_cursor(key)).unwrap(), key);
         }
         assert!(decode_cursor("!!").is_err());

@@ -15,11 +15,7 @@ pub struct FieldError {
 
 impl FieldError {
     /// Builds a field error.
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code: code.into(),

@@ -17,12 +17,7 @@ pub trait Outbox: Interface {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the write fails (the use case must roll back).
-    async fn enqueue(
-        &self,
-        tx: &mut Transaction,
-        topic: &str,
-        event: &Event,
-    ) -> Result<(), StoreError>;
+    async fn enqueue(&self, tx: &mut Transaction, topic: &str, event: &Event) -> Result<(), StoreError>;
 
     /// Claims up to `limit` due messages for `lease`, oldest first (commit
     /// order). A claimed message is invisible to other relays until the lease
@@ -42,12 +37,7 @@ pub trait Outbox: Interface {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn mark_failed(
-        &self,
-        id: OutboxId,
-        error: &str,
-        retry_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    async fn mark_failed(&self, id: OutboxId, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// How many messages wait to be published.
     ///

@@ -19,12 +19,7 @@ pub trait PostRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] for a foreign cursor, [`StoreError::Backend`].
-    async fn list(
-        &self,
-        tenant: TenantId,
-        filter: &PostFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Post>, StoreError>;
+    async fn list(&self, tenant: TenantId, filter: &PostFilter, page: &PageRequest) -> Result<Page<Post>, StoreError>;
 
     /// Inserts a post.
     ///
@@ -42,10 +37,5 @@ pub trait PostRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn delete(
-        &self,
-        tx: &mut Transaction,
-        tenant: TenantId,
-        id: PostId,
-    ) -> Result<(), StoreError>;
+    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError>;
 }

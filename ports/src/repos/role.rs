@@ -31,21 +31,13 @@ pub trait RoleRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn roles_of_user(
-        &self,
-        tenant: TenantId,
-        user_id: UserId,
-    ) -> Result<Vec<Role>, StoreError>;
+    async fn roles_of_user(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Role>, StoreError>;
 
     /// The users holding a role (to invalidate their cached permissions).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn users_with_role(
-        &self,
-        tenant: TenantId,
-        role_id: RoleId,
-    ) -> Result<Vec<UserId>, StoreError>;
+    async fn users_with_role(&self, tenant: TenantId, role_id: RoleId) -> Result<Vec<UserId>, StoreError>;
 
     /// Inserts a role with its permissions.
     ///
@@ -65,12 +57,7 @@ pub trait RoleRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn delete(
-        &self,
-        tx: &mut Transaction,
-        tenant: TenantId,
-        id: RoleId,
-    ) -> Result<(), StoreError>;
+    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: RoleId) -> Result<(), StoreError>;
 
     /// Replaces the role's permission set.
     ///

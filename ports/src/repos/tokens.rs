@@ -5,8 +5,7 @@ use shaku::Interface;
 use super::Transaction;
 use crate::StoreError;
 use crate::model::{
-    RefreshTokenId, RefreshTokenRecord, TokenFamilyId, TokenHash, UserId, VerificationPurpose,
-    VerificationToken,
+    RefreshTokenId, RefreshTokenRecord, TokenFamilyId, TokenHash, UserId, VerificationPurpose, VerificationToken,
 };
 
 /// Stores refresh tokens by hash, with rotation and family revocation.
@@ -17,11 +16,7 @@ pub trait RefreshTokenStore: Interface {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the hash exists, [`StoreError::Backend`].
-    async fn insert(
-        &self,
-        tx: &mut Transaction,
-        record: &RefreshTokenRecord,
-    ) -> Result<(), StoreError>;
+    async fn insert(&self, tx: &mut Transaction, record: &RefreshTokenRecord) -> Result<(), StoreError>;
 
     /// The record with this hash, locked for the rest of the transaction so
     /// two concurrent refreshes of one token serialize.
@@ -60,12 +55,7 @@ pub trait RefreshTokenStore: Interface {
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
-    async fn revoke(
-        &self,
-        tx: &mut Transaction,
-        id: RefreshTokenId,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    async fn revoke(&self, tx: &mut Transaction, id: RefreshTokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Revokes every token of a family; returns how many were live.
     ///
@@ -105,11 +95,7 @@ pub trait VerificationTokenStore: Interface {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the hash exists, [`StoreError::Backend`].
-    async fn insert(
-        &self,
-        tx: &mut Transaction,
-        token: &VerificationToken,
-    ) -> Result<(), StoreError>;
+    async fn insert(&self, tx: &mut Transaction, token: &VerificationToken) -> Result<(), StoreError>;
 
     /// Atomically marks the unused, unexpired token of this purpose as used and
     /// returns it; `None` when it is unknown, used or expired.

@@ -41,9 +41,7 @@ pub struct Transaction {
 impl Transaction {
     /// Wraps an adapter's transaction.
     pub fn new(tx: impl Tx + 'static) -> Self {
-        Self {
-            inner: Box::new(tx),
-        }
+        Self { inner: Box::new(tx) }
     }
 
     /// Commits (see [`Tx::commit`]).

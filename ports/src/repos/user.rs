@@ -19,23 +19,14 @@ pub trait UserRepository: Interface {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
-    async fn find_by_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-    ) -> Result<Option<User>, StoreError>;
+    async fn find_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>, StoreError>;
 
     /// Users matching the filter, oldest first.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] for a cursor this list did not make,
     /// [`StoreError::Backend`] when the backend fails.
-    async fn list(
-        &self,
-        tenant: TenantId,
-        filter: &UserFilter,
-        page: &PageRequest,
-    ) -> Result<Page<User>, StoreError>;
+    async fn list(&self, tenant: TenantId, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError>;
 
     /// Inserts a user.
     ///
@@ -57,10 +48,5 @@ pub trait UserRepository: Interface {
     /// # Errors
     /// [`StoreError::NotFound`] when it does not exist in the tenant,
     /// [`StoreError::Backend`] when the backend fails.
-    async fn delete(
-        &self,
-        tx: &mut Transaction,
-        tenant: TenantId,
-        id: UserId,
-    ) -> Result<(), StoreError>;
+    async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: UserId) -> Result<(), StoreError>;
 }

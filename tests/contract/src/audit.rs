@@ -9,19 +9,11 @@ use platform_ports::repos::{AuditStore, UnitOfWork};
 
 use crate::fixtures::{at, audit_entry, committed, tenant};
 
-async fn all(
-    audit: &dyn AuditStore,
-    t: TenantId,
-    filter: &AuditFilter,
-    limit: u32,
-) -> Vec<AuditEntry> {
+async fn all(audit: &dyn AuditStore, t: TenantId, filter: &AuditFilter, limit: u32) -> Vec<AuditEntry> {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = audit
-            .query(t, filter, &PageRequest { limit, cursor })
-            .await
-            .unwrap();
+        let page = audit.query(t, filter, &PageRequest { limit, cursor }).await.unwrap();
         assert!(page.items.len() <= limit as usize);
         seen.extend(page.items);
         match page.next_cursor {
@@ -43,16 +35,11 @@ pub async fn audit_appends(audit: Arc<dyn AuditStore>, uow: Arc<dyn UnitOfWork>)
     let mut tx = uow.begin().await.unwrap();
     audit.append(&mut tx, &in_tx).await.unwrap();
     assert!(
-        all(&*audit, t, &AuditFilter::default(), 10)
-            .await
-            .is_empty(),
+        all(&*audit, t, &AuditFilter::default(), 10).await.is_empty(),
         "visible before commit"
     );
     tx.commit().await.unwrap();
-    assert_eq!(
-        all(&*audit, t, &AuditFilter::default(), 10).await,
-        vec![in_tx.clone()]
-    );
+    assert_eq!(all(&*audit, t, &AuditFilter::default(), 10).await, vec![in_tx.clone()]);
 
     let batch = [
         audit_entry(t, "login.failed", at(2)),
@@ -70,10 +57,7 @@ pub async fn audit_appends(audit: Arc<dyn AuditStore>, uow: Arc<dyn UnitOfWork>)
 pub async fn audit_batch_is_all_or_nothing(audit: Arc<dyn AuditStore>) {
     let t = tenant();
     let stored = audit_entry(t, "user.created", at(1));
-    audit
-        .append_batch(std::slice::from_ref(&stored))
-        .await
-        .unwrap();
+    audit.append_batch(std::slice::from_ref(&stored)).await.unwrap();
 
     let fresh = audit_entry(t, "user.deleted", at(2));
     let clash = AuditEntry {
@@ -83,22 +67,18 @@ pub async fn audit_batch_is_all_or_nothing(audit: Arc<dyn AuditStore>) {
     assert!(audit.append_batch(&[fresh.clone(), clash]).await.is_err());
     let twice = audit_entry(t, "user.locked", at(3));
     assert!(audit.append_batch(&[twice.clone(), twice]).await.is_err());
-    assert_eq!(
-        all(&*audit, t, &AuditFilter::default(), 10).await,
-        vec![stored]
-    );
+    assert_eq!(all(&*audit, t, &AuditFilter::default(), 10).await, vec![stored]);
 }
 
 /// Newest first; actor, action and target filters; `from` inclusive, `to` exclusive.
 pub async fn audit_query_filters(audit: Arc<dyn AuditStore>) {
     let t = tenant();
     let (ada, alan) = (UserId::new(), UserId::new());
-    let entry =
-        |action: &str, actor: Option<UserId>, target: Option<&str>, second: i64| AuditEntry {
-            actor_id: actor,
-            target_id: target.map(str::to_owned),
-            ..audit_entry(t, action, at(second))
-        };
+    let entry = |action: &str, actor: Option<UserId>, target: Option<&str>, second: i64| AuditEntry {
+        actor_id: actor,
+        target_id: target.map(str::to_owned),
+        ..audit_entry(t, action, at(second))
+    };
     let e = [
         entry("user.created", Some(ada), Some("u1"), 10),
         entry("user.updated", Some(ada), Some("u2"), 20),
@@ -125,10 +105,7 @@ pub async fn audit_query_filters(audit: Arc<dyn AuditStore>) {
         action: Some("user.created".to_owned()),
         ..AuditFilter::default()
     };
-    assert_eq!(
-        query(created.clone()).await,
-        vec![e[4].id, e[2].id, e[0].id]
-    );
+    assert_eq!(query(created.clone()).await, vec![e[4].id, e[2].id, e[0].id]);
     assert_eq!(
         query(AuditFilter {
             target_id: Some("u2".to_owned()),
@@ -173,15 +150,12 @@ pub async fn audit_query_filters(audit: Arc<dyn AuditStore>) {
 pub async fn audit_pages_walk_every_entry_once(audit: Arc<dyn AuditStore>) {
     let t = tenant();
     // Three entries per second, so page boundaries fall between equal timestamps.
-    let entries: Vec<AuditEntry> = (0..90)
-        .map(|i| audit_entry(t, "user.read", at(i / 3)))
-        .collect();
+    let entries: Vec<AuditEntry> = (0..90).map(|i| audit_entry(t, "user.read", at(i / 3))).collect();
     audit.append_batch(&entries).await.unwrap();
     let seen = all(&*audit, t, &AuditFilter::default(), 4).await;
     assert_eq!(seen.len(), entries.len());
     assert!(
-        seen.windows(2)
-            .all(|w| w[0].occurred_at >= w[1].occurred_at),
+        seen.windows(2).all(|w| w[0].occurred_at >= w[1].occurred_at),
         "not newest first"
     );
     let mut seen_ids = ids(&seen);
@@ -214,15 +188,9 @@ pub async fn audit_isolated_by_tenant(audit: Arc<dyn AuditStore>, uow: Arc<dyn U
         .await
         .unwrap();
     let ours = audit_entry(a, "user.created", at(3));
-    audit
-        .append_batch(std::slice::from_ref(&ours))
-        .await
-        .unwrap();
+    audit.append_batch(std::slice::from_ref(&ours)).await.unwrap();
 
-    assert_eq!(
-        all(&*audit, a, &AuditFilter::default(), 10).await,
-        vec![ours]
-    );
+    assert_eq!(all(&*audit, a, &AuditFilter::default(), 10).await, vec![ours]);
     let target = AuditFilter {
         action: Some("user.created".to_owned()),
         ..AuditFilter::default()

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
 use platform_ports::StoreError;
 use platform_ports::model::{
-    AuditEntry, AuditId, Email, Event, PasswordHash, Permission, Post, PostId, PostStatus,
-    RefreshTokenId, RefreshTokenRecord, Role, RoleId, TenantId, TokenFamilyId, TokenHash, User,
-    UserId, VerificationPurpose, VerificationToken,
+    AuditEntry, AuditId, Email, Event, PasswordHash, Permission, Post, PostId, PostStatus, RefreshTokenId,
+    RefreshTokenRecord, Role, RoleId, TenantId, TokenFamilyId, TokenHash, User, UserId, VerificationPurpose,
+    VerificationToken,
 };
 use platform_ports::repos::{Transaction, UnitOfWork};
 use uuid::Uuid;
@@ -85,12 +85,7 @@ pub fn role(tenant: TenantId, name: &str, permissions: &[&str]) -> Role {
 }
 
 /// A post of `tenant` by `author`, created at `created_at`.
-pub fn post(
-    tenant: TenantId,
-    author: UserId,
-    status: PostStatus,
-    created_at: DateTime<Utc>,
-) -> Post {
+pub fn post(tenant: TenantId, author: UserId, status: PostStatus, created_at: DateTime<Utc>) -> Post {
     Post {
         id: PostId::new(),
         tenant_id: tenant,
@@ -127,12 +122,7 @@ pub fn token_hash() -> TokenHash {
 }
 
 /// A live refresh token of `user` in `family`, expiring in `ttl`.
-pub fn refresh_token(
-    user: UserId,
-    tenant: TenantId,
-    family: TokenFamilyId,
-    ttl: Duration,
-) -> RefreshTokenRecord {
+pub fn refresh_token(user: UserId, tenant: TenantId, family: TokenFamilyId, ttl: Duration) -> RefreshTokenRecord {
     let now = now();
     RefreshTokenRecord {
         id: RefreshTokenId::new(),

@@ -12,6 +12,7 @@
 )]
 
 pub mod audit;
+pub mod cache;
 pub mod fixtures;
 pub mod outbox;
 pub mod posts;
@@ -24,8 +25,8 @@ pub mod verification_tokens;
 use std::sync::Arc;
 
 use platform_ports::repos::{
-    AuditStore, Outbox, PostRepository, RefreshTokenStore, RoleRepository, UnitOfWork,
-    UserRepository, VerificationTokenStore,
+    AuditStore, Outbox, PostRepository, RefreshTokenStore, RoleRepository, UnitOfWork, UserRepository,
+    VerificationTokenStore,
 };
 
 /// Every persistence port of one backend, sharing one database.

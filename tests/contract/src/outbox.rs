@@ -37,10 +37,7 @@ pub async fn outbox_commit_order(outbox: Arc<dyn Outbox>, uow: Arc<dyn UnitOfWor
     assert_eq!(outbox.pending().await.unwrap(), 3);
 
     let claimed = outbox.claim(10, LONG).await.unwrap();
-    assert_eq!(
-        event_ids(&claimed),
-        vec![first[0].id, first[1].id, second[0].id]
-    );
+    assert_eq!(event_ids(&claimed), vec![first[0].id, first[1].id, second[0].id]);
     assert_eq!(claimed[0].event, first[0]);
     assert_eq!(claimed[0].topic, "platform.test");
     assert!(claimed.iter().all(|m| m.attempts == 0));
@@ -53,11 +50,7 @@ pub async fn outbox_commit_order(outbox: Arc<dyn Outbox>, uow: Arc<dyn UnitOfWor
 /// they are sent (removed) or the lease runs out.
 pub async fn outbox_claim_leases(outbox: Arc<dyn Outbox>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
-    let events = [
-        event(t, "e1", None),
-        event(t, "e2", None),
-        event(t, "e3", None),
-    ];
+    let events = [event(t, "e1", None), event(t, "e2", None), event(t, "e3", None)];
     enqueue_all(&*outbox, &*uow, &events).await;
 
     let first = outbox.claim(2, LONG).await.unwrap();
@@ -98,19 +91,11 @@ pub async fn outbox_mark_failed_retries_later(outbox: Arc<dyn Outbox>, uow: Arc<
     assert_eq!(claimed.len(), 2);
 
     outbox
-        .mark_failed(
-            claimed[0].id,
-            "broker down",
-            Utc::now() + TimeDelta::hours(1),
-        )
+        .mark_failed(claimed[0].id, "broker down", Utc::now() + TimeDelta::hours(1))
         .await
         .unwrap();
     outbox
-        .mark_failed(
-            claimed[1].id,
-            "broker down",
-            Utc::now() - TimeDelta::seconds(1),
-        )
+        .mark_failed(claimed[1].id, "broker down", Utc::now() - TimeDelta::seconds(1))
         .await
         .unwrap();
     let retried = outbox.claim(10, LONG).await.unwrap();
@@ -122,11 +107,7 @@ pub async fn outbox_mark_failed_retries_later(outbox: Arc<dyn Outbox>, uow: Arc<
     assert_eq!(retried[0].attempts, 1);
 
     outbox
-        .mark_failed(
-            retried[0].id,
-            "still down",
-            Utc::now() - TimeDelta::seconds(1),
-        )
+        .mark_failed(retried[0].id, "still down", Utc::now() - TimeDelta::seconds(1))
         .await
         .unwrap();
     let again = outbox.claim(10, LONG).await.unwrap();
@@ -153,11 +134,7 @@ pub async fn outbox_keeps_aggregate_order(outbox: Arc<dyn Outbox>, uow: Arc<dyn 
     let head = outbox.claim(1, LONG).await.unwrap();
     assert_eq!(event_ids(&head), vec![a1.id]);
     let others = outbox.claim(10, LONG).await.unwrap();
-    assert_eq!(
-        event_ids(&others),
-        vec![b1.id, free.id],
-        "a2 overtook a leased a1"
-    );
+    assert_eq!(event_ids(&others), vec![b1.id, free.id], "a2 overtook a leased a1");
 
     outbox
         .mark_failed(head[0].id, "timeout", Utc::now() + TimeDelta::hours(1))

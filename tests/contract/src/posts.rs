@@ -9,19 +9,11 @@ use platform_ports::repos::{PostRepository, UnitOfWork};
 
 use crate::fixtures::{at, committed, post, tenant};
 
-async fn all(
-    posts: &dyn PostRepository,
-    t: TenantId,
-    filter: &PostFilter,
-    limit: u32,
-) -> Vec<Post> {
+async fn all(posts: &dyn PostRepository, t: TenantId, filter: &PostFilter, limit: u32) -> Vec<Post> {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = posts
-            .list(t, filter, &PageRequest { limit, cursor })
-            .await
-            .unwrap();
+        let page = posts.list(t, filter, &PageRequest { limit, cursor }).await.unwrap();
         assert!(page.items.len() <= limit as usize);
         seen.extend(page.items);
         match page.next_cursor {
@@ -42,10 +34,7 @@ pub async fn post_crud(posts: Arc<dyn PostRepository>, uow: Arc<dyn UnitOfWork>)
     committed(&*uow, async |tx| posts.create(tx, &draft).await)
         .await
         .unwrap();
-    assert_eq!(
-        posts.find_by_id(t, draft.id).await.unwrap(),
-        Some(draft.clone())
-    );
+    assert_eq!(posts.find_by_id(t, draft.id).await.unwrap(), Some(draft.clone()));
     let dup = committed(&*uow, async |tx| posts.create(tx, &draft).await).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
 
@@ -60,10 +49,7 @@ pub async fn post_crud(posts: Arc<dyn PostRepository>, uow: Arc<dyn UnitOfWork>)
     committed(&*uow, async |tx| posts.update(tx, &published).await)
         .await
         .unwrap();
-    assert_eq!(
-        posts.find_by_id(t, draft.id).await.unwrap(),
-        Some(published.clone())
-    );
+    assert_eq!(posts.find_by_id(t, draft.id).await.unwrap(), Some(published.clone()));
     let listed = all(&*posts, t, &PostFilter::default(), 10).await;
     assert_eq!(listed, vec![published.clone()]);
 
@@ -119,10 +105,7 @@ pub async fn posts_isolated_by_tenant(posts: Arc<dyn PostRepository>, uow: Arc<d
 
 /// Status, author and tag filters; drafts show only to their author or
 /// when all drafts are asked for.
-pub async fn posts_filters_and_draft_visibility(
-    posts: Arc<dyn PostRepository>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn posts_filters_and_draft_visibility(posts: Arc<dyn PostRepository>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let (ada, alan) = (UserId::new(), UserId::new());
     let ada_live = Post {
@@ -197,10 +180,7 @@ pub async fn posts_filters_and_draft_visibility(
 }
 
 /// Paging visits every post once, newest first; a foreign cursor is refused.
-pub async fn posts_pages_walk_every_post_once(
-    posts: Arc<dyn PostRepository>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn posts_pages_walk_every_post_once(posts: Arc<dyn PostRepository>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let author = UserId::new();
     // Pairs share a creation time, so pages split between equal timestamps.

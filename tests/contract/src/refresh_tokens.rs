@@ -33,10 +33,7 @@ pub async fn refresh_token_rotation(refresh: Arc<dyn RefreshTokenStore>, uow: Ar
         ..first.clone()
     };
     let conflict = committed(&*uow, async |tx| refresh.insert(tx, &dup).await).await;
-    assert!(
-        matches!(conflict, Err(StoreError::Conflict(_))),
-        "{conflict:?}"
-    );
+    assert!(matches!(conflict, Err(StoreError::Conflict(_))), "{conflict:?}");
 
     let at = now();
     committed(&*uow, async |tx| {
@@ -52,47 +49,28 @@ pub async fn refresh_token_rotation(refresh: Arc<dyn RefreshTokenStore>, uow: Ar
         (rotated.rotated_at, rotated.replaced_by, rotated.revoked_at),
         (Some(at), Some(second.id), None)
     );
-    assert_eq!(
-        stored(&*refresh, &*uow, second.id).await,
-        Some(second.clone())
-    );
+    assert_eq!(stored(&*refresh, &*uow, second.id).await, Some(second.clone()));
 
     let unknown = committed(&*uow, async |tx| {
-        refresh
-            .mark_rotated(tx, RefreshTokenId::new(), second.id, at)
-            .await
+        refresh.mark_rotated(tx, RefreshTokenId::new(), second.id, at).await
     })
     .await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
-    let unknown = committed(&*uow, async |tx| {
-        refresh.revoke(tx, RefreshTokenId::new(), at).await
-    })
-    .await;
+    let unknown = committed(&*uow, async |tx| refresh.revoke(tx, RefreshTokenId::new(), at).await).await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
     committed(&*uow, async |tx| refresh.revoke(tx, second.id, at).await)
         .await
         .unwrap();
-    assert_eq!(
-        stored(&*refresh, &*uow, second.id)
-            .await
-            .unwrap()
-            .revoked_at,
-        Some(at)
-    );
-    let committed_hash = committed(&*uow, async |tx| {
-        refresh.find_for_update(tx, &token_hash()).await
-    })
-    .await
-    .unwrap();
+    assert_eq!(stored(&*refresh, &*uow, second.id).await.unwrap().revoked_at, Some(at));
+    let committed_hash = committed(&*uow, async |tx| refresh.find_for_update(tx, &token_hash()).await)
+        .await
+        .unwrap();
     assert_eq!(committed_hash, None);
 }
 
 /// Revoking a family stamps all its tokens and counts the live ones
 /// (neither revoked, rotated nor expired); other families are untouched.
-pub async fn refresh_token_revoke_family(
-    refresh: Arc<dyn RefreshTokenStore>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn refresh_token_revoke_family(refresh: Arc<dyn RefreshTokenStore>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let user = UserId::new();
     let family = TokenFamilyId::new();
@@ -113,35 +91,22 @@ pub async fn refresh_token_revoke_family(
     .unwrap();
 
     let at = now();
-    let count = committed(&*uow, async |tx| {
-        refresh.revoke_family(tx, family, at).await
-    })
-    .await
-    .unwrap();
+    let count = committed(&*uow, async |tx| refresh.revoke_family(tx, family, at).await)
+        .await
+        .unwrap();
     assert_eq!(count, 1);
     for token in [&rotated, &live, &expired] {
-        assert_eq!(
-            stored(&*refresh, &*uow, token.id).await.unwrap().revoked_at,
-            Some(at)
-        );
+        assert_eq!(stored(&*refresh, &*uow, token.id).await.unwrap().revoked_at, Some(at));
     }
-    assert_eq!(
-        stored(&*refresh, &*uow, other.id).await.unwrap().revoked_at,
-        None
-    );
-    let again = committed(&*uow, async |tx| {
-        refresh.revoke_family(tx, family, now()).await
-    })
-    .await
-    .unwrap();
+    assert_eq!(stored(&*refresh, &*uow, other.id).await.unwrap().revoked_at, None);
+    let again = committed(&*uow, async |tx| refresh.revoke_family(tx, family, now()).await)
+        .await
+        .unwrap();
     assert_eq!(again, 0);
 }
 
 /// Revoking a user's tokens spares the kept family and other users.
-pub async fn refresh_token_revoke_user(
-    refresh: Arc<dyn RefreshTokenStore>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn refresh_token_revoke_user(refresh: Arc<dyn RefreshTokenStore>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let user = UserId::new();
     let (kept, other_session) = (TokenFamilyId::new(), TokenFamilyId::new());
@@ -158,61 +123,27 @@ pub async fn refresh_token_revoke_user(
     .await
     .unwrap();
 
-    let count = committed(&*uow, async |tx| {
-        refresh.revoke_user(tx, user, Some(kept), now()).await
-    })
-    .await
-    .unwrap();
+    let count = committed(&*uow, async |tx| refresh.revoke_user(tx, user, Some(kept), now()).await)
+        .await
+        .unwrap();
     assert_eq!(count, 2);
+    assert_eq!(stored(&*refresh, &*uow, current.id).await.unwrap().revoked_at, None);
+    assert!(stored(&*refresh, &*uow, laptop.id).await.unwrap().revoked_at.is_some());
+    assert!(stored(&*refresh, &*uow, phone.id).await.unwrap().revoked_at.is_some());
     assert_eq!(
-        stored(&*refresh, &*uow, current.id)
-            .await
-            .unwrap()
-            .revoked_at,
-        None
-    );
-    assert!(
-        stored(&*refresh, &*uow, laptop.id)
-            .await
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
-    assert!(
-        stored(&*refresh, &*uow, phone.id)
-            .await
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
-    assert_eq!(
-        stored(&*refresh, &*uow, someone_else.id)
-            .await
-            .unwrap()
-            .revoked_at,
+        stored(&*refresh, &*uow, someone_else.id).await.unwrap().revoked_at,
         None
     );
 
-    let rest = committed(&*uow, async |tx| {
-        refresh.revoke_user(tx, user, None, now()).await
-    })
-    .await
-    .unwrap();
+    let rest = committed(&*uow, async |tx| refresh.revoke_user(tx, user, None, now()).await)
+        .await
+        .unwrap();
     assert_eq!(rest, 1);
-    assert!(
-        stored(&*refresh, &*uow, current.id)
-            .await
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
+    assert!(stored(&*refresh, &*uow, current.id).await.unwrap().revoked_at.is_some());
 }
 
 /// `delete_expired` removes only records that expired before the cut-off.
-pub async fn refresh_tokens_delete_expired(
-    refresh: Arc<dyn RefreshTokenStore>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn refresh_tokens_delete_expired(refresh: Arc<dyn RefreshTokenStore>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let old = refresh_token(UserId::new(), t, TokenFamilyId::new(), TimeDelta::hours(-2));
     let fresh = refresh_token(UserId::new(), t, TokenFamilyId::new(), TimeDelta::hours(2));
@@ -222,22 +153,11 @@ pub async fn refresh_tokens_delete_expired(
     })
     .await
     .unwrap();
-    assert!(
-        refresh
-            .delete_expired(now() - TimeDelta::hours(1))
-            .await
-            .unwrap()
-            >= 1
-    );
+    assert!(refresh.delete_expired(now() - TimeDelta::hours(1)).await.unwrap() >= 1);
     assert_eq!(stored(&*refresh, &*uow, old.id).await, None);
-    assert_eq!(
-        stored(&*refresh, &*uow, fresh.id).await,
-        Some(fresh.clone())
-    );
-    let by_hash = committed(&*uow, async |tx| {
-        refresh.find_for_update(tx, &old.token_hash).await
-    })
-    .await
-    .unwrap();
+    assert_eq!(stored(&*refresh, &*uow, fresh.id).await, Some(fresh.clone()));
+    let by_hash = committed(&*uow, async |tx| refresh.find_for_update(tx, &old.token_hash).await)
+        .await
+        .unwrap();
     assert_eq!(by_hash, None);
 }

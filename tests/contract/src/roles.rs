@@ -24,28 +24,17 @@ pub async fn role_crud_and_unique_names(roles: Arc<dyn RoleRepository>, uow: Arc
     })
     .await
     .unwrap();
-    assert_eq!(
-        roles.find_by_id(a, writer.id).await.unwrap(),
-        Some(writer.clone())
-    );
-    assert_eq!(
-        roles.find_by_name(a, "admin").await.unwrap(),
-        Some(admin.clone())
-    );
+    assert_eq!(roles.find_by_id(a, writer.id).await.unwrap(), Some(writer.clone()));
+    assert_eq!(roles.find_by_name(a, "admin").await.unwrap(), Some(admin.clone()));
     assert_eq!(roles.find_by_name(a, "nobody").await.unwrap(), None);
     assert_eq!(names(&roles.list(a).await.unwrap()), ["admin", "writer"]);
 
     let dup = role(a, "admin", &[]);
     let conflict = committed(&*uow, async |tx| roles.create(tx, &dup).await).await;
-    assert!(
-        matches!(conflict, Err(StoreError::Conflict(_))),
-        "{conflict:?}"
-    );
-    committed(&*uow, async |tx| {
-        roles.create(tx, &role(b, "admin", &[])).await
-    })
-    .await
-    .unwrap();
+    assert!(matches!(conflict, Err(StoreError::Conflict(_))), "{conflict:?}");
+    committed(&*uow, async |tx| roles.create(tx, &role(b, "admin", &[])).await)
+        .await
+        .unwrap();
 
     let renamed = Role {
         name: "author".to_owned(),
@@ -56,10 +45,7 @@ pub async fn role_crud_and_unique_names(roles: Arc<dyn RoleRepository>, uow: Arc
         .await
         .unwrap();
     assert_eq!(roles.find_by_name(a, "writer").await.unwrap(), None);
-    assert_eq!(
-        roles.find_by_name(a, "author").await.unwrap(),
-        Some(renamed.clone())
-    );
+    assert_eq!(roles.find_by_name(a, "author").await.unwrap(), Some(renamed.clone()));
     let clash = Role {
         name: "admin".to_owned(),
         ..renamed.clone()
@@ -74,20 +60,10 @@ pub async fn role_crud_and_unique_names(roles: Arc<dyn RoleRepository>, uow: Arc
         Permission::parse("audit.read").unwrap(),
         Permission::parse("user.read").unwrap(),
     ];
-    committed(&*uow, async |tx| {
-        roles.set_permissions(tx, a, admin.id, &perms).await
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        roles
-            .find_by_id(a, admin.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .permissions,
-        perms
-    );
+    committed(&*uow, async |tx| roles.set_permissions(tx, a, admin.id, &perms).await)
+        .await
+        .unwrap();
+    assert_eq!(roles.find_by_id(a, admin.id).await.unwrap().unwrap().permissions, perms);
     let no_role = committed(&*uow, async |tx| {
         roles.set_permissions(tx, a, RoleId::new(), &perms).await
     })
@@ -102,11 +78,9 @@ pub async fn role_crud_and_unique_names(roles: Arc<dyn RoleRepository>, uow: Arc
     let again = committed(&*uow, async |tx| roles.delete(tx, a, admin.id).await).await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
     // The name is free again once its role is gone.
-    committed(&*uow, async |tx| {
-        roles.create(tx, &role(a, "admin", &[])).await
-    })
-    .await
-    .unwrap();
+    committed(&*uow, async |tx| roles.create(tx, &role(a, "admin", &[])).await)
+        .await
+        .unwrap();
 }
 
 /// Assigning, revoking, and the cleanup when a role or a user is deleted.
@@ -127,9 +101,7 @@ pub async fn role_assignments(
         users.create(tx, &alan).await?;
         roles.create(tx, &admin).await?;
         roles.create(tx, &writer).await?;
-        roles
-            .assign_to_user(tx, t, ada.id, &[writer.id, admin.id])
-            .await?;
+        roles.assign_to_user(tx, t, ada.id, &[writer.id, admin.id]).await?;
         // Already-held roles are kept once.
         roles.assign_to_user(tx, t, ada.id, &[admin.id]).await?;
         roles.assign_to_user(tx, t, alan.id, &[admin.id]).await
@@ -147,9 +119,7 @@ pub async fn role_assignments(
     assert_eq!(holders, expected);
 
     let partial = committed(&*uow, async |tx| {
-        roles
-            .assign_to_user(tx, t, alan.id, &[writer.id, RoleId::new()])
-            .await
+        roles.assign_to_user(tx, t, alan.id, &[writer.id, RoleId::new()]).await
     })
     .await;
     assert!(matches!(partial, Err(StoreError::NotFound)), "{partial:?}");
@@ -159,38 +129,22 @@ pub async fn role_assignments(
         "a failed assignment left a role"
     );
     let nobody = committed(&*uow, async |tx| {
-        roles
-            .assign_to_user(tx, t, UserId::new(), &[admin.id])
-            .await
+        roles.assign_to_user(tx, t, UserId::new(), &[admin.id]).await
     })
     .await;
     assert!(matches!(nobody, Err(StoreError::NotFound)), "{nobody:?}");
 
-    committed(&*uow, async |tx| {
-        roles.revoke_from_user(tx, t, ada.id, writer.id).await
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        names(&roles.roles_of_user(t, ada.id).await.unwrap()),
-        ["admin"]
-    );
-    let not_held = committed(&*uow, async |tx| {
-        roles.revoke_from_user(tx, t, ada.id, writer.id).await
-    })
-    .await;
-    assert!(
-        matches!(not_held, Err(StoreError::NotFound)),
-        "{not_held:?}"
-    );
+    committed(&*uow, async |tx| roles.revoke_from_user(tx, t, ada.id, writer.id).await)
+        .await
+        .unwrap();
+    assert_eq!(names(&roles.roles_of_user(t, ada.id).await.unwrap()), ["admin"]);
+    let not_held = committed(&*uow, async |tx| roles.revoke_from_user(tx, t, ada.id, writer.id).await).await;
+    assert!(matches!(not_held, Err(StoreError::NotFound)), "{not_held:?}");
 
     committed(&*uow, async |tx| users.delete(tx, t, alan.id).await)
         .await
         .unwrap();
-    assert_eq!(
-        roles.users_with_role(t, admin.id).await.unwrap(),
-        vec![ada.id]
-    );
+    assert_eq!(roles.users_with_role(t, admin.id).await.unwrap(), vec![ada.id]);
     committed(&*uow, async |tx| roles.delete(tx, t, admin.id).await)
         .await
         .unwrap();
@@ -221,13 +175,7 @@ pub async fn roles_isolated_by_tenant(
     assert_eq!(roles.find_by_name(a, "admin").await.unwrap(), None);
     assert!(roles.list(a).await.unwrap().is_empty());
     assert!(roles.roles_of_user(a, bob.id).await.unwrap().is_empty());
-    assert!(
-        roles
-            .users_with_role(a, theirs.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(roles.users_with_role(a, theirs.id).await.unwrap().is_empty());
 
     let hijack = Role {
         tenant_id: a,
@@ -236,33 +184,18 @@ pub async fn roles_isolated_by_tenant(
     };
     let results = [
         committed(&*uow, async |tx| roles.update(tx, &hijack).await).await,
-        committed(&*uow, async |tx| {
-            roles.set_permissions(tx, a, theirs.id, &[]).await
-        })
-        .await,
+        committed(&*uow, async |tx| roles.set_permissions(tx, a, theirs.id, &[]).await).await,
         committed(&*uow, async |tx| {
             roles.assign_to_user(tx, a, ada.id, &[theirs.id]).await
         })
         .await,
-        committed(&*uow, async |tx| {
-            roles.assign_to_user(tx, a, bob.id, &[]).await
-        })
-        .await,
-        committed(&*uow, async |tx| {
-            roles.revoke_from_user(tx, a, bob.id, theirs.id).await
-        })
-        .await,
+        committed(&*uow, async |tx| roles.assign_to_user(tx, a, bob.id, &[]).await).await,
+        committed(&*uow, async |tx| roles.revoke_from_user(tx, a, bob.id, theirs.id).await).await,
         committed(&*uow, async |tx| roles.delete(tx, a, theirs.id).await).await,
     ];
     for (i, result) in results.iter().enumerate() {
-        assert!(
-            matches!(result, Err(StoreError::NotFound)),
-            "operation {i}: {result:?}"
-        );
+        assert!(matches!(result, Err(StoreError::NotFound)), "operation {i}: {result:?}");
     }
-    assert_eq!(
-        roles.find_by_id(b, theirs.id).await.unwrap(),
-        Some(theirs.clone())
-    );
+    assert_eq!(roles.find_by_id(b, theirs.id).await.unwrap(), Some(theirs.clone()));
     assert_eq!(roles.roles_of_user(b, bob.id).await.unwrap(), vec![theirs]);
 }

@@ -53,11 +53,7 @@ pub async fn rollback_and_drop_discard_writes(
         } else {
             drop(tx);
         }
-        assert_eq!(
-            users.find_by_id(t, ada.id).await.unwrap(),
-            None,
-            "rollback={rollback}"
-        );
+        assert_eq!(users.find_by_id(t, ada.id).await.unwrap(), None, "rollback={rollback}");
         let page = audit
             .query(t, &AuditFilter::default(), &PageRequest::default())
             .await
@@ -73,9 +69,7 @@ pub async fn rollback_and_drop_discard_writes(
 
     // The discarded units of work left nothing behind that blocks the next one.
     let ada = user(t, "ada@example.com");
-    committed(&*uow, async |tx| users.create(tx, &ada).await)
-        .await
-        .unwrap();
+    committed(&*uow, async |tx| users.create(tx, &ada).await).await.unwrap();
     assert!(users.find_by_id(t, ada.id).await.unwrap().is_some());
 }
 
@@ -86,10 +80,7 @@ pub async fn tx_sees_own_writes(refresh: Arc<dyn RefreshTokenStore>, uow: Arc<dy
     let mut tx = uow.begin().await.unwrap();
     refresh.insert(&mut tx, &token).await.unwrap();
     assert_eq!(
-        refresh
-            .find_for_update(&mut tx, &token.token_hash)
-            .await
-            .unwrap(),
+        refresh.find_for_update(&mut tx, &token.token_hash).await.unwrap(),
         Some(token.clone())
     );
     assert_eq!(
@@ -99,22 +90,13 @@ pub async fn tx_sees_own_writes(refresh: Arc<dyn RefreshTokenStore>, uow: Arc<dy
     tx.rollback().await.unwrap();
 
     let mut tx = uow.begin().await.unwrap();
-    assert_eq!(
-        refresh
-            .find_for_update(&mut tx, &token.token_hash)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(refresh.find_for_update(&mut tx, &token.token_hash).await.unwrap(), None);
     tx.rollback().await.unwrap();
 }
 
 /// Two units of work racing to rotate one refresh token: exactly one wins,
 /// the other sees the rotation (`find_for_update` locks the row).
-pub async fn concurrent_rotations_serialise(
-    refresh: Arc<dyn RefreshTokenStore>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn concurrent_rotations_serialise(refresh: Arc<dyn RefreshTokenStore>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let family = TokenFamilyId::new();
     let user_id = UserId::new();
@@ -141,9 +123,7 @@ pub async fn concurrent_rotations_serialise(
             TimeDelta::days(1),
         );
         refresh.insert(&mut tx, &successor).await?;
-        refresh
-            .mark_rotated(&mut tx, current.id, successor.id, now())
-            .await?;
+        refresh.mark_rotated(&mut tx, current.id, successor.id, now()).await?;
         tx.commit().await?;
         Ok::<bool, StoreError>(true)
     };
@@ -153,11 +133,7 @@ pub async fn concurrent_rotations_serialise(
     assert!(a ^ b, "exactly one rotation must win (a={a}, b={b})");
 
     let mut tx = uow.begin().await.unwrap();
-    let rotated = refresh
-        .find_by_id(&mut tx, token.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let rotated = refresh.find_by_id(&mut tx, token.id).await.unwrap().unwrap();
     let successor = refresh
         .find_by_id(&mut tx, rotated.replaced_by.unwrap())
         .await
@@ -165,9 +141,6 @@ pub async fn concurrent_rotations_serialise(
         .unwrap();
     assert_eq!(successor.family_id, family);
     // Only the winner's successor exists: one live token in the family.
-    assert_eq!(
-        refresh.revoke_family(&mut tx, family, now()).await.unwrap(),
-        1
-    );
+    assert_eq!(refresh.revoke_family(&mut tx, family, now()).await.unwrap(), 1);
     tx.rollback().await.unwrap();
 }

@@ -13,18 +13,10 @@ use crate::fixtures::{committed, email, role, tenant, user};
 pub async fn user_crud_round_trip(users: Arc<dyn UserRepository>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
     let ada = user(t, "ada@example.com");
-    committed(&*uow, async |tx| users.create(tx, &ada).await)
-        .await
-        .unwrap();
+    committed(&*uow, async |tx| users.create(tx, &ada).await).await.unwrap();
+    assert_eq!(users.find_by_id(t, ada.id).await.unwrap(), Some(ada.clone()));
     assert_eq!(
-        users.find_by_id(t, ada.id).await.unwrap(),
-        Some(ada.clone())
-    );
-    assert_eq!(
-        users
-            .find_by_email(t, &email("ADA@example.com"))
-            .await
-            .unwrap(),
+        users.find_by_email(t, &email("ADA@example.com")).await.unwrap(),
         Some(ada.clone())
     );
 
@@ -37,10 +29,7 @@ pub async fn user_crud_round_trip(users: Arc<dyn UserRepository>, uow: Arc<dyn U
     committed(&*uow, async |tx| users.update(tx, &changed).await)
         .await
         .unwrap();
-    assert_eq!(
-        users.find_by_id(t, ada.id).await.unwrap(),
-        Some(changed.clone())
-    );
+    assert_eq!(users.find_by_id(t, ada.id).await.unwrap(), Some(changed.clone()));
     assert_eq!(
         users.find_by_email(t, &ada.email).await.unwrap(),
         None,
@@ -98,9 +87,7 @@ pub async fn email_unique_per_tenant(users: Arc<dyn UserRepository>, uow: Arc<dy
 pub async fn users_isolated_by_tenant(users: Arc<dyn UserRepository>, uow: Arc<dyn UnitOfWork>) {
     let (a, b) = (tenant(), tenant());
     let bob = user(b, "bob@example.com");
-    committed(&*uow, async |tx| users.create(tx, &bob).await)
-        .await
-        .unwrap();
+    committed(&*uow, async |tx| users.create(tx, &bob).await).await.unwrap();
 
     assert_eq!(users.find_by_id(a, bob.id).await.unwrap(), None);
     assert_eq!(users.find_by_email(a, &bob.email).await.unwrap(), None);
@@ -132,10 +119,7 @@ async fn walk(
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = users
-            .list(t, filter, &PageRequest { limit, cursor })
-            .await
-            .unwrap();
+        let page = users.list(t, filter, &PageRequest { limit, cursor }).await.unwrap();
         assert!(page.items.len() <= limit as usize);
         seen.extend(page.items);
         match page.next_cursor {
@@ -147,14 +131,9 @@ async fn walk(
 
 /// Paging returns every user exactly once, oldest first, and users created
 /// mid-walk do not shift the pages already served.
-pub async fn users_pages_walk_every_user_once(
-    users: Arc<dyn UserRepository>,
-    uow: Arc<dyn UnitOfWork>,
-) {
+pub async fn users_pages_walk_every_user_once(users: Arc<dyn UserRepository>, uow: Arc<dyn UnitOfWork>) {
     let t = tenant();
-    let created: Vec<User> = (0..150)
-        .map(|i| user(t, &format!("user{i:03}@example.com")))
-        .collect();
+    let created: Vec<User> = (0..150).map(|i| user(t, &format!("user{i:03}@example.com"))).collect();
     committed(&*uow, async |tx| {
         for u in &created {
             users.create(tx, u).await?;
@@ -215,12 +194,7 @@ pub async fn users_pages_walk_every_user_once(
         )
         .await
         .unwrap();
-    let mut all: Vec<UserId> = first
-        .items
-        .iter()
-        .chain(&rest.items)
-        .map(|u| u.id)
-        .collect();
+    let mut all: Vec<UserId> = first.items.iter().chain(&rest.items).map(|u| u.id).collect();
     assert_eq!(all.pop(), Some(late.id));
     assert_eq!(all, expected);
     assert_eq!(rest.next_cursor, None);
@@ -268,11 +242,7 @@ pub async fn users_list_filters(
     .unwrap();
 
     let ids = async |filter: UserFilter| -> Vec<UserId> {
-        walk(&*users, t, &filter, 1)
-            .await
-            .into_iter()
-            .map(|u| u.id)
-            .collect()
+        walk(&*users, t, &filter, 1).await.into_iter().map(|u| u.id).collect()
     };
     let by_email = ids(UserFilter {
         email_contains: Some("A@LOVE".to_owned()),

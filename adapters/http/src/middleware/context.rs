@@ -27,13 +27,10 @@ pub(crate) fn request_context(req: &Request, request_id: Arc<str>) -> RequestCon
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip()),
-        user_agent: headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| {
-                // Visible ASCII (to_str succeeded), so any byte index is a char boundary.
-                Arc::from(&ua[..ua.len().min(MAX_USER_AGENT)])
-            }),
+        user_agent: headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
+            // Visible ASCII (to_str succeeded), so any byte index is a char boundary.
+            Arc::from(&ua[..ua.len().min(MAX_USER_AGENT)])
+        }),
     }
 }
 
@@ -41,12 +38,7 @@ pub(crate) fn request_context(req: &Request, request_id: Arc<str>) -> RequestCon
 fn trace_id(headers: &HeaderMap) -> Option<Arc<str>> {
     let value = headers.get("traceparent")?.to_str().ok()?.trim();
     let mut fields = value.split('-');
-    let (version, trace, parent, flags) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
+    let (version, trace, parent, flags) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
     let valid = is_hex(version, 2)
         && version != "ff"
         // Version 00 has exactly four fields; later versions may append more.
@@ -61,9 +53,7 @@ fn trace_id(headers: &HeaderMap) -> Option<Arc<str>> {
 
 /// Exactly `len` lowercase hex digits, as W3C Trace Context requires.
 fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -122,10 +112,7 @@ mod tests {
         assert_eq!(&*ctx.request_id, "rid");
         assert_eq!(ctx.trace_id.as_deref(), Some(TRACE));
         assert_eq!(ctx.client_ip, Some(peer.ip()));
-        assert_eq!(
-            ctx.user_agent.as_deref().map(str::len),
-            Some(MAX_USER_AGENT)
-        );
+        assert_eq!(ctx.user_agent.as_deref().map(str::len), Some(MAX_USER_AGENT));
         assert!(ctx.actor.is_none());
     }
 }

@@ -1,6 +1,6 @@
-//! Error responses: every status >= 400 leaves as problem+json, and every
-//! server-side failure (a panic, an [`ErrorCause`]) reaches the log and the
-//! error bus with the request's context.
+//! Error responses: every status >= 400 leaves as problem+json, every 401
+//! names the `Bearer` challenge, and every server-side failure (a panic, an
+//! [`ErrorCause`]) reaches the log and the error bus with the request's context.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use std::sync::Arc;
 use axum::body::{Body, HttpBody};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, StatusCode};
 use platform_ports::errors::{ErrorPublisher, ErrorReport};
 use platform_ports::model::RequestContext;
 
@@ -73,6 +74,13 @@ pub(crate) async fn settle(
     if failed && !keep_body && !is_problem(response.headers()) {
         response = to_problem(response, ctx, path).await;
     }
+    // RFC 9110 requires the challenge on every 401, and bearer tokens are the
+    // platform's only scheme: one place, so no handler can forget it.
+    if status == StatusCode::UNAUTHORIZED && !response.headers().contains_key(WWW_AUTHENTICATE) {
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     response
 }
 
@@ -97,7 +105,7 @@ async fn to_problem(response: Response, ctx: &RequestContext, path: &str) -> Res
     parts.headers.remove(CONTENT_LENGTH);
     parts
         .headers
-        .insert(CONTENT_TYPE, http::HeaderValue::from_static(PROBLEM_JSON));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     Response::from_parts(parts, Body::from(problem.to_json()))
 }
 
@@ -111,15 +119,11 @@ fn is_short_text(headers: &HeaderMap, body: &Body) -> bool {
     let text = headers
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
-    text && body
-        .size_hint()
-        .exact()
-        .is_some_and(|len| len <= MAX_DETAIL)
+    text && body.size_hint().exact().is_some_and(|len| len <= MAX_DETAIL)
 }
 
 #[cfg(test)]
 mod tests {
-    use http::StatusCode;
     use platform_ports::errors::MockErrorPublisher;
     use serde_json::Value;
 
@@ -134,9 +138,7 @@ mod tests {
     }
 
     async fn json(response: Response) -> Value {
-        let bytes = axum::body::to_bytes(response.into_body(), 4096)
-            .await
-            .unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -154,12 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn server_error_text_is_never_shown_and_headers_survive() {
-        let original = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [("retry-after", "5")],
-            "db password=x",
-        )
-            .into_response();
+        let original = (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "5")], "db password=x").into_response();
         let response = settle(original, &quiet(), &ctx(), "/").await;
         assert_eq!(response.headers()["retry-after"], "5");
         let body = json(response).await;
@@ -168,20 +165,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_401_carries_the_bearer_challenge() {
+        let bare = Problem::unauthorized("no").into_response();
+        let response = settle(bare, &quiet(), &ctx(), "/").await;
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+
+        let own = (
+            StatusCode::UNAUTHORIZED,
+            [(WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)],
+        )
+            .into_response();
+        let response = settle(own, &quiet(), &ctx(), "/").await;
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#);
+
+        let forbidden = Problem::forbidden("no").into_response();
+        let response = settle(forbidden, &quiet(), &ctx(), "/").await;
+        assert!(!response.headers().contains_key(WWW_AUTHENTICATE));
+    }
+
+    #[tokio::test]
     async fn kept_bodies_and_problems_pass_through() {
         let mut kept = (StatusCode::SERVICE_UNAVAILABLE, "{}").into_response();
         kept.extensions_mut().insert(KeepBody);
         let response = settle(kept, &quiet(), &ctx(), "/ready").await;
-        assert_eq!(
-            axum::body::to_bytes(response.into_body(), 64)
-                .await
-                .unwrap(),
-            "{}"
-        );
+        assert_eq!(axum::body::to_bytes(response.into_body(), 64).await.unwrap(), "{}");
 
-        let problem = Problem::conflict("taken")
-            .with_request_id("mine")
-            .into_response();
+        let problem = Problem::conflict("taken").with_request_id("mine").into_response();
         let body = json(settle(problem, &quiet(), &ctx(), "/").await).await;
         assert_eq!(body["request_id"], "mine");
         assert_eq!(body["detail"], "taken");
@@ -192,16 +201,12 @@ mod tests {
         let mut publisher = MockErrorPublisher::new();
         publisher
             .expect_publish_with_context()
-            .withf(|ctx, report| {
-                &*ctx.request_id == "rid-1" && report.message == "handler panicked: boom"
-            })
+            .withf(|ctx, report| &*ctx.request_id == "rid-1" && report.message == "handler panicked: boom")
             .times(1)
             .return_const(());
         publisher
             .expect_publish_with_context()
-            .withf(|_, report| {
-                report.message == "disk on fire" && report.context.module.as_deref() == Some("http")
-            })
+            .withf(|_, report| report.message == "disk on fire" && report.context.module.as_deref() == Some("http"))
             .times(1)
             .return_const(());
         let errors: Arc<dyn ErrorPublisher> = Arc::new(publisher);

@@ -1,7 +1,8 @@
-//! The outer middleware: request id, request span, metrics, problem
-//! conversion and error reporting, in one service so a request pays for one
-//! boxed future instead of one per concern.
+//! The outer middleware: request id, caller identity, request span, metrics,
+//! problem conversion and error reporting, in one service so a request pays
+//! for one boxed future instead of one per concern.
 
+mod auth;
 mod context;
 mod errors;
 mod request_id;
@@ -18,12 +19,14 @@ use axum::body::{Body, HttpBody};
 use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
 use bytes::Bytes;
+use platform_ports::driving::Authenticator;
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::metrics::Metrics;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::field::Empty;
 
+pub(crate) use auth::{AuthState, InvalidTenant};
 pub(crate) use errors::{KeepBody, panic_response};
 
 use crate::scope::{self, RequestScope};
@@ -35,15 +38,21 @@ pub(crate) struct Observe {
     ids: RequestIds,
     metrics: HttpMetrics,
     errors: Arc<dyn ErrorPublisher>,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl Observe {
     /// Creates the instruments and the id generator.
-    pub(crate) fn new(metrics: &dyn Metrics, errors: Arc<dyn ErrorPublisher>) -> Self {
+    pub(crate) fn new(
+        metrics: &dyn Metrics,
+        errors: Arc<dyn ErrorPublisher>,
+        authenticator: Option<Arc<dyn Authenticator>>,
+    ) -> Self {
         Self {
             ids: RequestIds::new(),
             metrics: HttpMetrics::new(metrics),
             errors,
+            authenticator,
         }
     }
 }
@@ -101,7 +110,10 @@ where
             .extensions()
             .get::<MatchedPath>()
             .map(|path| observe.metrics.route(path.as_str()));
-        let ctx = context::request_context(&req, Arc::clone(&request_id));
+        let mut ctx = context::request_context(&req, Arc::clone(&request_id));
+        // Here rather than in a route layer: the error reports this service
+        // publishes must name the actor too.
+        let identity = auth::identify(req.headers(), observe.authenticator.as_deref(), &mut ctx);
         let span = tracing::info_span!(
             "request",
             request_id = &*request_id,
@@ -111,7 +123,18 @@ where
             user_id = Empty,
             tenant_id = Empty,
         );
-        req.extensions_mut().insert(ctx.clone());
+        if let Some(user_id) = ctx.user_id() {
+            span.record("user_id", tracing::field::display(user_id));
+        }
+        if identity.tenant_named {
+            span.record("tenant_id", tracing::field::display(ctx.tenant_id));
+        }
+        let extensions = req.extensions_mut();
+        extensions.insert(identity.state);
+        if let Some(invalid) = identity.invalid_tenant {
+            extensions.insert(invalid);
+        }
+        extensions.insert(ctx.clone());
         let uri = req.uri().clone();
         let scope = RequestScope {
             request_id,
@@ -127,8 +150,7 @@ where
                     Ok(response) => response.map(Body::new),
                     Err(never) => match never {},
                 };
-                let mut response =
-                    errors::settle(response, &observe.errors, &ctx, uri.path()).await;
+                let mut response = errors::settle(response, &observe.errors, &ctx, uri.path()).await;
                 response.headers_mut().insert(X_REQUEST_ID, echo);
                 let elapsed = started.elapsed();
                 let status = response.status();

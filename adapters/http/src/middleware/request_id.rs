@@ -70,9 +70,7 @@ impl RequestIds {
 /// 1 to 128 visible ASCII characters: safe to log and to echo.
 fn sane(value: &HeaderValue) -> Option<&str> {
     let bytes = value.as_bytes();
-    let ok = !bytes.is_empty()
-        && bytes.len() <= MAX_LEN
-        && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
+    let ok = !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
     if ok { value.to_str().ok() } else { None }
 }
 
@@ -113,23 +111,15 @@ mod tests {
             let (id, value) = ids.assign(&mut headers);
             assert_ne!(&*id, bad);
             assert_eq!(id.len(), ID_LEN);
-            assert_eq!(
-                headers[X_REQUEST_ID], value,
-                "the request carries the new id"
-            );
+            assert_eq!(headers[X_REQUEST_ID], value, "the request carries the new id");
         }
-        assert_eq!(
-            &*ids.assign(&mut with(&"a".repeat(MAX_LEN))).0,
-            "a".repeat(MAX_LEN)
-        );
+        assert_eq!(&*ids.assign(&mut with(&"a".repeat(MAX_LEN))).0, "a".repeat(MAX_LEN));
     }
 
     #[test]
     fn generated_ids_are_unique_and_share_the_process_prefix() {
         let ids = RequestIds::new();
-        let generated: Vec<Arc<str>> = (0..1000)
-            .map(|_| ids.assign(&mut HeaderMap::new()).0)
-            .collect();
+        let generated: Vec<Arc<str>> = (0..1000).map(|_| ids.assign(&mut HeaderMap::new()).0).collect();
         let distinct: HashSet<&str> = generated.iter().map(|s| &**s).collect();
         assert_eq!(distinct.len(), generated.len());
         assert!(

@@ -53,10 +53,7 @@ impl HttpMetrics {
         {
             return Arc::clone(hit);
         }
-        let mut routes = self
-            .routes
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut routes = self.routes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(hit) = routes.get(template) {
             return Arc::clone(hit);
         }
@@ -68,13 +65,7 @@ impl HttpMetrics {
     }
 
     /// Records one finished request (and counts it as an error when 5xx).
-    pub(crate) fn record(
-        &self,
-        method: &'static str,
-        route: Option<Arc<str>>,
-        status: StatusCode,
-        elapsed: Duration,
-    ) {
+    pub(crate) fn record(&self, method: &'static str, route: Option<Arc<str>>, status: StatusCode, elapsed: Duration) {
         let method = Label::new("http.request.method", method);
         let status_label = Label::new("http.response.status_code", i64::from(status.as_u16()));
         let emit = |labels: &[Label]| {
@@ -126,12 +117,7 @@ mod tests {
         fn counter(&self, _: &'static str, _: &'static str, _: &'static str) -> Arc<dyn Counter> {
             Arc::new(Nothing)
         }
-        fn up_down_counter(
-            &self,
-            _: &'static str,
-            _: &'static str,
-            _: &'static str,
-        ) -> Arc<dyn UpDownCounter> {
+        fn up_down_counter(&self, _: &'static str, _: &'static str, _: &'static str) -> Arc<dyn UpDownCounter> {
             unreachable!("not used by the HTTP adapter")
         }
         fn histogram(
@@ -163,9 +149,6 @@ mod tests {
     #[test]
     fn unknown_methods_are_other() {
         assert_eq!(method_label(&Method::PATCH), "PATCH");
-        assert_eq!(
-            method_label(&Method::from_bytes(b"PURGE").unwrap()),
-            "_OTHER"
-        );
+        assert_eq!(method_label(&Method::from_bytes(b"PURGE").unwrap()), "_OTHER");
     }
 }

@@ -36,11 +36,7 @@ fn api() -> Router {
         )
 }
 
-async fn post_body(
-    app: &TestApp,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
+async fn post_body(app: &TestApp, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> reqwest::Response {
     let mut request = app.client.post(app.url("/things")).body(body);
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
@@ -70,13 +66,7 @@ async fn malformed_json_is_a_400_problem() {
     )
     .await;
     assert_eq!(body["instance"], "/things");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("malformed JSON"),
-        "{body}"
-    );
+    assert!(body["detail"].as_str().unwrap().starts_with("malformed JSON"), "{body}");
 }
 
 #[tokio::test]
@@ -100,12 +90,7 @@ async fn a_body_without_a_json_content_type_is_a_400_problem() {
 async fn a_body_of_the_wrong_shape_is_a_422_naming_the_field() {
     let app = TestApp::start(api()).await;
     let body = problem(
-        post_body(
-            &app,
-            Some("application/json"),
-            r#"{"name":"box","size":-1}"#,
-        )
-        .await,
+        post_body(&app, Some("application/json"), r#"{"name":"box","size":-1}"#).await,
         422,
         "validation_failed",
     )
@@ -146,10 +131,7 @@ async fn ctx_carries_request_id_trace_peer_and_user_agent() {
         .client
         .get(app.url("/whoami"))
         .header("x-request-id", "req-42")
-        .header(
-            "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        )
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         .header("user-agent", "tests/1.0")
         .send()
         .await

@@ -29,10 +29,7 @@ async fn every_line_of_a_request_carries_the_request_span() {
         .client
         .get(app.url("/things/9"))
         .header("x-request-id", "log-1")
-        .header(
-            "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        )
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         .send()
         .await
         .unwrap();
@@ -62,14 +59,8 @@ async fn every_line_of_a_request_carries_the_request_span() {
         .unwrap();
     assert_eq!(handler["span"]["route"], "/things/{id}");
     assert_eq!(handler["span"]["method"], "GET");
-    assert_eq!(
-        handler["span"]["trace_id"],
-        "4bf92f3577b34da6a3ce929d0e0e4736"
-    );
-    let access = first
-        .iter()
-        .find(|l| l["target"] == "platform::http::access")
-        .unwrap();
+    assert_eq!(handler["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    let access = first.iter().find(|l| l["target"] == "platform::http::access").unwrap();
     assert_eq!(access["level"], "INFO");
     assert_eq!(access["fields"]["status"], 200);
     assert!(access["fields"]["latency_us"].is_u64());
@@ -81,10 +72,7 @@ async fn every_line_of_a_request_carries_the_request_span() {
         .unwrap();
     assert_eq!(panic["level"], "ERROR");
     assert_eq!(panic["fields"]["panic"], "log me");
-    let access = second
-        .iter()
-        .find(|l| l["target"] == "platform::http::access")
-        .unwrap();
+    let access = second.iter().find(|l| l["target"] == "platform::http::access").unwrap();
     assert_eq!(access["level"], "WARN");
     assert_eq!(access["fields"]["status"], 500);
 }

@@ -7,5 +7,6 @@ mod extract;
 mod logging;
 mod middleware;
 mod operational;
+mod security;
 mod shutdown;
 mod support;

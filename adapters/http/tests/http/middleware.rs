@@ -21,19 +21,11 @@ fn api() -> Router {
         .route("/panic", get(explode))
         .route(
             "/fail",
-            get(|| async {
-                Problem::internal()
-                    .with_cause(std::io::Error::other("database said: password=hunter2"))
-            }),
+            get(|| async { Problem::internal().with_cause(std::io::Error::other("database said: password=hunter2")) }),
         )
         .route(
             "/plain500",
-            get(|| async {
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "stack trace: secret internals",
-                )
-            }),
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "stack trace: secret internals") }),
         )
         .route(
             "/slow",
@@ -71,28 +63,14 @@ async fn a_request_records_its_duration_under_the_route_template() {
     let recorded = app.metrics.measurements("http.server.request.duration");
     assert_eq!(recorded.len(), 1);
     let m = &recorded[0];
-    assert_eq!(
-        m.label("http.request.method"),
-        Some(&LabelValue::Static("GET"))
-    );
+    assert_eq!(m.label("http.request.method"), Some(&LabelValue::Static("GET")));
     assert_eq!(
         m.label("http.route"),
         Some(&LabelValue::Shared(Arc::from("/things/{id}")))
     );
-    assert_eq!(
-        m.label("http.response.status_code"),
-        Some(&LabelValue::Int(200))
-    );
-    assert!(
-        m.value > 0.0 && m.value < 5.0,
-        "seconds, not micros: {}",
-        m.value
-    );
-    assert!(
-        app.metrics
-            .measurements("http.server.request.errors")
-            .is_empty()
-    );
+    assert_eq!(m.label("http.response.status_code"), Some(&LabelValue::Int(200)));
+    assert!(m.value > 0.0 && m.value < 5.0, "seconds, not micros: {}", m.value);
+    assert!(app.metrics.measurements("http.server.request.errors").is_empty());
 }
 
 #[tokio::test]
@@ -188,10 +166,7 @@ async fn a_panicking_handler_is_a_500_problem_published_with_its_request_id() {
     let published = app.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].0, "panic-1");
-    assert_eq!(
-        published[0].1.message,
-        "handler panicked: kaboom at the handler"
-    );
+    assert_eq!(published[0].1.message, "handler panicked: kaboom at the handler");
     assert_eq!(published[0].1.context.module.as_deref(), Some("http"));
 
     let errors = app.metrics.measurements("http.server.request.errors");
@@ -224,10 +199,7 @@ async fn a_plain_5xx_body_is_replaced_by_a_generic_problem() {
     let app = TestApp::start(api()).await;
     let body = problem(app.get("/plain500").await, 500, "internal_error").await;
     assert!(!body.to_string().contains("secret"));
-    assert!(
-        app.published().is_empty(),
-        "no cause was attached, nothing to publish"
-    );
+    assert!(app.published().is_empty(), "no cause was attached, nothing to publish");
 }
 
 #[tokio::test]

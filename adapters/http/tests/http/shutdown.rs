@@ -77,9 +77,7 @@ async fn a_drain_timeout_shorter_than_the_handler_stops_promptly() {
 
 #[tokio::test]
 async fn an_idle_server_stops_at_once() {
-    let mut app = Setup::new(Router::new())
-        .spawn(Duration::from_secs(5))
-        .await;
+    let mut app = Setup::new(Router::new()).spawn(Duration::from_secs(5)).await;
     assert_eq!(app.get("/healthz").await.status(), 200);
     let stopping = Instant::now();
     app.stop();

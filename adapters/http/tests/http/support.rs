@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use axum::Router;
 use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, build_router};
-use platform_ports::errors::{ErrorReport, MockErrorPublisher};
+use platform_ports::driving::Authenticator;
+use platform_ports::errors::{ErrorContext, ErrorReport, MockErrorPublisher};
 use platform_ports::health::MockHealthRegistry;
-use platform_ports::metrics::{
-    Counter, Gauge, Histogram, Label, LabelValue, Metrics, MetricsError, UpDownCounter,
-};
+use platform_ports::metrics::{Counter, Gauge, Histogram, Label, LabelValue, Metrics, MetricsError, UpDownCounter};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing_subscriber::fmt::MakeWriter;
@@ -99,12 +98,7 @@ impl Metrics for FakeMetrics {
         })
     }
 
-    fn up_down_counter(
-        &self,
-        name: &'static str,
-        _: &'static str,
-        _: &'static str,
-    ) -> Arc<dyn UpDownCounter> {
+    fn up_down_counter(&self, name: &'static str, _: &'static str, _: &'static str) -> Arc<dyn UpDownCounter> {
         panic!("the HTTP adapter does not create up-down counters ({name})")
     }
 
@@ -141,6 +135,7 @@ pub struct Setup {
     pub rendered: Result<String, String>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    pub authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl Setup {
@@ -151,6 +146,7 @@ impl Setup {
             rendered: Ok(String::new()),
             request_timeout: Duration::from_secs(10),
             max_body_bytes: 64 * 1024,
+            authenticator: None,
         }
     }
 
@@ -160,13 +156,13 @@ impl Setup {
         let published = Published::default();
         let mut errors = MockErrorPublisher::new();
         let sink = Arc::clone(&published);
-        errors
-            .expect_publish_with_context()
-            .returning(move |ctx, report| {
-                sink.lock()
-                    .unwrap()
-                    .push((ctx.request_id.to_string(), report));
-            });
+        errors.expect_publish_with_context().returning(move |ctx, mut report| {
+            // What the real publisher does: the context fills the gaps.
+            let from_ctx = ErrorContext::from(ctx);
+            report.context.user_id = report.context.user_id.or(from_ctx.user_id);
+            report.context.tenant_id = report.context.tenant_id.or(from_ctx.tenant_id);
+            sink.lock().unwrap().push((ctx.request_id.to_string(), report));
+        });
         errors.expect_publish().never();
 
         let settings = HttpSettings {
@@ -180,6 +176,7 @@ impl Setup {
             health: Arc::new(self.health),
             metrics: metrics.clone(),
             errors: Arc::new(errors),
+            authenticator: self.authenticator,
         };
         let router = build_router(&deps, &settings, self.api);
         let server = HttpServer::bind(&settings).await.unwrap();
@@ -242,29 +239,19 @@ pub fn client() -> reqwest::Client {
 
 /// The response's `x-request-id`.
 pub fn request_id(response: &reqwest::Response) -> String {
-    response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned()
+    response.headers()["x-request-id"].to_str().unwrap().to_owned()
 }
 
 /// Asserts a problem+json response and returns its body.
 pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
     let id = request_id(&response);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], status);
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["type"], "about:blank");
-    assert_eq!(
-        body["request_id"],
-        id.as_str(),
-        "the body names the echoed request id"
-    );
+    assert_eq!(body["request_id"], id.as_str(), "the body names the echoed request id");
     body
 }
 

@@ -147,10 +147,7 @@ mod tests {
         let segment = "s".repeat(MAX_SEGMENT_LEN - SIDECAR_SUFFIX.len());
         assert!(BlobKey::parse(&segment).is_ok());
         assert!(rejected(&format!("{segment}x")));
-        assert!(rejected(&format!(
-            "{}/file",
-            "d".repeat(MAX_SEGMENT_LEN + 1)
-        )));
+        assert!(rejected(&format!("{}/file", "d".repeat(MAX_SEGMENT_LEN + 1))));
         assert!(BlobKey::parse(&format!("{}/file", "d".repeat(MAX_SEGMENT_LEN))).is_ok());
 
         let dir = "d".repeat(100);
@@ -174,10 +171,7 @@ mod tests {
     fn maps_to_paths_under_the_root() {
         let key = BlobKey::parse("blog/post/1/a.txt").unwrap();
         let root = Path::new("/srv/blobs");
-        assert_eq!(
-            key.data_path(root),
-            Path::new("/srv/blobs/blog/post/1/a.txt")
-        );
+        assert_eq!(key.data_path(root), Path::new("/srv/blobs/blog/post/1/a.txt"));
         assert_eq!(
             key.sidecar_path(root),
             Path::new("/srv/blobs/blog/post/1/a.txt.meta.json")

@@ -56,9 +56,7 @@ impl LocalBlobStore {
     /// # Errors
     /// [`BlobError::Backend`] when the directory cannot be created.
     pub async fn ensure_root(&self) -> Result<(), BlobError> {
-        fs::create_dir_all(&self.settings.root)
-            .await
-            .map_err(backend)
+        fs::create_dir_all(&self.settings.root).await.map_err(backend)
     }
 
     /// Whether `signature` authorizes `method` on `key` until `expires` (unix seconds), at `now`.
@@ -91,12 +89,7 @@ impl LocalBlobStore {
         &self.settings.root
     }
 
-    async fn write_blob(
-        &self,
-        key: BlobKey<'_>,
-        data: &[u8],
-        content_type: &str,
-    ) -> io::Result<()> {
+    async fn write_blob(&self, key: BlobKey<'_>, data: &[u8], content_type: &str) -> io::Result<()> {
         let data_path = key.data_path(self.root());
         let sidecar = serde_json::json!({ "content_type": content_type }).to_string();
         // The metadata goes first: a crash in between leaves an invisible orphan,
@@ -115,21 +108,14 @@ impl LocalBlobStore {
         meta.get("content_type")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| {
-                BlobError::Backend(
-                    format!("metadata of `{}` has no content type", key.as_str()).into(),
-                )
-            })
+            .ok_or_else(|| BlobError::Backend(format!("metadata of `{}` has no content type", key.as_str()).into()))
     }
 
     /// Whether `key` cannot be stored because another key occupies its path:
     /// a blob where a folder is needed, or a folder where the blob would go.
     async fn collides(&self, key: BlobKey<'_>) -> bool {
         let data_path = key.data_path(self.root());
-        if fs::metadata(&data_path)
-            .await
-            .is_ok_and(|meta| meta.is_dir())
-        {
+        if fs::metadata(&data_path).await.is_ok_and(|meta| meta.is_dir()) {
             return true;
         }
         let mut dir = data_path.parent();
@@ -176,10 +162,8 @@ impl BlobStore for LocalBlobStore {
                 Ok(()) => return Ok(()),
                 // A concurrent delete may prune a directory we just created (or are creating).
                 Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists
-                    ) && attempt < DIRECTORY_RACE_ATTEMPTS =>
+                    if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists)
+                        && attempt < DIRECTORY_RACE_ATTEMPTS =>
                 {
                     attempt += 1;
                 }
@@ -230,12 +214,7 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
-    async fn signed_url(
-        &self,
-        key: &str,
-        access: SignedAccess,
-        ttl: Duration,
-    ) -> Result<String, BlobError> {
+    async fn signed_url(&self, key: &str, access: SignedAccess, ttl: Duration) -> Result<String, BlobError> {
         let key = BlobKey::parse(key)?;
         let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         let expires = Utc::now().timestamp().saturating_add(ttl_secs);

@@ -6,11 +6,7 @@ use platform_ports::blob::SignedAccess;
 use sha2::Sha256;
 
 /// Everything but RFC 3986 unreserved characters is escaped in a key segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The query value naming the allowed method.
 pub(super) fn method_name(access: SignedAccess) -> &'static str {
@@ -44,13 +40,7 @@ pub(super) fn sign(secret: &[u8], key: &str, access: SignedAccess, expires: i64)
 }
 
 /// Whether `signature` is the hex signature of these values, compared in constant time.
-pub(super) fn verify(
-    secret: &[u8],
-    key: &str,
-    access: SignedAccess,
-    expires: i64,
-    signature: &str,
-) -> bool {
+pub(super) fn verify(secret: &[u8], key: &str, access: SignedAccess, expires: i64, signature: &str) -> bool {
     let Ok(tag) = hex::decode(signature) else {
         return false;
     };
@@ -63,10 +53,7 @@ mod tests {
 
     #[test]
     fn escapes_everything_but_unreserved_characters_and_separators() {
-        assert_eq!(
-            encode_key("blog/post/1/a b+c?.png"),
-            "blog/post/1/a%20b%2Bc%3F.png"
-        );
+        assert_eq!(encode_key("blog/post/1/a b+c?.png"), "blog/post/1/a%20b%2Bc%3F.png");
         assert_eq!(encode_key("x/été~_-.txt"), "x/%C3%A9t%C3%A9~_-.txt");
         assert_eq!(encode_key("q/a#b&c=d%"), "q/a%23b%26c%3Dd%25");
     }
@@ -95,24 +82,12 @@ mod tests {
         let secret = b"secret";
         let signature = sign(secret, "a/b", SignedAccess::Put, 100).unwrap();
         assert!(verify(secret, "a/b", SignedAccess::Put, 100, &signature));
-        assert!(verify(
-            secret,
-            "a/b",
-            SignedAccess::Put,
-            100,
-            &signature.to_uppercase()
-        ));
+        assert!(verify(secret, "a/b", SignedAccess::Put, 100, &signature.to_uppercase()));
         assert!(!verify(secret, "a/c", SignedAccess::Put, 100, &signature));
         assert!(!verify(secret, "a/b", SignedAccess::Get, 100, &signature));
         assert!(!verify(secret, "a/b", SignedAccess::Put, 101, &signature));
         assert!(!verify(b"other", "a/b", SignedAccess::Put, 100, &signature));
-        assert!(!verify(
-            secret,
-            "a/b",
-            SignedAccess::Put,
-            100,
-            &signature[..62]
-        ));
+        assert!(!verify(secret, "a/b", SignedAccess::Put, 100, &signature[..62]));
         assert!(!verify(secret, "a/b", SignedAccess::Put, 100, "zz"));
     }
 

@@ -49,11 +49,7 @@ fn encode_qp_line(line: &str, out: &mut String) {
             _ => push_escaped(c, &mut token),
         }
         // A line that continues needs one column for the soft-break `=`.
-        let limit = if last {
-            QP_LINE_LIMIT
-        } else {
-            QP_LINE_LIMIT - 1
-        };
+        let limit = if last { QP_LINE_LIMIT } else { QP_LINE_LIMIT - 1 };
         if column > 0 && column + token.len() > limit {
             out.push_str("=\r\n");
             column = 0;
@@ -126,9 +122,7 @@ pub(super) fn encoded_words(start_column: usize, text: &str) -> String {
             ' ' => token.push('_'),
             _ => push_escaped(c, &mut token),
         }
-        if !payload.is_empty()
-            && column + overhead + payload.len() + token.len() > ENCODED_LINE_LIMIT
-        {
+        if !payload.is_empty() && column + overhead + payload.len() + token.len() > ENCODED_LINE_LIMIT {
             push_word(&payload, &mut out);
             out.push_str("\r\n ");
             column = 1;
@@ -225,10 +219,7 @@ mod tests {
 
     #[test]
     fn normalizes_line_breaks_to_crlf() {
-        assert_eq!(
-            quoted_printable("one\ntwo\r\nthree\n"),
-            "one\r\ntwo\r\nthree\r\n"
-        );
+        assert_eq!(quoted_printable("one\ntwo\r\nthree\n"), "one\r\ntwo\r\nthree\r\n");
     }
 
     #[test]
@@ -269,17 +260,15 @@ mod tests {
 
     #[test]
     fn round_trips_mixed_text() {
-        let text = "Grüße aus Köln — ça va? 日本語 🎉\n\tindented = yes \n\nhttps://example.com/reset?token=abc%3D&x=1\n";
+        let text =
+            "Grüße aus Köln — ça va? 日本語 🎉\n\tindented = yes \n\nhttps://example.com/reset?token=abc%3D&x=1\n";
         let decoded = decode::quoted_printable(&quoted_printable(text));
         assert_eq!(decoded, text.replace('\n', "\r\n"));
     }
 
     #[test]
     fn plain_headers_stay_readable_and_fold_at_spaces() {
-        assert_eq!(
-            header("Subject", "Welcome aboard"),
-            "Subject: Welcome aboard"
-        );
+        assert_eq!(header("Subject", "Welcome aboard"), "Subject: Welcome aboard");
         let long = "word ".repeat(30);
         let long = long.trim_end();
         let folded = header("Subject", long);
@@ -293,17 +282,13 @@ mod tests {
 
     #[test]
     fn non_ascii_headers_become_encoded_words() {
-        let subject =
-            "Réinitialisez votre mot de passe — ça expire bientôt, 日本語のテキストも含みます";
+        let subject = "Réinitialisez votre mot de passe — ça expire bientôt, 日本語のテキストも含みます";
         let encoded = header("Subject", subject);
         assert!(encoded.is_ascii());
         for line in lines(&encoded) {
             assert!(line.len() <= ENCODED_LINE_LIMIT, "{line}");
         }
-        let value = encoded
-            .strip_prefix("Subject: ")
-            .unwrap()
-            .replace("\r\n", "");
+        let value = encoded.strip_prefix("Subject: ").unwrap().replace("\r\n", "");
         assert_eq!(decode::header_value(&value), subject);
     }
 
@@ -323,9 +308,6 @@ mod tests {
 
     #[test]
     fn encoded_words_escape_phrase_specials() {
-        assert_eq!(
-            encoded_words(0, "é_?=\"a b"),
-            "=?UTF-8?Q?=C3=A9=5F=3F=3D=22a_b?="
-        );
+        assert_eq!(encoded_words(0, "é_?=\"a b"), "=?UTF-8?Q?=C3=A9=5F=3F=3D=22a_b?=");
     }
 }

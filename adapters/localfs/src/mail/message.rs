@@ -33,11 +33,7 @@ impl Sender {
     /// # Errors
     /// [`NotifyError::Backend`]: a bad sender is a configuration fault, not the caller's.
     pub(super) fn parse(from: &str) -> Result<Self, NotifyError> {
-        let bad = || {
-            NotifyError::Backend(
-                format!("the configured mail sender `{from}` is not a mailbox").into(),
-            )
-        };
+        let bad = || NotifyError::Backend(format!("the configured mail sender `{from}` is not a mailbox").into());
         if from.chars().any(char::is_control) {
             return Err(bad());
         }
@@ -105,10 +101,7 @@ fn display_name(name: &str) -> String {
     let unquoted = name
         .strip_prefix('"')
         .and_then(|n| n.strip_suffix('"'))
-        .map_or_else(
-            || name.to_owned(),
-            |n| n.replace("\\\"", "\"").replace("\\\\", "\\"),
-        );
+        .map_or_else(|| name.to_owned(), |n| n.replace("\\\"", "\"").replace("\\\\", "\\"));
     if needs_encoding(&unquoted) {
         encoded_words("From: ".len(), &unquoted)
     } else if unquoted
@@ -117,10 +110,7 @@ fn display_name(name: &str) -> String {
     {
         unquoted
     } else {
-        format!(
-            "\"{}\"",
-            unquoted.replace('\\', "\\\\").replace('"', "\\\"")
-        )
+        format!("\"{}\"", unquoted.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
 
@@ -220,10 +210,7 @@ mod tests {
             "a..b@c.com",
             "a@b.com\tx",
         ] {
-            assert!(
-                matches!(validate_recipient(to), Err(NotifyError::Invalid(_))),
-                "{to:?}"
-            );
+            assert!(matches!(validate_recipient(to), Err(NotifyError::Invalid(_))), "{to:?}");
         }
         let long_local = format!("{}@b.com", "a".repeat(65));
         assert!(validate_recipient(&long_local).is_err());
@@ -233,11 +220,7 @@ mod tests {
 
     #[test]
     fn line_breaks_in_the_recipient_are_injection() {
-        for to in [
-            "a@b.com\r\nBcc: evil@x.com",
-            "a@b.com\nBcc: evil@x.com",
-            "a@b.com\r",
-        ] {
+        for to in ["a@b.com\r\nBcc: evil@x.com", "a@b.com\nBcc: evil@x.com", "a@b.com\r"] {
             let Err(NotifyError::Invalid(why)) = validate_recipient(to) else {
                 panic!("accepted {to:?}");
             };
@@ -260,9 +243,7 @@ mod tests {
             "\"Acme, Inc.\" <a@b.c>"
         );
         assert_eq!(
-            Sender::parse("\"Acme, Inc.\" <a@b.c>")
-                .unwrap()
-                .header_value,
+            Sender::parse("\"Acme, Inc.\" <a@b.c>").unwrap().header_value,
             "\"Acme, Inc.\" <a@b.c>"
         );
         assert_eq!(
@@ -280,10 +261,7 @@ mod tests {
             "x <a@b.c>\r\nBcc: y@z.com",
             "<a b@c.d>",
         ] {
-            assert!(
-                matches!(Sender::parse(from), Err(NotifyError::Backend(_))),
-                "{from:?}"
-            );
+            assert!(matches!(Sender::parse(from), Err(NotifyError::Backend(_))), "{from:?}");
         }
     }
 }

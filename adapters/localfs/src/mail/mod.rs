@@ -66,13 +66,9 @@ impl Mailer for FileMailer {
         // The name and the Date header take their time from the id, so file order matches id order.
         let date = id_time(id).unwrap_or_else(Utc::now);
         let document = render(message, &sender, date, id)?;
-        fs::create_dir_all(&self.settings.dir)
-            .await
-            .map_err(backend)?;
+        fs::create_dir_all(&self.settings.dir).await.map_err(backend)?;
         let path = self.settings.dir.join(file_name(date, id));
-        write_atomic(&path, document.as_bytes())
-            .await
-            .map_err(backend)?;
+        write_atomic(&path, document.as_bytes()).await.map_err(backend)?;
         tracing::info!(path = %path.display(), "mail written to the file outbox");
         Ok(())
     }
@@ -86,11 +82,7 @@ fn id_time(id: Uuid) -> Option<DateTime<Utc>> {
 
 /// `{yyyyMMddTHHmmss.SSSZ}-{uuid}.eml`.
 fn file_name(date: DateTime<Utc>, id: Uuid) -> String {
-    format!(
-        "{}-{}.eml",
-        date.format("%Y%m%dT%H%M%S%.3fZ"),
-        id.hyphenated()
-    )
+    format!("{}-{}.eml", date.format("%Y%m%dT%H%M%S%.3fZ"), id.hyphenated())
 }
 
 fn backend(err: std::io::Error) -> NotifyError {

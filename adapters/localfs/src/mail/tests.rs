@@ -80,7 +80,8 @@ fn outbox(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-const URL: &str = "https://platform.example.com/api/v1/auth/reset?token=eyJhbGciOiJIUzI1NiJ9.c3ViPTEyMw%3D%3D&lang=fr-FR#top";
+const URL: &str =
+    "https://platform.example.com/api/v1/auth/reset?token=eyJhbGciOiJIUzI1NiJ9.c3ViPTEyMw%3D%3D&lang=fr-FR#top";
 
 fn long_text() -> String {
     format!(
@@ -112,13 +113,7 @@ async fn writes_a_message_that_parses_back() {
         stamped >= before - chrono::Duration::milliseconds(1) && stamped <= Utc::now(),
         "{name}"
     );
-    let id = Uuid::parse_str(
-        rest.strip_prefix('-')
-            .unwrap()
-            .strip_suffix(".eml")
-            .unwrap(),
-    )
-    .unwrap();
+    let id = Uuid::parse_str(rest.strip_prefix('-').unwrap().strip_suffix(".eml").unwrap()).unwrap();
     assert_eq!(id.get_version_num(), 7);
 
     let raw = std::fs::read_to_string(&files[0]).unwrap();
@@ -128,16 +123,10 @@ async fn writes_a_message_that_parses_back() {
     assert_eq!(parsed.header("Subject"), "Reset your password");
     let date = DateTime::parse_from_rfc2822(parsed.header("Date")).unwrap();
     assert_eq!(date.timestamp(), stamped.timestamp());
-    assert_eq!(
-        parsed.header("Message-ID"),
-        format!("<{}@localhost>", id.simple())
-    );
+    assert_eq!(parsed.header("Message-ID"), format!("<{}@localhost>", id.simple()));
     assert_eq!(parsed.header("MIME-Version"), "1.0");
     assert_eq!(parsed.header("Content-Type"), "text/plain; charset=utf-8");
-    assert_eq!(
-        parsed.header("Content-Transfer-Encoding"),
-        "quoted-printable"
-    );
+    assert_eq!(parsed.header("Content-Transfer-Encoding"), "quoted-printable");
 
     assert!(parsed.body.lines().all(|line| line.len() <= 76));
     let body = parsed.body.strip_suffix("\r\n").unwrap();
@@ -153,12 +142,8 @@ async fn writes_a_message_that_parses_back() {
 async fn non_ascii_subjects_are_encoded_words() {
     let dir = tempfile::tempdir().unwrap();
     let mailer = mailer_in(dir.path());
-    let subject =
-        "Réinitialisation de votre mot de passe — Plateforme 日本語 ✓ with a rather long tail";
-    mailer
-        .send(&message("a@example.com", subject, "x"))
-        .await
-        .unwrap();
+    let subject = "Réinitialisation de votre mot de passe — Plateforme 日本語 ✓ with a rather long tail";
+    mailer.send(&message("a@example.com", subject, "x")).await.unwrap();
     let raw = std::fs::read_to_string(&outbox(dir.path())[0]).unwrap();
     let head = raw.split_once("\r\n\r\n").unwrap().0;
     assert!(head.is_ascii(), "headers stay 7-bit");
@@ -225,25 +210,16 @@ async fn html_bodies_make_a_multipart_alternative() {
             .strip_prefix("Content-Type: ")
             .unwrap()
             .to_owned();
-        assert_eq!(
-            headers.next(),
-            Some("Content-Transfer-Encoding: quoted-printable")
-        );
+        assert_eq!(headers.next(), Some("Content-Transfer-Encoding: quoted-printable"));
         decoded.push((content_type, decode::quoted_printable(body)));
     }
     assert_eq!(
         decoded[0],
-        (
-            "text/plain; charset=utf-8".to_owned(),
-            text.replace('\n', "\r\n")
-        )
+        ("text/plain; charset=utf-8".to_owned(), text.replace('\n', "\r\n"))
     );
     assert_eq!(
         decoded[1],
-        (
-            "text/html; charset=utf-8".to_owned(),
-            html.replace('\n', "\r\n")
-        )
+        ("text/html; charset=utf-8".to_owned(), html.replace('\n', "\r\n"))
     );
 }
 
@@ -253,11 +229,7 @@ async fn file_names_sort_in_sending_order() {
     let mailer = mailer_in(dir.path());
     for index in 0..20 {
         mailer
-            .send(&message(
-                "a@example.com",
-                &format!("message {index:02}"),
-                "x",
-            ))
+            .send(&message("a@example.com", &format!("message {index:02}"), "x"))
             .await
             .unwrap();
     }
@@ -289,9 +261,7 @@ async fn an_unusable_directory_is_a_backend_fault() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("file");
     std::fs::write(&file, b"x").unwrap();
-    let result = mailer_in(&file)
-        .send(&message("a@example.com", "Hi", "x"))
-        .await;
+    let result = mailer_in(&file).send(&message("a@example.com", "Hi", "x")).await;
     assert!(matches!(result, Err(NotifyError::Backend(_))));
 }
 
@@ -321,10 +291,7 @@ async fn builds_through_shaku_with_parameters() {
         })
         .build();
     let mailer: std::sync::Arc<dyn Mailer> = module.resolve();
-    mailer
-        .send(&message("a@example.com", "Hi", "x"))
-        .await
-        .unwrap();
+    mailer.send(&message("a@example.com", "Hi", "x")).await.unwrap();
     let raw = std::fs::read_to_string(&outbox(dir.path())[0]).unwrap();
     assert_eq!(parse(&raw).header("From"), "ops@example.com");
 }

@@ -21,10 +21,7 @@ where
     match AssertUnwindSafe(attempt).catch_unwind().await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(error_chain(err.as_ref())),
-        Err(panic) => Err(format!(
-            "handler panicked: {}",
-            panic_message(panic.as_ref())
-        )),
+        Err(panic) => Err(format!("handler panicked: {}", panic_message(panic.as_ref()))),
     }
 }
 
@@ -53,9 +50,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 /// The wait before retry number `retry` (1 for the first): `initial` doubled
 /// each time, never more than `max`.
 pub(crate) fn backoff(initial: Duration, max: Duration, retry: u32) -> Duration {
-    let factor = 1u32
-        .checked_shl(retry.saturating_sub(1))
-        .unwrap_or(u32::MAX);
+    let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
     initial.saturating_mul(factor).min(max)
 }
 
@@ -69,10 +64,7 @@ mod tests {
     fn backoff_doubles_up_to_the_cap() {
         let ms = Duration::from_millis;
         let waits: Vec<_> = (1..=6).map(|n| backoff(ms(50), ms(1000), n)).collect();
-        assert_eq!(
-            waits,
-            [ms(50), ms(100), ms(200), ms(400), ms(800), ms(1000)]
-        );
+        assert_eq!(waits, [ms(50), ms(100), ms(200), ms(400), ms(800), ms(1000)]);
         assert_eq!(backoff(ms(50), ms(1000), 200), ms(1000));
     }
 
@@ -84,10 +76,7 @@ mod tests {
     async fn errors_and_panics_become_text() {
         let chained = Outer(std::io::Error::other("inner"));
         assert_eq!(error_chain(&chained), "outer: inner");
-        assert_eq!(
-            run_guarded(async { Err("nope".into()) }).await,
-            Err("nope".to_owned())
-        );
+        assert_eq!(run_guarded(async { Err("nope".into()) }).await, Err("nope".to_owned()));
         assert_eq!(run_guarded(async { Ok(()) }).await, Ok(()));
         let panicked = run_guarded(async {
             if chained.to_string() == "outer" {

@@ -64,11 +64,7 @@ impl Probe {
         )
     }
 
-    fn with(
-        failures: u32,
-        jitter: bool,
-        gate: Option<Arc<Semaphore>>,
-    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Event>) {
+    fn with(failures: u32, jitter: bool, gate: Option<Arc<Semaphore>>) -> (Arc<Self>, mpsc::UnboundedReceiver<Event>) {
         let (seen, rx) = mpsc::unbounded_channel();
         (
             Arc::new(Self {
@@ -124,9 +120,7 @@ async fn every_subscriber_receives_each_event() {
     let (b, mut b_rx) = Probe::new(0);
     bus.subscribe("users", "mailer", a).await.unwrap();
     bus.subscribe("users", "search", b).await.unwrap();
-    bus.subscribe("posts", "other", Probe::new(0).0)
-        .await
-        .unwrap();
+    bus.subscribe("posts", "other", Probe::new(0).0).await.unwrap();
 
     let sent = event(1);
     bus.publish("users", &sent).await.unwrap();
@@ -153,10 +147,7 @@ async fn unsubscribe_stops_delivery() {
     bus.unsubscribe(id).await.unwrap();
     bus.publish("users", &event(2)).await.unwrap();
     nothing_more(&mut rx).await;
-    assert!(matches!(
-        bus.unsubscribe(id).await,
-        Err(BusError::UnknownSubscription)
-    ));
+    assert!(matches!(bus.unsubscribe(id).await, Err(BusError::UnknownSubscription)));
 }
 
 #[tokio::test]
@@ -191,21 +182,14 @@ async fn publish_waits_for_room_instead_of_dropping() {
     bus.publish("users", &event(1)).await.unwrap();
     bus.publish("users", &event(2)).await.unwrap();
     let blocked = timeout(Duration::from_millis(100), bus.publish("users", &event(3))).await;
-    assert!(
-        blocked.is_err(),
-        "publish should wait while the queue is full"
-    );
+    assert!(blocked.is_err(), "publish should wait while the queue is full");
 
     gate.add_permits(3);
     bus.publish("users", &event(3)).await.unwrap();
-    let got: Vec<u64> = [
-        next(&mut rx).await,
-        next(&mut rx).await,
-        next(&mut rx).await,
-    ]
-    .iter()
-    .map(number)
-    .collect();
+    let got: Vec<u64> = [next(&mut rx).await, next(&mut rx).await, next(&mut rx).await]
+        .iter()
+        .map(number)
+        .collect();
     assert_eq!(got, [1, 2, 3]);
 }
 
@@ -213,9 +197,7 @@ async fn publish_waits_for_room_instead_of_dropping() {
 async fn a_failing_handler_is_retried_until_it_succeeds() {
     let bus = InProcessEventBus::new(fast_settings());
     let (probe, mut rx) = Probe::new(2);
-    bus.subscribe("users", "flaky", probe.clone())
-        .await
-        .unwrap();
+    bus.subscribe("users", "flaky", probe.clone()).await.unwrap();
     bus.publish("users", &event(7)).await.unwrap();
 
     assert_eq!(number(&next(&mut rx).await), 7);
@@ -223,10 +205,7 @@ async fn a_failing_handler_is_retried_until_it_succeeds() {
     assert!(bus.dead_letters(10).await.unwrap().is_empty());
 }
 
-async fn wait_for_dead_letters(
-    bus: &InProcessEventBus,
-    count: usize,
-) -> Vec<platform_ports::model::DeadLetter> {
+async fn wait_for_dead_letters(bus: &InProcessEventBus, count: usize) -> Vec<platform_ports::model::DeadLetter> {
     timeout(WAIT, async {
         loop {
             let letters = bus.dead_letters(usize::MAX).await.unwrap();
@@ -244,19 +223,14 @@ async fn wait_for_dead_letters(
 async fn exhausted_retries_dead_letter_the_event() {
     let bus = InProcessEventBus::new(fast_settings());
     let (probe, mut rx) = Probe::new(u32::MAX);
-    bus.subscribe("users", "broken", probe.clone())
-        .await
-        .unwrap();
+    bus.subscribe("users", "broken", probe.clone()).await.unwrap();
     let sent = event(1);
     bus.publish("users", &sent).await.unwrap();
 
     let letters = wait_for_dead_letters(&bus, 1).await;
     assert_eq!(letters.len(), 1);
     let letter = &letters[0];
-    assert_eq!(
-        (letter.topic.as_str(), letter.subscriber.as_str()),
-        ("users", "broken")
-    );
+    assert_eq!((letter.topic.as_str(), letter.subscriber.as_str()), ("users", "broken"));
     assert_eq!(letter.event, sent);
     assert_eq!(letter.attempts, 4, "first attempt plus max_retries");
     assert_eq!(letter.last_error, "attempt 4 failed");
@@ -280,9 +254,7 @@ async fn a_panicking_handler_is_dead_lettered_and_the_worker_survives() {
         max_retries: 0,
         ..fast_settings()
     });
-    bus.subscribe("users", "panics", Arc::new(Panics))
-        .await
-        .unwrap();
+    bus.subscribe("users", "panics", Arc::new(Panics)).await.unwrap();
     bus.publish("users", &event(1)).await.unwrap();
     bus.publish("users", &event(2)).await.unwrap();
 
@@ -292,10 +264,7 @@ async fn a_panicking_handler_is_dead_lettered_and_the_worker_survives() {
         "{}",
         letters[0].last_error
     );
-    assert_eq!(
-        letters.iter().map(|l| number(&l.event)).collect::<Vec<_>>(),
-        [1, 2]
-    );
+    assert_eq!(letters.iter().map(|l| number(&l.event)).collect::<Vec<_>>(), [1, 2]);
 }
 
 #[tokio::test]
@@ -322,10 +291,7 @@ async fn dead_letters_are_a_bounded_ring_most_recent_last() {
     })
     .await
     .unwrap();
-    assert_eq!(
-        letters.iter().map(|l| number(&l.event)).collect::<Vec<_>>(),
-        [2, 3]
-    );
+    assert_eq!(letters.iter().map(|l| number(&l.event)).collect::<Vec<_>>(), [2, 3]);
     let latest = bus.dead_letters(1).await.unwrap();
     assert_eq!(number(&latest[0].event), 3);
 }
@@ -381,16 +347,11 @@ async fn a_subscriber_group_handles_each_event_once_by_aggregate() {
         handled.push(timeout(WAIT, rx.recv()).await.unwrap().unwrap());
     }
     assert!(
-        timeout(Duration::from_millis(100), rx.recv())
-            .await
-            .is_err(),
+        timeout(Duration::from_millis(100), rx.recv()).await.is_err(),
         "an event was handled twice"
     );
     for aggregate in 0..4 {
-        let of_aggregate: Vec<_> = handled
-            .iter()
-            .filter(|(_, e)| number(e) % 4 == aggregate)
-            .collect();
+        let of_aggregate: Vec<_> = handled.iter().filter(|(_, e)| number(e) % 4 == aggregate).collect();
         assert!(
             of_aggregate.iter().all(|(m, _)| *m == of_aggregate[0].0),
             "aggregate split across members"

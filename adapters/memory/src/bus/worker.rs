@@ -32,10 +32,7 @@ impl DeadLetters {
     /// The `limit` most recent, most recent last.
     pub(super) fn latest(&self, limit: usize) -> Vec<DeadLetter> {
         let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        ring.iter()
-            .skip(ring.len().saturating_sub(limit))
-            .cloned()
-            .collect()
+        ring.iter().skip(ring.len().saturating_sub(limit)).cloned().collect()
     }
 }
 
@@ -87,11 +84,7 @@ impl Worker {
                 self.dead_letter(event, attempts, error);
                 return;
             }
-            let wait = backoff(
-                self.settings.initial_backoff,
-                self.settings.max_backoff,
-                attempts,
-            );
+            let wait = backoff(self.settings.initial_backoff, self.settings.max_backoff, attempts);
             tracing::warn!(
                 topic = %self.topic, subscriber = %self.subscriber, event_id = %event.id,
                 attempts, retry_in = ?wait, %error, "event handler failed; retrying"
@@ -123,7 +116,6 @@ impl Worker {
             last_error: error,
             failed_at: Utc::now(),
         };
-        self.dead_letters
-            .push(letter, self.settings.dead_letter_capacity);
+        self.dead_letters.push(letter, self.settings.dead_letter_capacity);
     }
 }

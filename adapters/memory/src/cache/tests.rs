@@ -9,19 +9,12 @@ use super::{MemoryCache, SWEEP_EVERY};
 async fn values_expire_after_their_ttl() {
     let cache = MemoryCache::new();
     cache
-        .set(
-            "user:1:permissions",
-            b"a,b".to_vec(),
-            Some(Duration::from_millis(50)),
-        )
+        .set("user:1:permissions", b"a,b".to_vec(), Some(Duration::from_millis(50)))
         .await
         .unwrap();
     cache.set("forever", b"x".to_vec(), None).await.unwrap();
 
-    assert_eq!(
-        cache.get("user:1:permissions").await.unwrap(),
-        Some(b"a,b".to_vec())
-    );
+    assert_eq!(cache.get("user:1:permissions").await.unwrap(), Some(b"a,b".to_vec()));
     assert!(cache.exists("user:1:permissions").await.unwrap());
 
     advance(Duration::from_millis(51)).await;
@@ -70,10 +63,7 @@ async fn ttl_reports_remaining_time() {
 async fn increment_opens_a_fixed_window() {
     let cache = MemoryCache::new();
     let window = Some(Duration::from_secs(60));
-    assert_eq!(
-        cache.increment("ratelimit:ip:login", window).await.unwrap(),
-        1
-    );
+    assert_eq!(cache.increment("ratelimit:ip:login", window).await.unwrap(), 1);
     advance(Duration::from_secs(20)).await;
     // A later increment keeps the window that the first one opened.
     assert_eq!(
@@ -87,16 +77,10 @@ async fn increment_opens_a_fixed_window() {
         cache.ttl("ratelimit:ip:login").await.unwrap(),
         Some(Duration::from_secs(40))
     );
-    assert_eq!(
-        cache.get("ratelimit:ip:login").await.unwrap(),
-        Some(b"2".to_vec())
-    );
+    assert_eq!(cache.get("ratelimit:ip:login").await.unwrap(), Some(b"2".to_vec()));
 
     advance(Duration::from_secs(40)).await;
-    assert_eq!(
-        cache.increment("ratelimit:ip:login", window).await.unwrap(),
-        1
-    );
+    assert_eq!(cache.increment("ratelimit:ip:login", window).await.unwrap(), 1);
     assert_eq!(
         cache.ttl("ratelimit:ip:login").await.unwrap(),
         Some(Duration::from_secs(60))
@@ -107,13 +91,7 @@ async fn increment_opens_a_fixed_window() {
 async fn increment_continues_a_stored_integer() {
     let cache = MemoryCache::new();
     cache.set("n", b"41".to_vec(), None).await.unwrap();
-    assert_eq!(
-        cache
-            .increment("n", Some(Duration::from_secs(5)))
-            .await
-            .unwrap(),
-        42
-    );
+    assert_eq!(cache.increment("n", Some(Duration::from_secs(5))).await.unwrap(), 42);
     assert_eq!(cache.ttl("n").await.unwrap(), None);
     cache.set("neg", b"-3".to_vec(), None).await.unwrap();
     assert_eq!(cache.increment("neg", None).await.unwrap(), -2);
@@ -125,20 +103,14 @@ async fn increment_refuses_what_is_not_an_integer() {
     for bad in [&b"abc"[..], b"", b"1.5", b" 1", b"+1", b"-", &[0xff, 0x31]] {
         cache.set("k", bad.to_vec(), None).await.unwrap();
         let err = cache.increment("k", None).await.unwrap_err();
-        assert!(
-            matches!(err, CacheError::NotAnInteger),
-            "{bad:?} gave {err:?}"
-        );
+        assert!(matches!(err, CacheError::NotAnInteger), "{bad:?} gave {err:?}");
         assert_eq!(
             cache.get("k").await.unwrap(),
             Some(bad.to_vec()),
             "value must be untouched"
         );
     }
-    cache
-        .set("max", i64::MAX.to_string().into_bytes(), None)
-        .await
-        .unwrap();
+    cache.set("max", i64::MAX.to_string().into_bytes(), None).await.unwrap();
     assert!(matches!(
         cache.increment("max", None).await,
         Err(CacheError::Backend(_))
@@ -161,11 +133,7 @@ async fn writes_sweep_expired_keys_never_read_again() {
     let keys = 200;
     for i in 0..keys {
         cache
-            .set(
-                &format!("old:{i}"),
-                b"v".to_vec(),
-                Some(Duration::from_millis(10)),
-            )
+            .set(&format!("old:{i}"), b"v".to_vec(), Some(Duration::from_millis(10)))
             .await
             .unwrap();
     }

@@ -82,11 +82,7 @@ impl Jobs {
                 record.next_run_at = job.run_at;
                 self.waiting.insert((due, id));
             }
-            None => self
-                .ready
-                .entry(record.queue.clone())
-                .or_default()
-                .push_back(id),
+            None => self.ready.entry(record.queue.clone()).or_default().push_back(id),
         }
         self.records.insert(id, record);
     }
@@ -101,10 +97,7 @@ impl Jobs {
             if let Some(record) = self.records.get_mut(&id) {
                 record.state = JobState::Pending;
                 record.next_run_at = None;
-                self.ready
-                    .entry(record.queue.clone())
-                    .or_default()
-                    .push_back(id);
+                self.ready.entry(record.queue.clone()).or_default().push_back(id);
             }
         }
     }
@@ -116,10 +109,7 @@ impl Jobs {
 
     /// Takes the next due job, serving non-empty queues in turn, and marks it active.
     pub(super) fn claim(&mut self) -> Option<Claimed> {
-        let after = self
-            .last_queue
-            .as_deref()
-            .map_or(Bound::Unbounded, Bound::Excluded);
+        let after = self.last_queue.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         let queue = self
             .ready
             .range::<str, _>((after, Bound::Unbounded))
@@ -172,9 +162,7 @@ impl Jobs {
         let wait = backoff(retried).min(MAX_DELAY);
         let due = now + wait;
         record.state = JobState::Retry;
-        record.next_run_at = chrono::Duration::from_std(wait)
-            .ok()
-            .map(|wait| Utc::now() + wait);
+        record.next_run_at = chrono::Duration::from_std(wait).ok().map(|wait| Utc::now() + wait);
         self.waiting.insert((due, id));
         Some((AfterFailure::Retry(wait), retried))
     }
@@ -184,10 +172,7 @@ impl Jobs {
         for (id, record) in &mut self.records {
             if record.state == JobState::Active {
                 record.state = JobState::Pending;
-                self.ready
-                    .entry(record.queue.clone())
-                    .or_default()
-                    .push_back(*id);
+                self.ready.entry(record.queue.clone()).or_default().push_back(*id);
             }
         }
     }

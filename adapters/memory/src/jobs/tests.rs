@@ -34,10 +34,7 @@ struct Probe {
     gate: Option<Arc<Semaphore>>,
 }
 
-fn probe(
-    failures: u32,
-    gate: Option<Arc<Semaphore>>,
-) -> (Arc<Probe>, mpsc::UnboundedReceiver<Vec<u8>>) {
+fn probe(failures: u32, gate: Option<Arc<Semaphore>>) -> (Arc<Probe>, mpsc::UnboundedReceiver<Vec<u8>>) {
     let (done, rx) = mpsc::unbounded_channel();
     (
         Arc::new(Probe {
@@ -90,12 +87,7 @@ async fn wait_for(queue: &MemoryJobQueue, id: JobId, state: JobState) -> JobInfo
         }
     })
     .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "job never reached {state:?}: {:?}",
-            queue.shared.jobs().info(id)
-        )
-    })
+    .unwrap_or_else(|_| panic!("job never reached {state:?}: {:?}", queue.shared.jobs().info(id)))
 }
 
 #[tokio::test]
@@ -107,16 +99,9 @@ async fn a_job_runs_and_completes() {
 
     assert_eq!(timeout(WAIT, done.recv()).await.unwrap().unwrap(), b"hello");
     let info = wait_for(&queue, id, JobState::Completed).await;
+    assert_eq!((info.retried, info.last_error, info.next_run_at), (0, None, None));
     assert_eq!(
-        (info.retried, info.last_error, info.next_run_at),
-        (0, None, None)
-    );
-    assert_eq!(
-        (
-            info.queue.as_str(),
-            info.task_type.as_str(),
-            info.max_retries
-        ),
+        (info.queue.as_str(), info.task_type.as_str(), info.max_retries),
         ("default", "email:send", 3)
     );
     queue.stop().await.unwrap();
@@ -151,18 +136,10 @@ async fn a_retrying_job_shows_when_it_runs_next() {
     let info = wait_for(&queue, id, JobState::Retry).await;
     assert_eq!(info.retried, 1);
     assert_eq!(info.last_error.as_deref(), Some("attempt 1 failed"));
-    let next = info
-        .next_run_at
-        .expect("a retrying job has a next run time");
-    assert!(
-        next >= before + chrono::Duration::seconds(60)
-            && next <= Utc::now() + chrono::Duration::seconds(60)
-    );
+    let next = info.next_run_at.expect("a retrying job has a next run time");
+    assert!(next >= before + chrono::Duration::seconds(60) && next <= Utc::now() + chrono::Duration::seconds(60));
     // Stopping does not wait for retries that are not due.
-    timeout(Duration::from_secs(1), queue.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    timeout(Duration::from_secs(1), queue.stop()).await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -239,10 +216,7 @@ async fn a_job_with_a_future_run_at_waits_for_it() {
         .unwrap();
 
     let info = queue.status(id).await.unwrap().unwrap();
-    assert_eq!(
-        (info.state, info.next_run_at),
-        (JobState::Scheduled, Some(run_at))
-    );
+    assert_eq!((info.state, info.next_run_at), (JobState::Scheduled, Some(run_at)));
     // A job due now is not held up behind the scheduled one.
     queue.enqueue(job(b"now", 0)).await.unwrap();
     assert_eq!(timeout(WAIT, done.recv()).await.unwrap().unwrap(), b"now");
@@ -263,10 +237,7 @@ async fn status_follows_a_job_from_pending_to_completed() {
     let (handler, _done) = probe(0, Some(gate.clone()));
     queue.register("email:send", handler).unwrap();
     let id = queue.enqueue(job(b"x", 0)).await.unwrap();
-    assert_eq!(
-        queue.status(id).await.unwrap().unwrap().state,
-        JobState::Pending
-    );
+    assert_eq!(queue.status(id).await.unwrap().unwrap().state, JobState::Pending);
     assert_eq!(queue.status(JobId::new()).await.unwrap(), None);
 
     queue.start().await.unwrap();
@@ -289,16 +260,10 @@ async fn stop_waits_for_active_jobs_then_refuses_new_ones() {
         gate.add_permits(1);
     });
     queue.stop().await.unwrap();
-    assert_eq!(
-        queue.status(id).await.unwrap().unwrap().state,
-        JobState::Completed
-    );
+    assert_eq!(queue.status(id).await.unwrap().unwrap().state, JobState::Completed);
     releaser.await.unwrap();
 
-    assert!(matches!(
-        queue.enqueue(job(b"y", 0)).await,
-        Err(JobError::Closed)
-    ));
+    assert!(matches!(queue.enqueue(job(b"y", 0)).await, Err(JobError::Closed)));
     assert!(queue.start().await.is_err());
 }
 
@@ -310,17 +275,11 @@ async fn stop_aborts_a_job_that_outlives_the_timeout() {
     })
     .await;
     queue.register("slow", Arc::new(Sleeper)).unwrap();
-    let id = queue
-        .enqueue(NewJob::new("default", "slow", vec![]))
-        .await
-        .unwrap();
+    let id = queue.enqueue(NewJob::new("default", "slow", vec![])).await.unwrap();
     wait_for(&queue, id, JobState::Active).await;
 
     assert!(timeout(WAIT, queue.stop()).await.unwrap().is_err());
-    assert_eq!(
-        queue.status(id).await.unwrap().unwrap().state,
-        JobState::Pending
-    );
+    assert_eq!(queue.status(id).await.unwrap().unwrap().state, JobState::Pending);
 }
 
 #[tokio::test]
@@ -344,10 +303,7 @@ async fn history_keeps_only_the_latest_finished_jobs() {
     for old in &ids[..3] {
         assert_eq!(queue.status(*old).await.unwrap(), None);
     }
-    assert_eq!(
-        queue.status(ids[3]).await.unwrap().unwrap().state,
-        JobState::Completed
-    );
+    assert_eq!(queue.status(ids[3]).await.unwrap().unwrap().state, JobState::Completed);
 }
 
 #[tokio::test]

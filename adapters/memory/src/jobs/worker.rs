@@ -39,10 +39,7 @@ pub(super) async fn run(shared: Arc<Shared>, settings: MemoryJobQueueSettings) {
 
 async fn execute(shared: &Shared, settings: &MemoryJobQueueSettings, job: Claimed) {
     let result = match shared.handler(&job.task_type) {
-        None => Err(format!(
-            "no handler registered for task type `{}`",
-            job.task_type
-        )),
+        None => Err(format!("no handler registered for task type `{}`", job.task_type)),
         Some(handler) => {
             let attempt = run_guarded(handler.handle(&job.payload));
             match job.timeout {

@@ -46,10 +46,7 @@ async fn an_every_second_job_keeps_ticking_even_when_it_fails() {
     let scheduler = MemoryScheduler::new();
     scheduler.start().await.unwrap();
     let (job, mut ticks) = ticker(true);
-    scheduler
-        .schedule("heartbeat", "* * * * * *", job)
-        .await
-        .unwrap();
+    scheduler.schedule("heartbeat", "* * * * * *", job).await.unwrap();
 
     let first = tick(&mut ticks).await;
     let second = tick(&mut ticks).await;
@@ -65,14 +62,9 @@ async fn an_every_second_job_keeps_ticking_even_when_it_fails() {
 async fn schedules_wait_for_start() {
     let scheduler = MemoryScheduler::new();
     let (job, mut ticks) = ticker(false);
-    scheduler
-        .schedule("early", "* * * * * *", job)
-        .await
-        .unwrap();
+    scheduler.schedule("early", "* * * * * *", job).await.unwrap();
     assert!(
-        timeout(Duration::from_millis(1100), ticks.recv())
-            .await
-            .is_err(),
+        timeout(Duration::from_millis(1100), ticks.recv()).await.is_err(),
         "ran before start"
     );
 
@@ -86,10 +78,7 @@ async fn unschedule_stops_the_job() {
     let scheduler = MemoryScheduler::new();
     scheduler.start().await.unwrap();
     let (job, mut ticks) = ticker(false);
-    scheduler
-        .schedule("heartbeat", "* * * * * *", job)
-        .await
-        .unwrap();
+    scheduler.schedule("heartbeat", "* * * * * *", job).await.unwrap();
     tick(&mut ticks).await;
 
     assert!(scheduler.unschedule("heartbeat").await.unwrap());
@@ -107,10 +96,7 @@ async fn stop_aborts_every_schedule_and_is_final() {
     let scheduler = MemoryScheduler::new();
     scheduler.start().await.unwrap();
     let (job, mut ticks) = ticker(false);
-    scheduler
-        .schedule("heartbeat", "* * * * * *", job)
-        .await
-        .unwrap();
+    scheduler.schedule("heartbeat", "* * * * * *", job).await.unwrap();
     scheduler.stop().await.unwrap();
 
     // The aborted task drops the job, which closes the channel; or nothing comes.
@@ -118,9 +104,7 @@ async fn stop_aborts_every_schedule_and_is_final() {
         timeout(Duration::from_millis(1200), ticks.recv()).await,
         Err(_) | Ok(None)
     ));
-    let late = scheduler
-        .schedule("late", "* * * * * *", ticker(false).0)
-        .await;
+    let late = scheduler.schedule("late", "* * * * * *", ticker(false).0).await;
     assert!(matches!(late, Err(JobError::Closed)));
 }
 
@@ -130,10 +114,7 @@ async fn dropping_the_last_clone_stops_every_schedule() {
     let service = scheduler.clone();
     service.start().await.unwrap();
     let (job, mut ticks) = ticker(false);
-    scheduler
-        .schedule("heartbeat", "* * * * * *", job)
-        .await
-        .unwrap();
+    scheduler.schedule("heartbeat", "* * * * * *", job).await.unwrap();
     tick(&mut ticks).await;
     drop((scheduler, service));
 
@@ -151,9 +132,7 @@ async fn a_name_is_scheduled_once() {
         .schedule("report", "0 3 * * *", ticker(false).0)
         .await
         .unwrap();
-    let again = scheduler
-        .schedule("report", "0 4 * * *", ticker(false).0)
-        .await;
+    let again = scheduler.schedule("report", "0 4 * * *", ticker(false).0).await;
     assert!(matches!(again, Err(JobError::AlreadyRegistered(name)) if name == "report"));
     assert_eq!(scheduler.names(), ["report"]);
 }
@@ -193,21 +172,14 @@ fn five_fields_run_on_the_minute_with_posix_weekdays() {
         .unwrap()
         .find_next_occurrence(&Utc::now(), false)
         .unwrap();
-    assert_eq!(
-        (monday.weekday(), monday.hour(), monday.minute()),
-        (Weekday::Mon, 9, 0)
-    );
+    assert_eq!((monday.weekday(), monday.hour(), monday.minute()), (Weekday::Mon, 9, 0));
 
     let with_seconds = parse_spec("30 15 10 * * *")
         .unwrap()
         .find_next_occurrence(&Utc::now(), false)
         .unwrap();
     assert_eq!(
-        (
-            with_seconds.hour(),
-            with_seconds.minute(),
-            with_seconds.second()
-        ),
+        (with_seconds.hour(), with_seconds.minute(), with_seconds.second()),
         (10, 15, 30)
     );
 

@@ -55,11 +55,7 @@ pub(crate) fn decode_time_id(kind: &str, cursor: &str) -> Result<TimeKey, StoreE
 
 /// Takes up to `limit` items (at least one); when more remain, the page's
 /// cursor is made from the last item taken.
-pub(crate) fn paginate<T>(
-    items: impl Iterator<Item = T>,
-    limit: u32,
-    cursor_of: impl Fn(&T) -> String,
-) -> Page<T> {
+pub(crate) fn paginate<T>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Page<T> {
     let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
     // One extra item tells whether another page exists without a count.
     let mut items: Vec<T> = items.take(limit.saturating_add(1)).collect();
@@ -94,10 +90,7 @@ mod tests {
     #[test]
     fn garbage_is_a_conflict() {
         for bad in ["!!", "", "dXNlcnxub3QtYS11dWlk"] {
-            assert!(
-                matches!(decode_id("user", bad), Err(StoreError::Conflict(_))),
-                "{bad}"
-            );
+            assert!(matches!(decode_id("user", bad), Err(StoreError::Conflict(_))), "{bad}");
         }
     }
 

@@ -53,11 +53,7 @@ impl RefreshTokenTable {
         Ok(())
     }
 
-    fn modify(
-        &mut self,
-        id: RefreshTokenId,
-        f: impl FnOnce(&mut RefreshTokenRecord),
-    ) -> Result<(), StoreError> {
+    fn modify(&mut self, id: RefreshTokenId, f: impl FnOnce(&mut RefreshTokenRecord)) -> Result<(), StoreError> {
         f(self.rows.get_mut(&id).ok_or(StoreError::NotFound)?);
         Ok(())
     }
@@ -74,11 +70,7 @@ impl RefreshTokenTable {
 
     /// Stamps every not yet revoked token of `ids` as revoked at `at`;
     /// returns how many of them were live.
-    fn revoke_all(
-        &mut self,
-        ids: impl IntoIterator<Item = RefreshTokenId>,
-        at: DateTime<Utc>,
-    ) -> u64 {
+    fn revoke_all(&mut self, ids: impl IntoIterator<Item = RefreshTokenId>, at: DateTime<Utc>) -> u64 {
         let mut live = 0;
         for id in ids {
             if let Some(record) = self.rows.get_mut(&id) {
@@ -136,18 +128,13 @@ impl MemoryRefreshTokenStore {
 
 impl fmt::Debug for MemoryRefreshTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryRefreshTokenStore")
-            .finish_non_exhaustive()
+        f.debug_struct("MemoryRefreshTokenStore").finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 impl RefreshTokenStore for MemoryRefreshTokenStore {
-    async fn insert(
-        &self,
-        tx: &mut Transaction,
-        record: &RefreshTokenRecord,
-    ) -> Result<(), StoreError> {
+    async fn insert(&self, tx: &mut Transaction, record: &RefreshTokenRecord) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.refresh_tokens.insert(record))
     }
 
@@ -168,11 +155,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         tx: &mut Transaction,
         id: RefreshTokenId,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        Ok(MemoryTx::of(tx, &self.store)?
-            .tables()
-            .refresh_tokens
-            .get(id)
-            .cloned())
+        Ok(MemoryTx::of(tx, &self.store)?.tables().refresh_tokens.get(id).cloned())
     }
 
     async fn mark_rotated(
@@ -190,12 +173,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         })
     }
 
-    async fn revoke(
-        &self,
-        tx: &mut Transaction,
-        id: RefreshTokenId,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn revoke(&self, tx: &mut Transaction, id: RefreshTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| {
             tables.refresh_tokens.modify(id, |record| {
                 record.revoked_at.get_or_insert(at);

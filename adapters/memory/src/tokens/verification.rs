@@ -45,12 +45,7 @@ impl VerificationTokenTable {
         Some(token.clone())
     }
 
-    fn invalidate_user(
-        &mut self,
-        user: UserId,
-        purpose: VerificationPurpose,
-        now: DateTime<Utc>,
-    ) -> u64 {
+    fn invalidate_user(&mut self, user: UserId, purpose: VerificationPurpose, now: DateTime<Utc>) -> u64 {
         let mut count = 0;
         for (_, token) in self.rows.iter_mut() {
             if token.user_id == user && token.purpose == purpose && token.used_at.is_none() {
@@ -92,18 +87,13 @@ impl MemoryVerificationTokenStore {
 
 impl fmt::Debug for MemoryVerificationTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryVerificationTokenStore")
-            .finish_non_exhaustive()
+        f.debug_struct("MemoryVerificationTokenStore").finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 impl VerificationTokenStore for MemoryVerificationTokenStore {
-    async fn insert(
-        &self,
-        tx: &mut Transaction,
-        token: &VerificationToken,
-    ) -> Result<(), StoreError> {
+    async fn insert(&self, tx: &mut Transaction, token: &VerificationToken) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.verification_tokens.insert(token))
     }
 
@@ -114,8 +104,7 @@ impl VerificationTokenStore for MemoryVerificationTokenStore {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<VerificationToken>, StoreError> {
-        MemoryTx::of(tx, &self.store)?
-            .write(|tables| Ok(tables.verification_tokens.consume(purpose, hash, now)))
+        MemoryTx::of(tx, &self.store)?.write(|tables| Ok(tables.verification_tokens.consume(purpose, hash, now)))
     }
 
     async fn invalidate_user(
@@ -125,11 +114,8 @@ impl VerificationTokenStore for MemoryVerificationTokenStore {
         purpose: VerificationPurpose,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        MemoryTx::of(tx, &self.store)?.write(|tables| {
-            Ok(tables
-                .verification_tokens
-                .invalidate_user(user_id, purpose, now))
-        })
+        MemoryTx::of(tx, &self.store)?
+            .write(|tables| Ok(tables.verification_tokens.invalidate_user(user_id, purpose, now)))
     }
 
     async fn delete_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {

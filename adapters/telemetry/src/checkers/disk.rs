@@ -37,11 +37,7 @@ impl DiskSpaceChecker {
     /// Also down when the available share of the filesystem is below `ratio` (0 to 1).
     #[must_use]
     pub fn with_min_free_ratio(mut self, ratio: f64) -> Self {
-        self.min_free_ratio = if ratio.is_finite() {
-            ratio.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        self.min_free_ratio = if ratio.is_finite() { ratio.clamp(0.0, 1.0) } else { 0.0 };
         self
     }
 
@@ -214,10 +210,7 @@ mod tests {
         let checker = DiskSpaceChecker::new("/data", 100).with_min_free_ratio(0.1);
         assert_eq!(checker.judge(&space(200, 1000)).unwrap(), HealthStatus::Up);
         let err = checker.judge(&space(50, 1000)).unwrap_err().to_string();
-        assert!(
-            err.ends_with("below the minimum of 100 B and 10.0%"),
-            "{err}"
-        );
+        assert!(err.ends_with("below the minimum of 100 B and 10.0%"), "{err}");
         let err = checker.judge(&space(500, 10_000)).unwrap_err().to_string();
         assert!(err.contains("(5.0%)"), "{err}");
     }

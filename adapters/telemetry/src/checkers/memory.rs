@@ -51,10 +51,7 @@ impl MemoryUsageChecker {
             if rss > max {
                 failures.push(format!("{reading} exceeds the maximum of {}", bytes(max)));
             } else if ratio(rss, max) > 1.0 - WARNING_MARGIN {
-                warnings.push(format!(
-                    "{reading} is within 10% of the maximum of {}",
-                    bytes(max)
-                ));
+                warnings.push(format!("{reading} is within 10% of the maximum of {}", bytes(max)));
             }
         }
         if let Some((available, total)) = sample.host {
@@ -210,14 +207,9 @@ mod tests {
         else {
             panic!("9.5 GiB of a 10 GiB maximum must degrade");
         };
-        assert_eq!(
-            msg,
-            "resident memory 9.5 GiB is within 10% of the maximum of 10.0 GiB"
-        );
+        assert_eq!(msg, "resident memory 9.5 GiB is within 10% of the maximum of 10.0 GiB");
 
-        let HealthStatus::Degraded(msg) = checker
-            .judge(&sample(Some(GIB), Some((21 * GIB, 100 * GIB))))
-            .unwrap()
+        let HealthStatus::Degraded(msg) = checker.judge(&sample(Some(GIB), Some((21 * GIB, 100 * GIB)))).unwrap()
         else {
             panic!("21% available against a 20% minimum must degrade");
         };

@@ -73,9 +73,7 @@ impl Pipeline {
             .without_target_info()
             .scope_info_enabled(false)
             .build()
-            .map_err(|e| {
-                MetricsError(format!("the Prometheus exporter could not be built: {e}"))
-            })?;
+            .map_err(|e| MetricsError(format!("the Prometheus exporter could not be built: {e}")))?;
         let resource = Resource::builder_empty()
             .with_service_name(service_name.to_owned())
             .build();
@@ -113,12 +111,7 @@ impl Default for Pipeline {
 }
 
 impl Metrics for OtelMetrics {
-    fn counter(
-        &self,
-        name: &'static str,
-        description: &'static str,
-        unit: &'static str,
-    ) -> Arc<dyn Counter> {
+    fn counter(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Counter> {
         let counter = self
             .pipeline
             .meter
@@ -165,12 +158,7 @@ impl Metrics for OtelMetrics {
         Arc::new(OtelHistogram(builder.build()))
     }
 
-    fn gauge(
-        &self,
-        name: &'static str,
-        description: &'static str,
-        unit: &'static str,
-    ) -> Arc<dyn Gauge> {
+    fn gauge(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Gauge> {
         let gauge = self
             .pipeline
             .meter

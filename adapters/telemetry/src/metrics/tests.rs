@@ -34,15 +34,8 @@ fn request_duration_is_exported_in_seconds_with_its_labels() {
         text.contains("# TYPE http_server_request_duration_seconds histogram"),
         "{text}"
     );
-    let labels =
-        r#"http_request_method="GET",http_response_status_code="200",http_route="/api/v1/posts""#;
-    let bucket = |le: &str| {
-        line(
-            &text,
-            "http_server_request_duration_seconds_bucket{",
-            &[labels, le],
-        )
-    };
+    let labels = r#"http_request_method="GET",http_response_status_code="200",http_route="/api/v1/posts""#;
+    let bucket = |le: &str| line(&text, "http_server_request_duration_seconds_bucket{", &[labels, le]);
     assert!(bucket(r#"le="0.005""#).unwrap().ends_with(" 0"), "{text}");
     assert!(bucket(r#"le="0.05""#).unwrap().ends_with(" 1"), "{text}");
     assert!(bucket(r#"le="0.5""#).unwrap().ends_with(" 2"), "{text}");
@@ -51,12 +44,7 @@ fn request_duration_is_exported_in_seconds_with_its_labels() {
         bucket(r#"le="0.1""#).is_none(),
         "explicit boundaries replace the defaults: {text}"
     );
-    let count = line(
-        &text,
-        "http_server_request_duration_seconds_count{",
-        &[labels],
-    )
-    .unwrap();
+    let count = line(&text, "http_server_request_duration_seconds_count{", &[labels]).unwrap();
     assert!(count.ends_with(" 2"), "{text}");
 }
 
@@ -69,10 +57,7 @@ fn no_scope_labels_and_no_target_info() {
     let text = metrics.render().unwrap();
     assert!(!text.contains("otel_scope"), "{text}");
     assert!(!text.contains("target_info"), "{text}");
-    assert!(
-        text.contains("platform_errors_total{module=\"http\"} 1"),
-        "{text}"
-    );
+    assert!(text.contains("platform_errors_total{module=\"http\"} 1"), "{text}");
 }
 
 #[test]
@@ -81,11 +66,7 @@ fn every_instrument_kind_renders() {
     let requests = metrics.counter("http.server.requests", "Requests served.", "{request}");
     requests.add(2, &[]);
     requests.add(3, &[]);
-    let active = metrics.up_down_counter(
-        "http.server.active_requests",
-        "In-flight requests.",
-        "{request}",
-    );
+    let active = metrics.up_down_counter("http.server.active_requests", "In-flight requests.", "{request}");
     active.add(5, &[]);
     active.add(-2, &[]);
     let queue = metrics.gauge("jobs.queue.depth", "Jobs waiting.", "{job}");
@@ -95,20 +76,11 @@ fn every_instrument_kind_renders() {
     size.record(1500.0, &[]);
 
     let text = metrics.render().unwrap();
-    assert!(
-        text.contains("# TYPE http_server_requests_total counter"),
-        "{text}"
-    );
+    assert!(text.contains("# TYPE http_server_requests_total counter"), "{text}");
     assert!(text.contains("http_server_requests_total 5"), "{text}");
-    assert!(
-        text.contains("# TYPE http_server_active_requests gauge"),
-        "{text}"
-    );
+    assert!(text.contains("# TYPE http_server_active_requests gauge"), "{text}");
     assert!(text.contains("http_server_active_requests 3"), "{text}");
-    assert!(
-        text.contains("jobs_queue_depth{queue=\"default\"} 4"),
-        "{text}"
-    );
+    assert!(text.contains("jobs_queue_depth{queue=\"default\"} 4"), "{text}");
     assert!(text.contains("blob_size_bytes_count 1"), "{text}");
     assert!(text.contains("blob_size_bytes_sum 1500"), "{text}");
 }
@@ -117,16 +89,10 @@ fn every_instrument_kind_renders() {
 fn instances_do_not_share_measurements() {
     let first = OtelMetrics::new("first").unwrap();
     let second = OtelMetrics::new("second").unwrap();
-    first
-        .counter("shared.name", "Counted once.", "")
-        .add(1, &[]);
-    second
-        .counter("shared.name", "Counted once.", "")
-        .add(10, &[]);
+    first.counter("shared.name", "Counted once.", "").add(1, &[]);
+    second.counter("shared.name", "Counted once.", "").add(10, &[]);
     let only_first = OtelMetrics::new("third").unwrap();
-    only_first
-        .counter("other.name", "Elsewhere.", "")
-        .add(1, &[]);
+    only_first.counter("other.name", "Elsewhere.", "").add(1, &[]);
 
     assert!(first.render().unwrap().contains("shared_name_total 1\n"));
     assert!(second.render().unwrap().contains("shared_name_total 10\n"));

@@ -6,10 +6,7 @@ use super::*;
 fn parse_url(url: &str) -> (String, String, i64, String) {
     let rest = url.strip_prefix("http://localhost:8080/blobs/").unwrap();
     let (path, query) = rest.split_once('?').unwrap();
-    let params: Vec<(&str, &str)> = query
-        .split('&')
-        .map(|pair| pair.split_once('=').unwrap())
-        .collect();
+    let params: Vec<(&str, &str)> = query.split('&').map(|pair| pair.split_once('=').unwrap()).collect();
     assert_eq!(
         params.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         ["method", "expires", "signature"]
@@ -53,13 +50,7 @@ async fn signed_url_verifies_for_its_key_and_method() {
         !store.verify_signature(key, SignedAccess::Put, expires, &signature, now),
         "wrong method"
     );
-    assert!(!store.verify_signature(
-        "blog/post/7/other.png",
-        SignedAccess::Get,
-        expires,
-        &signature,
-        now
-    ));
+    assert!(!store.verify_signature("blog/post/7/other.png", SignedAccess::Get, expires, &signature, now));
     assert!(
         !store.verify_signature(key, SignedAccess::Get, expires + 3600, &signature, now),
         "extended expiry"
@@ -128,21 +119,9 @@ async fn expired_urls_are_rejected() {
         .unwrap();
     let (_, _, expires, signature) = parse_url(&url);
     let at = |secs: i64| Utc.timestamp_opt(secs, 0).unwrap();
-    assert!(store.verify_signature(
-        "a/b",
-        SignedAccess::Get,
-        expires,
-        &signature,
-        at(expires - 1)
-    ));
+    assert!(store.verify_signature("a/b", SignedAccess::Get, expires, &signature, at(expires - 1)));
     assert!(!store.verify_signature("a/b", SignedAccess::Get, expires, &signature, at(expires)));
-    assert!(!store.verify_signature(
-        "a/b",
-        SignedAccess::Get,
-        expires,
-        &signature,
-        at(expires + 1)
-    ));
+    assert!(!store.verify_signature("a/b", SignedAccess::Get, expires, &signature, at(expires + 1)));
 }
 
 #[tokio::test]
@@ -164,10 +143,7 @@ async fn signing_requires_a_key() {
 async fn huge_ttls_saturate_instead_of_overflowing() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    let url = store
-        .signed_url("a/b", SignedAccess::Get, Duration::MAX)
-        .await
-        .unwrap();
+    let url = store.signed_url("a/b", SignedAccess::Get, Duration::MAX).await.unwrap();
     let (_, _, expires, signature) = parse_url(&url);
     assert_eq!(expires, i64::MAX);
     assert!(store.verify_signature("a/b", SignedAccess::Get, expires, &signature, Utc::now()));

@@ -7,10 +7,7 @@ async fn uploads_and_downloads_with_content_type() {
     let key = "blog/post/42/cover.png";
     assert!(!store.exists(key).await.unwrap());
 
-    store
-        .upload(key, b"\x89PNG data".to_vec(), "image/png")
-        .await
-        .unwrap();
+    store.upload(key, b"\x89PNG data".to_vec(), "image/png").await.unwrap();
 
     assert!(store.exists(key).await.unwrap());
     let blob = store.download(key).await.unwrap();
@@ -29,10 +26,7 @@ async fn uploads_and_downloads_with_content_type() {
 async fn overwrite_replaces_data_and_content_type() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    store
-        .upload("m/r/1/f", b"old".to_vec(), "text/plain")
-        .await
-        .unwrap();
+    store.upload("m/r/1/f", b"old".to_vec(), "text/plain").await.unwrap();
     store
         .upload("m/r/1/f", b"new!".to_vec(), "application/json")
         .await
@@ -44,35 +38,19 @@ async fn overwrite_replaces_data_and_content_type() {
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(
-        names.len(),
-        2,
-        "only the blob and its metadata remain: {names:?}"
-    );
+    assert_eq!(names.len(), 2, "only the blob and its metadata remain: {names:?}");
 }
 
 #[tokio::test]
 async fn missing_blobs_are_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    assert!(matches!(
-        store.download("a/b").await,
-        Err(BlobError::NotFound)
-    ));
-    store
-        .upload("a/b/c", b"x".to_vec(), "text/plain")
-        .await
-        .unwrap();
+    assert!(matches!(store.download("a/b").await, Err(BlobError::NotFound)));
+    store.upload("a/b/c", b"x".to_vec(), "text/plain").await.unwrap();
     // `a/b` is now a directory, and `a/b/c/d` runs through a file: neither is a blob.
-    assert!(matches!(
-        store.download("a/b").await,
-        Err(BlobError::NotFound)
-    ));
+    assert!(matches!(store.download("a/b").await, Err(BlobError::NotFound)));
     assert!(!store.exists("a/b").await.unwrap());
-    assert!(matches!(
-        store.download("a/b/c/d").await,
-        Err(BlobError::NotFound)
-    ));
+    assert!(matches!(store.download("a/b/c/d").await, Err(BlobError::NotFound)));
     assert!(!store.exists("a/b/c/d").await.unwrap());
 }
 
@@ -80,14 +58,8 @@ async fn missing_blobs_are_not_found() {
 async fn keys_that_collide_with_other_keys_are_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    store
-        .upload("a/b", b"file".to_vec(), "text/plain")
-        .await
-        .unwrap();
-    store
-        .upload("c/d/e", b"nested".to_vec(), "text/plain")
-        .await
-        .unwrap();
+    store.upload("a/b", b"file".to_vec(), "text/plain").await.unwrap();
+    store.upload("c/d/e", b"nested".to_vec(), "text/plain").await.unwrap();
 
     // `a/b` is a blob, so it cannot also be a folder; `c/d` is a folder, so it cannot be a blob.
     let under_a_blob = store.upload("a/b/c", b"x".to_vec(), "text/plain").await;
@@ -100,10 +72,7 @@ async fn keys_that_collide_with_other_keys_are_invalid() {
         matches!(over_a_folder, Err(BlobError::InvalidKey(_))),
         "{over_a_folder:?}"
     );
-    assert!(
-        !dir.path().join("c/d.meta.json").exists(),
-        "no orphaned metadata"
-    );
+    assert!(!dir.path().join("c/d.meta.json").exists(), "no orphaned metadata");
 
     assert_eq!(store.download("a/b").await.unwrap().data, b"file");
     assert_eq!(store.download("c/d/e").await.unwrap().data, b"nested");
@@ -113,10 +82,7 @@ async fn keys_that_collide_with_other_keys_are_invalid() {
 async fn missing_metadata_falls_back_to_octet_stream() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    store
-        .upload("k/f", b"x".to_vec(), "text/plain")
-        .await
-        .unwrap();
+    store.upload("k/f", b"x".to_vec(), "text/plain").await.unwrap();
     std::fs::remove_file(dir.path().join("k/f.meta.json")).unwrap();
     assert_eq!(
         store.download("k/f").await.unwrap().content_type,
@@ -146,10 +112,7 @@ async fn delete_removes_blob_metadata_and_empty_parents() {
         Err(BlobError::NotFound)
     ));
     assert!(!root.join("blog/post/1").exists(), "empty directory pruned");
-    assert!(
-        root.join("blog/post/2/b.txt.meta.json").exists(),
-        "siblings untouched"
-    );
+    assert!(root.join("blog/post/2/b.txt.meta.json").exists(), "siblings untouched");
 
     store.delete("blog/post/2/b.txt").await.unwrap();
     assert!(root.exists(), "the root itself stays");
@@ -157,10 +120,7 @@ async fn delete_removes_blob_metadata_and_empty_parents() {
 
     // Deleting what is absent is fine, even when the root does not exist.
     store.delete("blog/post/2/b.txt").await.unwrap();
-    store_in(&dir.path().join("never-created"))
-        .delete("x/y")
-        .await
-        .unwrap();
+    store_in(&dir.path().join("never-created")).delete("x/y").await.unwrap();
 }
 
 #[tokio::test]
@@ -204,16 +164,12 @@ async fn every_operation_rejects_invalid_keys() {
         "a/b.meta.json",
     ];
     for key in bad_keys {
-        let invalid =
-            |result: Result<(), BlobError>| matches!(result, Err(BlobError::InvalidKey(_)));
+        let invalid = |result: Result<(), BlobError>| matches!(result, Err(BlobError::InvalidKey(_)));
         assert!(
             invalid(store.upload(key, vec![1], "text/plain").await),
             "upload {key:?}"
         );
-        assert!(
-            invalid(store.download(key).await.map(drop)),
-            "download {key:?}"
-        );
+        assert!(invalid(store.download(key).await.map(drop)), "download {key:?}");
         assert!(invalid(store.exists(key).await.map(drop)), "exists {key:?}");
         assert!(invalid(store.delete(key).await), "delete {key:?}");
         assert!(invalid(
@@ -223,21 +179,14 @@ async fn every_operation_rejects_invalid_keys() {
                 .map(drop)
         ));
     }
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "nothing was written"
-    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing was written");
 }
 
 #[tokio::test]
 async fn metadata_files_cannot_be_reached_as_keys() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    store
-        .upload("a/f", b"x".to_vec(), "text/plain")
-        .await
-        .unwrap();
+    store.upload("a/f", b"x".to_vec(), "text/plain").await.unwrap();
     assert!(matches!(
         store.download("a/f.meta.json").await,
         Err(BlobError::InvalidKey(_))
@@ -259,10 +208,7 @@ async fn concurrent_uploads_and_deletes_in_one_directory_do_not_fail() {
         tasks.push(tokio::spawn(async move {
             let key = format!("shared/dir/{}", i % 4);
             for _ in 0..20 {
-                store
-                    .upload(&key, vec![1, 2, 3], "text/plain")
-                    .await
-                    .unwrap();
+                store.upload(&key, vec![1, 2, 3], "text/plain").await.unwrap();
                 store.delete(&key).await.unwrap();
             }
         }));

@@ -16,9 +16,7 @@ async fn topics_follow_kafka_naming_rules() {
     let bus = InProcessEventBus::new(fast_settings());
     let long = "t".repeat(250);
     for bad in ["", "has space", "slash/topic", "ümlaut", long.as_str()] {
-        assert!(
-            matches!(bus.publish(bad, &event(1)).await, Err(BusError::InvalidTopic(t)) if t == bad)
-        );
+        assert!(matches!(bus.publish(bad, &event(1)).await, Err(BusError::InvalidTopic(t)) if t == bad));
         assert!(matches!(
             bus.subscribe(bad, "s", Probe::new(0).0).await,
             Err(BusError::InvalidTopic(_))
@@ -50,10 +48,7 @@ async fn close_drains_queued_events_then_refuses_more() {
     );
 
     assert!(bus.is_closed());
-    assert!(matches!(
-        bus.publish("users", &event(11)).await,
-        Err(BusError::Closed)
-    ));
+    assert!(matches!(bus.publish("users", &event(11)).await, Err(BusError::Closed)));
     assert!(matches!(
         bus.subscribe("users", "late", Probe::new(0).0).await,
         Err(BusError::Closed)
@@ -81,10 +76,7 @@ async fn stopping_the_service_closes_the_bus_and_its_clones() {
     let service = bus.clone();
     BackgroundService::start(&service).await.unwrap();
     BackgroundService::stop(&service).await.unwrap();
-    assert!(matches!(
-        bus.publish("users", &event(1)).await,
-        Err(BusError::Closed)
-    ));
+    assert!(matches!(bus.publish("users", &event(1)).await, Err(BusError::Closed)));
 }
 
 #[test]

@@ -1,0 +1,235 @@
+//! Who is calling: the bearer token's actor and tenant, or the tenant the
+//! caller names in `x-tenant-id`.
+//!
+//! Nothing is rejected here. Public routes serve anonymous callers and even
+//! callers with a stale token, so the verdict is left in the request's
+//! extensions ([`AuthState`], [`InvalidTenant`]) for the route guards and the
+//! `Ctx` extractor to act on.
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName};
+use platform_ports::driving::Authenticator;
+use platform_ports::model::{Actor, RequestContext, TenantId};
+
+/// The header naming the tenant of an unauthenticated call.
+pub(crate) const X_TENANT_ID: HeaderName = HeaderName::from_static("x-tenant-id");
+
+/// What the request's credentials turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AuthState {
+    /// No bearer token (or no authenticator to check one).
+    Anonymous,
+    /// A verified token; the context's actor is set.
+    Authenticated,
+    /// A bearer token that did not verify.
+    Invalid,
+}
+
+/// The `x-tenant-id` header was not a UUID; routes that act in a tenant
+/// answer 400 `invalid_tenant`.
+#[derive(Clone, Debug)]
+pub(crate) struct InvalidTenant(pub(crate) String);
+
+/// The outcome of [`identify`].
+#[derive(Debug)]
+pub(crate) struct Identity {
+    /// The credentials' verdict.
+    pub(crate) state: AuthState,
+    /// Whether the tenant came from the token or the header (not the default).
+    pub(crate) tenant_named: bool,
+    /// Set when the tenant header was unusable.
+    pub(crate) invalid_tenant: Option<InvalidTenant>,
+}
+
+/// Fills in `ctx.actor` and `ctx.tenant_id` from the headers.
+///
+/// A verified token decides the tenant; without one the tenant comes from
+/// `x-tenant-id`, else it stays the default. Verification is synchronous and
+/// answered from the authenticator's cache for repeated tokens, which is what
+/// lets it run on every request.
+pub(crate) fn identify(
+    headers: &HeaderMap,
+    authenticator: Option<&dyn Authenticator>,
+    ctx: &mut RequestContext,
+) -> Identity {
+    let state = match (bearer(headers), authenticator) {
+        (Some(token), Some(authenticator)) if !token.is_empty() => match authenticator.verify_token(token) {
+            Ok(claims) => {
+                ctx.tenant_id = claims.tenant_id;
+                ctx.actor = Some(Actor {
+                    user_id: claims.sub,
+                    roles: claims.roles.clone(),
+                    tenant_id: claims.tenant_id,
+                    session_id: claims.sid,
+                });
+                AuthState::Authenticated
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "bearer token refused");
+                AuthState::Invalid
+            }
+        },
+        (Some(_), Some(_)) => AuthState::Invalid,
+        _ => AuthState::Anonymous,
+    };
+    if state == AuthState::Authenticated {
+        return Identity {
+            state,
+            tenant_named: true,
+            invalid_tenant: None,
+        };
+    }
+    let Some(value) = headers.get(X_TENANT_ID) else {
+        return Identity {
+            state,
+            tenant_named: false,
+            invalid_tenant: None,
+        };
+    };
+    let parsed = value
+        .to_str()
+        .map_err(|_| "is not visible ASCII".to_owned())
+        .and_then(|text| text.trim().parse::<TenantId>().map_err(|err| err.to_string()));
+    match parsed {
+        Ok(tenant) => {
+            ctx.tenant_id = tenant;
+            Identity {
+                state,
+                tenant_named: true,
+                invalid_tenant: None,
+            }
+        }
+        Err(reason) => Identity {
+            state,
+            tenant_named: false,
+            invalid_tenant: Some(InvalidTenant(reason)),
+        },
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http::HeaderValue;
+    use platform_ports::crypto::TokenError;
+    use platform_ports::driving::{AuthError, MockAuthenticator};
+    use platform_ports::model::{AccessClaims, TokenFamilyId, UserId};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn claims(tenant: TenantId) -> AccessClaims {
+        AccessClaims {
+            sub: UserId::new(),
+            roles: vec!["admin".to_owned()],
+            tenant_id: tenant,
+            exp: 2_000_000_000,
+            iat: 1_000_000_000,
+            jti: "j".to_owned(),
+            iss: "platform".to_owned(),
+            aud: "platform".to_owned(),
+            sid: Some(TokenFamilyId::new()),
+        }
+    }
+
+    fn authenticator(good: AccessClaims) -> MockAuthenticator {
+        let mut mock = MockAuthenticator::new();
+        mock.expect_verify_token().returning(move |token| {
+            if token == "good" {
+                Ok(Arc::new(good.clone()))
+            } else {
+                Err(AuthError::InvalidToken(Some(TokenError::BadSignature)))
+            }
+        });
+        mock
+    }
+
+    #[test]
+    fn reads_only_bearer_tokens() {
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer abc")])), Some("abc"));
+        assert_eq!(bearer(&headers(&[("authorization", "bearer  abc ")])), Some("abc"));
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer")])), Some(""));
+        assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_verified_token_sets_the_actor_and_wins_over_the_header() {
+        let token_tenant = TenantId(Uuid::now_v7());
+        let good = claims(token_tenant);
+        let mock = authenticator(good.clone());
+        let mut ctx = RequestContext::system("r");
+        let identity = identify(
+            &headers(&[("authorization", "Bearer good"), ("x-tenant-id", "not-a-uuid")]),
+            Some(&mock),
+            &mut ctx,
+        );
+        assert_eq!(identity.state, AuthState::Authenticated);
+        assert!(identity.invalid_tenant.is_none());
+        assert_eq!(ctx.tenant_id, token_tenant);
+        let actor = ctx.actor.unwrap();
+        assert_eq!(actor.user_id, good.sub);
+        assert_eq!(actor.tenant_id, token_tenant);
+        assert_eq!(actor.session_id, good.sid);
+        assert_eq!(actor.roles, good.roles);
+    }
+
+    #[test]
+    fn a_refused_token_leaves_the_header_tenant() {
+        let mock = authenticator(claims(TenantId::DEFAULT));
+        let tenant = Uuid::now_v7();
+        let mut ctx = RequestContext::system("r");
+        let identity = identify(
+            &headers(&[("authorization", "Bearer forged"), ("x-tenant-id", &tenant.to_string())]),
+            Some(&mock),
+            &mut ctx,
+        );
+        assert_eq!(identity.state, AuthState::Invalid);
+        assert!(identity.tenant_named);
+        assert_eq!(ctx.tenant_id, TenantId(tenant));
+        assert!(ctx.actor.is_none());
+
+        let mut ctx = RequestContext::system("r");
+        let identity = identify(&headers(&[("authorization", "Bearer ")]), Some(&mock), &mut ctx);
+        assert_eq!(identity.state, AuthState::Invalid);
+    }
+
+    #[test]
+    fn without_a_token_the_header_or_the_default_tenant_applies() {
+        let mut ctx = RequestContext::system("r");
+        let identity = identify(&headers(&[("x-tenant-id", "nope")]), None, &mut ctx);
+        assert_eq!(identity.state, AuthState::Anonymous);
+        assert!(identity.invalid_tenant.is_some());
+        assert_eq!(ctx.tenant_id, TenantId::DEFAULT);
+
+        let mut ctx = RequestContext::system("r");
+        let identity = identify(&HeaderMap::new(), None, &mut ctx);
+        assert!(!identity.tenant_named);
+        assert!(identity.invalid_tenant.is_none());
+        assert_eq!(ctx.tenant_id, TenantId::DEFAULT);
+
+        // No authenticator configured: a token cannot be checked, so it is ignored.
+        let mut ctx = RequestContext::system("r");
+        let identity = identify(&headers(&[("authorization", "Bearer x")]), None, &mut ctx);
+        assert_eq!(identity.state, AuthState::Anonymous);
+    }
+}

@@ -1,0 +1,120 @@
+//! The security HTTP surface: `/api/v1/auth|users|roles|permissions|audit`
+//! and the JWKS, over the identity, authentication, authorization and audit
+//! driving ports (contract: issue 3's security API).
+//!
+//! Who the caller is was decided by the outer middleware (bearer token or
+//! `x-tenant-id`); each route here states what it requires with the
+//! [`require_authenticated`] / [`require_permission`] route layers.
+
+mod audit;
+mod auth;
+mod dto;
+mod errors;
+mod guard;
+mod params;
+mod roles;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{delete, get, patch, post, put};
+use platform_core::permissions as perm;
+use platform_ports::crypto::TokenCodec;
+use platform_ports::driving::{Auditor, Authenticator, Authorizer, RateLimiter, RoleService, UserService};
+use platform_ports::model::Permission;
+
+pub use guard::{Require, RequireService, require_authenticated, require_permission};
+
+/// The driving ports the security routes call.
+#[derive(Clone)]
+pub struct SecurityDeps {
+    /// Login, refresh and logout.
+    pub authenticator: Arc<dyn Authenticator>,
+    /// Registration, verification, passwords and user administration.
+    pub users: Arc<dyn UserService>,
+    /// Roles, their permissions and assignments.
+    pub roles: Arc<dyn RoleService>,
+    /// Decides the routes' permissions.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Answers audit queries.
+    pub auditor: Arc<dyn Auditor>,
+    /// Publishes the token-signing public keys (JWKS).
+    pub tokens: Arc<dyn TokenCodec>,
+    /// Limits login, refresh, registration and password-reset attempts.
+    pub limiter: Arc<dyn RateLimiter>,
+}
+
+/// Every `/api/v1` security route and `GET /.well-known/jwks.json`, state
+/// applied: pass it (merged with other modules) as `build_router`'s `api`.
+pub fn security_routes(deps: SecurityDeps) -> Router {
+    let authorizer = Arc::clone(&deps.authorizer);
+    let needs = move |permission: Permission| require_permission(Arc::clone(&authorizer), permission);
+
+    let auth = Router::new()
+        .route("/register", post(auth::register))
+        .route("/verify-email", post(auth::verify_email))
+        .route("/login", post(auth::login))
+        .route("/refresh", post(auth::refresh))
+        .route("/logout", post(auth::logout))
+        .route("/password/forgot", post(auth::forgot_password))
+        .route("/password/reset", post(auth::reset_password))
+        .route(
+            "/password/change",
+            post(auth::change_password).route_layer(require_authenticated()),
+        );
+
+    // One `.route` per method and permission: a method router's route layer
+    // covers every method added before it, so each gets its own.
+    let api = Router::new()
+        .nest("/auth", auth)
+        .route(
+            "/users/me",
+            get(users::me)
+                .patch(users::update_me)
+                .route_layer(require_authenticated()),
+        )
+        .route("/users", get(users::list).route_layer(needs(perm::USER_READ)))
+        .route("/users/{id}", get(users::get).route_layer(needs(perm::USER_READ)))
+        .route(
+            "/users/{id}",
+            patch(users::update_one).route_layer(needs(perm::USER_UPDATE)),
+        )
+        .route(
+            "/users/{id}",
+            delete(users::delete).route_layer(needs(perm::USER_DELETE)),
+        )
+        .route(
+            "/users/{id}/roles",
+            post(roles::assign).route_layer(needs(perm::ROLE_ASSIGN)),
+        )
+        .route(
+            "/users/{id}/roles/{role_id}",
+            delete(roles::revoke).route_layer(needs(perm::ROLE_ASSIGN)),
+        )
+        .route("/roles", post(roles::create).route_layer(needs(perm::ROLE_CREATE)))
+        .route("/roles", get(roles::list).route_layer(needs(perm::ROLE_READ)))
+        .route("/roles/{id}", get(roles::get).route_layer(needs(perm::ROLE_READ)))
+        .route(
+            "/roles/{id}",
+            patch(roles::update).route_layer(needs(perm::ROLE_UPDATE)),
+        )
+        .route(
+            "/roles/{id}",
+            delete(roles::delete).route_layer(needs(perm::ROLE_DELETE)),
+        )
+        .route(
+            "/roles/{id}/permissions",
+            put(roles::set_permissions).route_layer(needs(perm::ROLE_UPDATE)),
+        )
+        .route(
+            "/permissions",
+            get(roles::permissions).route_layer(needs(perm::PERMISSION_READ)),
+        )
+        .route("/audit", get(audit::query).route_layer(needs(perm::AUDIT_READ)));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .with_state(deps)
+}

@@ -1,0 +1,264 @@
+//! The pool every repository shares, and the migrations run through it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use platform_ports::StoreError;
+use platform_ports::metrics::Metrics;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::error::store_error;
+use crate::settings::PgSettings;
+use crate::telemetry::DbTelemetry;
+
+/// What connecting or migrating can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The DSN does not parse.
+    #[error("invalid database dsn: {0}")]
+    InvalidDsn(#[source] sqlx::Error),
+    /// No connection could be opened.
+    #[error("cannot connect to PostgreSQL")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed or does not match what was applied.
+    #[error("migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A statement failed.
+    #[error("query failed")]
+    Query(#[source] sqlx::Error),
+}
+
+/// A pooled PostgreSQL database: the handle every PostgreSQL adapter takes.
+///
+/// Cloning is cheap and shares the pool. The pool replaces broken
+/// connections on its own (each is pinged before it is handed out), so when
+/// PostgreSQL comes back after an outage the next operation simply works.
+#[derive(Clone)]
+pub struct PgDatabase {
+    pool: PgPool,
+    telemetry: DbTelemetry,
+}
+
+impl PgDatabase {
+    /// Opens a pool as `settings` describe and waits for its first
+    /// connection, so a wrong DSN or a missing server fails start-up.
+    ///
+    /// # Errors
+    /// [`PgError::InvalidDsn`], [`PgError::Connect`].
+    pub async fn connect(settings: &PgSettings, metrics: Option<Arc<dyn Metrics>>) -> Result<Self, PgError> {
+        let options = Self::connect_options(settings)?;
+        let pool = Self::pool_options(settings)
+            .connect_with(options)
+            .await
+            .map_err(PgError::Connect)?;
+        Ok(Self::from_pool(pool, metrics))
+    }
+
+    /// A pool that opens its connections on first use: start-up does not
+    /// wait for (or fail without) PostgreSQL.
+    ///
+    /// # Errors
+    /// [`PgError::InvalidDsn`].
+    pub fn connect_lazy(settings: &PgSettings, metrics: Option<Arc<dyn Metrics>>) -> Result<Self, PgError> {
+        let options = Self::connect_options(settings)?;
+        let pool = Self::pool_options(settings).connect_lazy_with(options);
+        Ok(Self::from_pool(pool, metrics))
+    }
+
+    /// Wraps a pool built elsewhere (tests pin a schema through its options).
+    #[must_use]
+    pub fn from_pool(pool: PgPool, metrics: Option<Arc<dyn Metrics>>) -> Self {
+        Self {
+            pool,
+            telemetry: DbTelemetry::new(metrics.as_deref()),
+        }
+    }
+
+    fn connect_options(settings: &PgSettings) -> Result<PgConnectOptions, PgError> {
+        let options: PgConnectOptions = settings.dsn.expose().parse().map_err(PgError::InvalidDsn)?;
+        Ok(options.application_name(&settings.application_name))
+    }
+
+    fn pool_options(settings: &PgSettings) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .min_connections(settings.min_connections.min(settings.max_connections))
+            .acquire_timeout(settings.acquire_timeout)
+            .max_lifetime(settings.max_lifetime)
+            .idle_timeout(settings.idle_timeout)
+            // Pings an idle connection before handing it out, so connections
+            // broken by a server restart are replaced instead of failing a query.
+            .test_before_acquire(true)
+    }
+
+    /// The underlying pool.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn telemetry(&self) -> &DbTelemetry {
+        &self.telemetry
+    }
+
+    /// Runs one statement on the pool (outside any unit of work), observed
+    /// and with its error mapped.
+    pub(crate) async fn run<T>(
+        &self,
+        operation: &'static str,
+        statement: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        self.telemetry.observe(operation, statement).await.map_err(store_error)
+    }
+
+    /// Applies every embedded migration the database has not recorded yet.
+    /// Concurrent instances serialise on an advisory lock; re-running is a no-op.
+    ///
+    /// # Errors
+    /// [`PgError::Migrate`] when a migration fails (it is rolled back) or an
+    /// applied migration's file has changed.
+    pub async fn migrate(&self) -> Result<(), PgError> {
+        self.telemetry
+            .observe("migrations.apply", platform_migrations::migrator().run(&self.pool))
+            .await
+            .map_err(PgError::Migrate)
+    }
+
+    /// Every migration this build knows and every one the database recorded,
+    /// by version, with its state. Reads only: nothing is created.
+    ///
+    /// # Errors
+    /// [`PgError::Query`].
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, PgError> {
+        let recorded = self
+            .telemetry
+            .observe("migrations.status", recorded_migrations(&self.pool))
+            .await
+            .map_err(PgError::Query)?;
+        Ok(merge_status(recorded))
+    }
+
+    /// Closes every connection, waiting for borrowed ones to come back (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl fmt::Debug for PgDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgDatabase")
+            .field("size", &self.pool.size())
+            .field("idle", &self.pool.num_idle())
+            .field("telemetry", &self.telemetry)
+            .finish()
+    }
+}
+
+/// Where one migration stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationState {
+    /// Applied, and its file is unchanged.
+    Applied,
+    /// Not applied yet.
+    Pending,
+    /// Applied, but its file changed since: the migrator refuses to run.
+    Modified,
+    /// Recorded as failed (a non-transactional migration broke half-way).
+    Failed,
+    /// Applied by a newer build: this build does not know it.
+    Unknown,
+}
+
+impl MigrationState {
+    /// The state as the CLI prints it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Pending => "pending",
+            Self::Modified => "modified",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for MigrationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of `platform migrate status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The version (the file's number).
+    pub version: i64,
+    /// The file's description (`identity`).
+    pub description: String,
+    /// Where it stands.
+    pub state: MigrationState,
+    /// When it was applied.
+    pub installed_on: Option<DateTime<Utc>>,
+}
+
+/// A row of sqlx's bookkeeping table.
+#[derive(sqlx::FromRow)]
+struct Recorded {
+    version: i64,
+    description: String,
+    installed_on: DateTime<Utc>,
+    success: bool,
+    checksum: Vec<u8>,
+}
+
+async fn recorded_migrations(pool: &PgPool) -> Result<Vec<Recorded>, sqlx::Error> {
+    // `to_regclass` resolves through search_path, as the migrator does, and
+    // is NULL before the first migration: status must not create the table.
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT version, description, installed_on, success, checksum \
+         FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+fn merge_status(recorded: Vec<Recorded>) -> Vec<MigrationStatus> {
+    let mut recorded: BTreeMap<i64, Recorded> = recorded.into_iter().map(|r| (r.version, r)).collect();
+    let mut status: Vec<MigrationStatus> = platform_migrations::migrator()
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|migration| {
+            let row = recorded.remove(&migration.version);
+            let state = match &row {
+                None => MigrationState::Pending,
+                Some(r) if !r.success => MigrationState::Failed,
+                Some(r) if r.checksum.as_slice() != &*migration.checksum => MigrationState::Modified,
+                Some(_) => MigrationState::Applied,
+            };
+            MigrationStatus {
+                version: migration.version,
+                description: migration.description.to_string(),
+                state,
+                installed_on: row.map(|r| r.installed_on),
+            }
+        })
+        .collect();
+    status.extend(recorded.into_values().map(|r| MigrationStatus {
+        version: r.version,
+        description: r.description,
+        state: MigrationState::Unknown,
+        installed_on: Some(r.installed_on),
+    }));
+    status.sort_by_key(|s| s.version);
+    status
+}

@@ -1,0 +1,88 @@
+//! The audit log as the outside asks for it: record an action outside a
+//! unit of work, and query the caller's tenant.
+//!
+//! Use cases that change state append their entries inside their own unit
+//! of work (through [`platform_ports::repos::AuditStore::append`]); this
+//! service is for actions with nothing else to commit, such as reads worth
+//! recording.
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use platform_ports::StoreError;
+use platform_ports::clock::{Clock, IdGenerator};
+use platform_ports::driving::{AuditError, Auditor};
+use platform_ports::model::{AuditAction, AuditEntry, AuditFilter, FieldError, Page, PageRequest, RequestContext};
+use platform_ports::repos::AuditStore;
+
+use crate::support::audit_entry_as;
+
+/// Implements [`Auditor`] over the [`AuditStore`].
+#[derive(shaku::Component)]
+#[shaku(interface = Auditor)]
+pub struct AuditService {
+    #[shaku(inject)]
+    store: Arc<dyn AuditStore>,
+    #[shaku(inject)]
+    clock: Arc<dyn Clock>,
+    #[shaku(inject)]
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl AuditService {
+    /// A service over `store`, stamping entries with `clock` and `ids`.
+    #[must_use]
+    pub fn new(store: Arc<dyn AuditStore>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+        Self { store, clock, ids }
+    }
+}
+
+fn backend(err: StoreError) -> AuditError {
+    AuditError::Backend(Box::new(err))
+}
+
+#[async_trait]
+impl Auditor for AuditService {
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, action = %action.action))]
+    async fn record(&self, ctx: &RequestContext, action: AuditAction) -> Result<(), AuditError> {
+        let actor = action.actor_id.or_else(|| ctx.user_id());
+        let entry = audit_entry_as(
+            ctx,
+            self.clock.as_ref(),
+            self.ids.as_ref(),
+            actor,
+            &action.action,
+            action.target_id,
+            action.metadata,
+        );
+        self.store.append_batch(&[entry]).await.map_err(backend)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
+    async fn query(
+        &self,
+        ctx: &RequestContext,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, AuditError> {
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from > to
+        {
+            return Err(AuditError::Validation(
+                FieldError::new("from", "invalid_range", "must not be after `to`").into(),
+            ));
+        }
+        self.store
+            .query(ctx.tenant_id, &filter, &page)
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(_) => AuditError::Validation(
+                    FieldError::new("cursor", "invalid", "is not a cursor this list returned").into(),
+                ),
+                other => backend(other),
+            })
+    }
+}

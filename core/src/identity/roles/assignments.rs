@@ -1,0 +1,128 @@
+//! A role's permissions, and which users hold it.
+
+use platform_ports::driving::IdentityError;
+use platform_ports::model::{Permission, RequestContext, Role, RoleId, UserId};
+use serde_json::json;
+
+use super::RoleManager;
+use crate::identity::names::{actions, events};
+use crate::identity::policy;
+use crate::identity::unit::{finish, log_invalidation, store_error};
+use crate::meta;
+
+impl RoleManager {
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
+    pub(super) async fn set_role_permissions(
+        &self,
+        ctx: &RequestContext,
+        id: RoleId,
+        permissions: Vec<Permission>,
+    ) -> Result<Role, IdentityError> {
+        let permissions = policy::declared(&self.catalog, permissions).map_err(IdentityError::Validation)?;
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<(Role, Vec<UserId>), IdentityError> = async {
+            let current = self.find(ctx, id).await?;
+            let role = Role {
+                permissions,
+                ..current.clone()
+            };
+            let changed = self
+                .record_permission_diff(ctx, &mut tx, &role, &current.permissions)
+                .await?;
+            if !changed {
+                return Ok((current, Vec::new()));
+            }
+            self.roles
+                .set_permissions(&mut tx, ctx.tenant_id, id, &role.permissions)
+                .await
+                .map_err(store_error)?;
+            let holders = self.holders(ctx, id).await?;
+            Ok((role, holders))
+        }
+        .await;
+        let (role, holders) = finish(tx, outcome).await?;
+        self.invalidate_all(&holders).await;
+        Ok(role)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id, role_id = %role_id))]
+    pub(super) async fn assign_role(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<bool, IdentityError> = async {
+            let role = self.find(ctx, role_id).await?;
+            let held = self
+                .roles
+                .roles_of_user(ctx.tenant_id, user_id)
+                .await
+                .map_err(store_error)?;
+            // Assigning a held role changes nothing, so it records nothing.
+            if held.iter().any(|r| r.id == role_id) {
+                return Ok(false);
+            }
+            // The repository answers NotFound for a user outside the tenant.
+            self.roles
+                .assign_to_user(&mut tx, ctx.tenant_id, user_id, &[role_id])
+                .await
+                .map_err(store_error)?;
+            let entry = self.entry(
+                ctx,
+                actions::ROLE_ASSIGNED,
+                user_id,
+                meta! { "role_id" => role_id, "role" => role.name },
+            );
+            let event = self.event(
+                ctx,
+                events::ROLE_ASSIGNED,
+                user_id,
+                json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
+            );
+            self.record(&mut tx, &entry, Some(&event)).await?;
+            Ok(true)
+        }
+        .await;
+        if finish(tx, outcome).await? {
+            log_invalidation(user_id, self.permissions.invalidate(user_id).await);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id, role_id = %role_id))]
+    pub(super) async fn revoke_role(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        role_id: RoleId,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<(), IdentityError> = async {
+            let role = self.find(ctx, role_id).await?;
+            // NotFound when the user does not hold it.
+            self.roles
+                .revoke_from_user(&mut tx, ctx.tenant_id, user_id, role_id)
+                .await
+                .map_err(store_error)?;
+            let entry = self.entry(
+                ctx,
+                actions::ROLE_REVOKED,
+                user_id,
+                meta! { "role_id" => role_id, "role" => role.name },
+            );
+            let event = self.event(
+                ctx,
+                events::ROLE_REVOKED,
+                user_id,
+                json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
+            );
+            self.record(&mut tx, &entry, Some(&event)).await
+        }
+        .await;
+        finish(tx, outcome).await?;
+        log_invalidation(user_id, self.permissions.invalidate(user_id).await);
+        Ok(())
+    }
+}

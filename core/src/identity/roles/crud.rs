@@ -1,0 +1,168 @@
+//! Creating, reading, renaming and deleting roles.
+
+use platform_ports::driving::{IdentityError, RoleInput};
+use platform_ports::model::{FieldError, RequestContext, Role, RoleId, ValidationErrors};
+
+use super::RoleManager;
+use crate::identity::names::actions;
+use crate::identity::policy;
+use crate::identity::unit::{all_valid, finish, invalid, store_error};
+use crate::meta;
+
+impl RoleManager {
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
+    pub(super) async fn create_role(&self, ctx: &RequestContext, input: RoleInput) -> Result<Role, IdentityError> {
+        let name = policy::role_name(&input.name);
+        let description = policy::description(input.description.as_deref());
+        let permissions = policy::declared(&self.catalog, input.permissions);
+        all_valid(
+            [name.as_ref().err(), description.as_ref().err()]
+                .into_iter()
+                .chain(permission_errors(&permissions)),
+        )?;
+        let (name, description) = (name.map_err(invalid)?, description.map_err(invalid)?);
+        let permissions = permissions.map_err(IdentityError::Validation)?;
+
+        let now = self.clock.now();
+        let role = Role {
+            id: RoleId(self.ids.new_id()),
+            tenant_id: ctx.tenant_id,
+            name,
+            description,
+            permissions,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<(), IdentityError> = async {
+            self.roles.create(&mut tx, &role).await.map_err(store_error)?;
+            let entry = self.entry(ctx, actions::ROLE_CREATED, role.id, meta! { "name" => role.name });
+            self.record(&mut tx, &entry, None).await?;
+            self.record_permission_diff(ctx, &mut tx, &role, &[]).await?;
+            Ok(())
+        }
+        .await;
+        finish(tx, outcome).await?;
+        tracing::info!(role_id = %role.id, "role created");
+        Ok(role)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
+    pub(super) async fn list_roles(&self, ctx: &RequestContext) -> Result<Vec<Role>, IdentityError> {
+        self.roles.list(ctx.tenant_id).await.map_err(store_error)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
+    pub(super) async fn get_role(&self, ctx: &RequestContext, id: RoleId) -> Result<Role, IdentityError> {
+        self.find(ctx, id).await
+    }
+
+    /// A blank name and a `None` description keep the current values (a
+    /// blank description clears it); empty permissions leave them untouched.
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
+    pub(super) async fn update_role(
+        &self,
+        ctx: &RequestContext,
+        id: RoleId,
+        input: RoleInput,
+    ) -> Result<Role, IdentityError> {
+        let name = Some(input.name.as_str())
+            .filter(|n| !n.trim().is_empty())
+            .map(policy::role_name)
+            .transpose();
+        let description = input
+            .description
+            .as_deref()
+            .map(|text| policy::description(Some(text)))
+            .transpose();
+        let permissions = Some(input.permissions)
+            .filter(|p| !p.is_empty())
+            .map(|p| policy::declared(&self.catalog, p))
+            .transpose();
+        all_valid(
+            [name.as_ref().err(), description.as_ref().err()]
+                .into_iter()
+                .chain(permission_errors(&permissions)),
+        )?;
+        let (name, description) = (name.map_err(invalid)?, description.map_err(invalid)?);
+        let permissions = permissions.map_err(IdentityError::Validation)?;
+
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<(Role, Vec<_>), IdentityError> = async {
+            let current = self.find(ctx, id).await?;
+            let mut role = current.clone();
+            let mut fields: Vec<&str> = Vec::new();
+            if let Some(name) = name.filter(|n| *n != current.name) {
+                role.name = name;
+                fields.push("name");
+            }
+            if let Some(description) = description.filter(|d| *d != current.description) {
+                role.description = description;
+                fields.push("description");
+            }
+            let mut permissions_changed = false;
+            if let Some(permissions) = permissions {
+                permissions_changed = permissions != current.permissions;
+                role.permissions = permissions;
+            }
+            if fields.is_empty() && !permissions_changed {
+                return Ok((current, Vec::new()));
+            }
+            role.updated_at = self.clock.now();
+            self.roles.update(&mut tx, &role).await.map_err(store_error)?;
+            if !fields.is_empty() {
+                let entry = self.entry(
+                    ctx,
+                    actions::ROLE_UPDATED,
+                    role.id,
+                    meta! { "name" => role.name, "fields" => fields },
+                );
+                self.record(&mut tx, &entry, None).await?;
+            }
+            let holders = if permissions_changed {
+                self.record_permission_diff(ctx, &mut tx, &role, &current.permissions)
+                    .await?;
+                self.holders(ctx, id).await?
+            } else {
+                Vec::new()
+            };
+            Ok((role, holders))
+        }
+        .await;
+        let (role, holders) = finish(tx, outcome).await?;
+        self.invalidate_all(&holders).await;
+        Ok(role)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
+    pub(super) async fn delete_role(&self, ctx: &RequestContext, id: RoleId) -> Result<(), IdentityError> {
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<Vec<_>, IdentityError> = async {
+            let role = self.find(ctx, id).await?;
+            // Asked before the delete takes the assignments with it.
+            let holders = self.holders(ctx, id).await?;
+            self.roles
+                .delete(&mut tx, ctx.tenant_id, id)
+                .await
+                .map_err(store_error)?;
+            let entry = self.entry(
+                ctx,
+                actions::ROLE_DELETED,
+                id,
+                meta! { "name" => role.name, "holders" => holders.len() },
+            );
+            self.record(&mut tx, &entry, None).await?;
+            Ok(holders)
+        }
+        .await;
+        let holders = finish(tx, outcome).await?;
+        self.invalidate_all(&holders).await;
+        tracing::info!("role deleted");
+        Ok(())
+    }
+}
+
+/// The field errors of a permission check, to report with the other fields'.
+fn permission_errors<T>(checked: &Result<T, ValidationErrors>) -> impl Iterator<Item = Option<&FieldError>> {
+    checked.as_ref().err().into_iter().flat_map(|e| e.0.iter().map(Some))
+}

@@ -1,0 +1,276 @@
+//! [`UserManager`]: the user lifecycle, from registration to deletion.
+
+mod admin;
+mod credentials;
+mod profile;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use platform_ports::clock::{Clock, IdGenerator};
+use platform_ports::crypto::{OpaqueTokens, PasswordHasher};
+use platform_ports::driving::{IdentityError, PermissionResolver, RegisterUser, UserService};
+use platform_ports::model::{
+    AuditEntry, Email, Event, Page, PageRequest, RequestContext, SecretString, TokenHash, User, UserFilter, UserId,
+    UserUpdates, VerificationPurpose, VerificationToken,
+};
+use platform_ports::notify::Notifier;
+use platform_ports::repos::{
+    AuditStore, Outbox, RefreshTokenStore, RoleRepository, Transaction, UnitOfWork, UserRepository,
+    VerificationTokenStore,
+};
+use serde_json::json;
+
+use super::names::EVENT_SOURCE;
+use super::settings::{IdentitySettings, PermissionCatalog};
+use super::unit::store_error;
+use crate::support::{IDENTITY_TOPIC, audit_entry, event};
+
+/// Every port the identity use cases need, for building them without shaku.
+#[derive(Clone)]
+pub struct IdentityPorts {
+    /// Opens units of work.
+    pub uow: Arc<dyn UnitOfWork>,
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Roles and assignments.
+    pub roles: Arc<dyn RoleRepository>,
+    /// Refresh tokens (revoked on password changes and deletion).
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Mailed single-use tokens.
+    pub verification_tokens: Arc<dyn VerificationTokenStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// The transactional outbox.
+    pub outbox: Arc<dyn Outbox>,
+    /// argon2id.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Random tokens and their hashes.
+    pub tokens: Arc<dyn OpaqueTokens>,
+    /// Mail.
+    pub notifier: Arc<dyn Notifier>,
+    /// The permission cache to invalidate.
+    pub permissions: Arc<dyn PermissionResolver>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Identifiers.
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// Implements [`UserService`]: registration, verification, passwords,
+/// profiles and the bootstrap administrator.
+#[derive(shaku::Component)]
+#[shaku(interface = UserService)]
+pub struct UserManager {
+    #[shaku(inject)]
+    uow: Arc<dyn UnitOfWork>,
+    #[shaku(inject)]
+    users: Arc<dyn UserRepository>,
+    #[shaku(inject)]
+    roles: Arc<dyn RoleRepository>,
+    #[shaku(inject)]
+    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    #[shaku(inject)]
+    verification_tokens: Arc<dyn VerificationTokenStore>,
+    #[shaku(inject)]
+    audit: Arc<dyn AuditStore>,
+    #[shaku(inject)]
+    outbox: Arc<dyn Outbox>,
+    #[shaku(inject)]
+    hasher: Arc<dyn PasswordHasher>,
+    #[shaku(inject)]
+    tokens: Arc<dyn OpaqueTokens>,
+    #[shaku(inject)]
+    notifier: Arc<dyn Notifier>,
+    #[shaku(inject)]
+    permissions: Arc<dyn PermissionResolver>,
+    #[shaku(inject)]
+    clock: Arc<dyn Clock>,
+    #[shaku(inject)]
+    ids: Arc<dyn IdGenerator>,
+    /// Password rules, token lifetimes, the public URL.
+    settings: IdentitySettings,
+    /// Every declared permission (the admin role holds them all).
+    catalog: PermissionCatalog,
+}
+
+impl UserManager {
+    /// A manager over `ports`.
+    #[must_use]
+    pub fn new(ports: IdentityPorts, settings: IdentitySettings, catalog: PermissionCatalog) -> Self {
+        Self {
+            uow: ports.uow,
+            users: ports.users,
+            roles: ports.roles,
+            refresh_tokens: ports.refresh_tokens,
+            verification_tokens: ports.verification_tokens,
+            audit: ports.audit,
+            outbox: ports.outbox,
+            hasher: ports.hasher,
+            tokens: ports.tokens,
+            notifier: ports.notifier,
+            permissions: ports.permissions,
+            clock: ports.clock,
+            ids: ports.ids,
+            settings,
+            catalog,
+        }
+    }
+
+    /// An audit entry attributed from the context.
+    fn entry(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        target: impl ToString,
+        metadata: std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> AuditEntry {
+        audit_entry(
+            ctx,
+            self.clock.as_ref(),
+            self.ids.as_ref(),
+            action,
+            Some(target.to_string()),
+            metadata,
+        )
+    }
+
+    /// An identity event about `user`.
+    fn user_event(&self, ctx: &RequestContext, event_type: &str, user: &User, data: serde_json::Value) -> Event {
+        event(
+            self.clock.as_ref(),
+            self.ids.as_ref(),
+            event_type,
+            EVENT_SOURCE,
+            ctx.tenant_id,
+            user.id.to_string(),
+            data,
+        )
+    }
+
+    /// Writes the audit entry and, when given, the event into the unit of work.
+    async fn record(
+        &self,
+        tx: &mut Transaction,
+        entry: &AuditEntry,
+        event: Option<&Event>,
+    ) -> Result<(), IdentityError> {
+        self.audit.append(tx, entry).await.map_err(store_error)?;
+        if let Some(event) = event {
+            self.outbox
+                .enqueue(tx, IDENTITY_TOPIC, event)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// A fresh mailed token for `user`: the token to send and the record to store.
+    fn mailed_token(&self, user: &User, purpose: VerificationPurpose) -> (SecretString, VerificationToken) {
+        let token = self.tokens.generate();
+        let record = self.token_record(self.tokens.hash(token.expose()), user, purpose);
+        (token, record)
+    }
+
+    /// The stored form of a token for `user`, expiring after the purpose's lifetime.
+    fn token_record(&self, token_hash: TokenHash, user: &User, purpose: VerificationPurpose) -> VerificationToken {
+        let now = self.clock.now();
+        let ttl = match purpose {
+            VerificationPurpose::EmailVerification => self.settings.email_verification_ttl,
+            VerificationPurpose::PasswordReset => self.settings.password_reset_ttl,
+        };
+        VerificationToken {
+            token_hash,
+            purpose,
+            user_id: user.id,
+            tenant_id: user.tenant_id,
+            created_at: now,
+            expires_at: now + chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX),
+            used_at: None,
+        }
+    }
+
+    /// Mails a token after its unit of work committed. A failure is logged,
+    /// not returned: the change stands and the user can ask for another mail.
+    async fn mail_token(&self, email: &Email, template: &str, path: &str, token: &SecretString) {
+        let link = super::policy::token_link(&self.settings.public_url, path, token.expose());
+        let data = json!({ "token": token.expose(), "link": link, "email": email.as_str() });
+        if let Err(err) = self
+            .notifier
+            .send_email_with_template(email.as_str(), template, &data)
+            .await
+        {
+            tracing::error!(template, error = %err, "could not queue identity mail");
+        }
+    }
+}
+
+#[async_trait]
+impl UserService for UserManager {
+    async fn register(&self, ctx: &RequestContext, input: RegisterUser) -> Result<User, IdentityError> {
+        self.register_user(ctx, input).await
+    }
+
+    async fn verify_email(&self, ctx: &RequestContext, token: &SecretString) -> Result<(), IdentityError> {
+        self.verify_user_email(ctx, token).await
+    }
+
+    async fn request_password_reset(&self, ctx: &RequestContext, email: &str) -> Result<(), IdentityError> {
+        self.start_password_reset(ctx, email).await
+    }
+
+    async fn reset_password(
+        &self,
+        ctx: &RequestContext,
+        token: &SecretString,
+        new_password: &SecretString,
+    ) -> Result<(), IdentityError> {
+        self.finish_password_reset(ctx, token, new_password).await
+    }
+
+    async fn change_password(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        old_password: &SecretString,
+        new_password: &SecretString,
+    ) -> Result<(), IdentityError> {
+        self.change_user_password(ctx, user_id, old_password, new_password)
+            .await
+    }
+
+    async fn update_profile(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        updates: UserUpdates,
+    ) -> Result<User, IdentityError> {
+        self.update_user_profile(ctx, user_id, updates).await
+    }
+
+    async fn get(&self, ctx: &RequestContext, user_id: UserId) -> Result<User, IdentityError> {
+        self.get_user(ctx, user_id).await
+    }
+
+    async fn list(
+        &self,
+        ctx: &RequestContext,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, IdentityError> {
+        self.list_users(ctx, filter, page).await
+    }
+
+    async fn ensure_admin(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<User, IdentityError> {
+        self.ensure_admin_user(ctx, email, password).await
+    }
+
+    async fn delete(&self, ctx: &RequestContext, user_id: UserId) -> Result<(), IdentityError> {
+        self.delete_user(ctx, user_id).await
+    }
+}

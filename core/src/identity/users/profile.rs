@@ -1,0 +1,147 @@
+//! Profiles: read, list, update, delete.
+
+use platform_ports::driving::IdentityError;
+use platform_ports::model::{
+    Email, Page, PageRequest, RequestContext, User, UserFilter, UserId, UserUpdates, VerificationPurpose,
+};
+use serde_json::json;
+
+use super::UserManager;
+use super::credentials::{VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH};
+use crate::identity::names::{actions, events};
+use crate::identity::policy;
+use crate::identity::unit::{all_valid, finish, invalid, list_error, log_invalidation, store_error};
+use crate::meta;
+
+impl UserManager {
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
+    pub(super) async fn update_user_profile(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        updates: UserUpdates,
+    ) -> Result<User, IdentityError> {
+        let display_name = updates
+            .display_name
+            .map(|name| policy::display_name(name.as_deref()))
+            .transpose();
+        // `Email` is checked where it is made; checked again because a
+        // caller may have deserialized one from data that bypassed `parse`.
+        let email = updates.email.map(|email| Email::parse(email.as_str())).transpose();
+        all_valid([display_name.as_ref().err(), email.as_ref().err()])?;
+        let (display_name, email) = (display_name.map_err(invalid)?, email.map_err(invalid)?);
+
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<(User, Option<_>), IdentityError> = async {
+            let current = self
+                .users
+                .find_by_id(ctx.tenant_id, user_id)
+                .await
+                .map_err(store_error)?
+                .ok_or(IdentityError::NotFound)?;
+            let mut user = current.clone();
+            let mut fields: Vec<&str> = Vec::new();
+            if let Some(name) = display_name.filter(|n| *n != current.display_name) {
+                user.display_name = name;
+                fields.push("display_name");
+            }
+            let mut mailed = None;
+            if let Some(email) = email.filter(|e| *e != current.email) {
+                user.email = email;
+                user.email_verified = false;
+                fields.push("email");
+                // The new address must be proven; tokens mailed to the old one stop working.
+                let (token, record) = self.mailed_token(&user, VerificationPurpose::EmailVerification);
+                self.verification_tokens
+                    .invalidate_user(
+                        &mut tx,
+                        user.id,
+                        VerificationPurpose::EmailVerification,
+                        record.created_at,
+                    )
+                    .await
+                    .map_err(store_error)?;
+                self.verification_tokens
+                    .insert(&mut tx, &record)
+                    .await
+                    .map_err(store_error)?;
+                mailed = Some(token);
+            }
+            if fields.is_empty() {
+                return Ok((current, None));
+            }
+            user.updated_at = self.clock.now();
+            self.users.update(&mut tx, &user).await.map_err(store_error)?;
+            let entry = self.entry(ctx, actions::USER_UPDATED, user.id, meta! { "fields" => fields });
+            let event = self.user_event(
+                ctx,
+                events::USER_UPDATED,
+                &user,
+                json!({ "id": user.id, "email": user.email.as_str(), "fields": fields }),
+            );
+            self.record(&mut tx, &entry, Some(&event)).await?;
+            Ok((user, mailed))
+        }
+        .await;
+        let (user, mailed) = finish(tx, outcome).await?;
+        if let Some(token) = mailed {
+            self.mail_token(&user.email, VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH, &token)
+                .await;
+        }
+        Ok(user)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
+    pub(super) async fn get_user(&self, ctx: &RequestContext, user_id: UserId) -> Result<User, IdentityError> {
+        self.users
+            .find_by_id(ctx.tenant_id, user_id)
+            .await
+            .map_err(store_error)?
+            .ok_or(IdentityError::NotFound)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
+    pub(super) async fn list_users(
+        &self,
+        ctx: &RequestContext,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, IdentityError> {
+        self.users.list(ctx.tenant_id, &filter, &page).await.map_err(list_error)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
+    pub(super) async fn delete_user(&self, ctx: &RequestContext, user_id: UserId) -> Result<(), IdentityError> {
+        let now = self.clock.now();
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome: Result<(), IdentityError> = async {
+            let user = self
+                .users
+                .find_by_id(ctx.tenant_id, user_id)
+                .await
+                .map_err(store_error)?
+                .ok_or(IdentityError::NotFound)?;
+            self.refresh_tokens
+                .revoke_user(&mut tx, user_id, None, now)
+                .await
+                .map_err(store_error)?;
+            self.users
+                .delete(&mut tx, ctx.tenant_id, user_id)
+                .await
+                .map_err(store_error)?;
+            let entry = self.entry(
+                ctx,
+                actions::USER_DELETED,
+                user_id,
+                meta! { "email" => user.email.as_str() },
+            );
+            let event = self.user_event(ctx, events::USER_DELETED, &user, json!({ "id": user_id }));
+            self.record(&mut tx, &entry, Some(&event)).await
+        }
+        .await;
+        finish(tx, outcome).await?;
+        log_invalidation(user_id, self.permissions.invalidate(user_id).await);
+        tracing::info!("user deleted");
+        Ok(())
+    }
+}

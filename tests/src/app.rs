@@ -1,0 +1,141 @@
+//! [`TestApp`]: one running platform with its own mail and blob directories.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use platform_bootstrap::app::{Platform, PlatformOptions};
+use platform_bootstrap::config::Settings;
+use platform_bootstrap::container::PlatformModule;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::test_settings;
+
+/// A running platform.
+pub struct TestApp {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// A client for it.
+    pub client: reqwest::Client,
+    /// Its container, to resolve ports.
+    pub module: Arc<PlatformModule>,
+    /// The settings it was built from (temporary directories filled in).
+    pub settings: Settings,
+    /// Mail files already handed out by `wait_for_mail`, so each is returned once.
+    pub(crate) seen_mail: Mutex<HashSet<PathBuf>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Kept alive for as long as the app: dropping them deletes the directories.
+    _mail_dir: TempDir,
+    _blob_dir: TempDir,
+}
+
+impl TestApp {
+    /// Starts the platform with the `test` configuration.
+    ///
+    /// # Errors
+    /// When it cannot be built.
+    pub async fn spawn() -> anyhow::Result<Self> {
+        Self::spawn_with(test_settings(&[])?, PlatformOptions::default()).await
+    }
+
+    /// Starts the platform with the `test` configuration plus `PLATFORM__…` overrides.
+    ///
+    /// # Errors
+    /// When the configuration does not load or the platform cannot be built.
+    pub async fn spawn_with_overrides(overrides: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::spawn_with(test_settings(overrides)?, PlatformOptions::default()).await
+    }
+
+    /// Starts a platform built from `settings` and `options`.
+    ///
+    /// `mail.file.dir` and `blob.local.root` are replaced by fresh temporary
+    /// directories so that apps running side by side never share files.
+    ///
+    /// # Errors
+    /// When it cannot be built.
+    pub async fn spawn_with(mut settings: Settings, options: PlatformOptions) -> anyhow::Result<Self> {
+        let mail_dir = tempfile::Builder::new().prefix("platform-mail-").tempdir()?;
+        let blob_dir = tempfile::Builder::new().prefix("platform-blob-").tempdir()?;
+        settings.mail.file.dir = mail_dir.path().to_path_buf();
+        settings.blob.local.root = blob_dir.path().to_path_buf();
+
+        let platform = Platform::build_with(settings.clone(), options).await?;
+        let addr = platform.local_addr();
+        let module = platform.module().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(platform.run_until(async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            client: reqwest::Client::new(),
+            module,
+            settings,
+            seen_mail: Mutex::new(HashSet::new()),
+            shutdown: Some(tx),
+            task: Some(task),
+            _mail_dir: mail_dir,
+            _blob_dir: blob_dir,
+        })
+    }
+
+    /// The directory the file mailer writes `.eml` files into.
+    #[must_use]
+    pub fn mail_dir(&self) -> &Path {
+        &self.settings.mail.file.dir
+    }
+
+    /// The local blob store's root directory.
+    #[must_use]
+    pub fn blob_dir(&self) -> &Path {
+        &self.settings.blob.local.root
+    }
+
+    /// `http://addr{path}`.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GET `path`.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {
+        self.client.get(self.url(path)).send().await
+    }
+
+    /// Asks the platform to shut down and waits for it.
+    ///
+    /// # Errors
+    /// When the platform failed while running or stopping.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
+
+    /// Signals shutdown without waiting; returns the task to await.
+    pub fn begin_stop(&mut self) -> Option<JoinHandle<anyhow::Result<()>>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.take()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -2,6 +2,8 @@
 //! committed events to the bus, and (with the feature-module issue) the
 //! feature-module registry.
 
+pub mod maintenance;
 pub mod relay;
 
+pub use maintenance::ExpiredTokenCleanup;
 pub use relay::{OutboxRelay, RelaySettings};

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, SecurityDeps, build_router, security_routes};
 use platform_adapter_telemetry::{DiskSpaceChecker, MemoryUsageChecker};
-use platform_application::{OutboxRelay, RelaySettings};
+use platform_application::{ExpiredTokenCleanup, OutboxRelay, RelaySettings};
 use platform_core::errors::LogSink;
 use platform_core::notify::{MAIL_TASK_TYPE, MailJobHandler};
 use platform_ports::driving::{Authenticator, UserService};
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
-use platform_ports::jobs::JobQueue;
+use platform_ports::jobs::{JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
 use platform_ports::model::{RequestContext, SecretString, User};
 use shaku::{HasComponent, ModuleBuilder};
@@ -57,7 +57,7 @@ impl Platform {
     /// # Errors
     /// When an adapter cannot be built or the address cannot be bound.
     pub async fn build_with(settings: Settings, options: PlatformOptions) -> anyhow::Result<Self> {
-        let wiring = container::builder(&settings)?;
+        let wiring = container::builder(&settings).await?;
         let builder = match options.customize {
             Some(customize) => customize(wiring.builder),
             None => wiring.builder,
@@ -92,6 +92,17 @@ impl Platform {
             "memory",
             Arc::new(MemoryUsageChecker::new(max_rss, h.memory_min_available_ratio)),
         );
+
+        for (name, checker) in &wiring.checkers {
+            health.register(name, checker.clone());
+        }
+        let scheduler: Arc<dyn Scheduler> = module.resolve();
+        for (name, spec, job) in wiring.cron.iter().cloned().chain(maintenance_jobs(&module)) {
+            scheduler
+                .schedule(name, spec, job)
+                .await
+                .map_err(|e| anyhow::anyhow!("scheduling {name}: {e}"))?;
+        }
 
         // Mail leaves through the job queue, so delivery is retried and off the request path.
         let jobs: Arc<dyn JobQueue> = module.resolve();
@@ -251,7 +262,7 @@ pub async fn shutdown_signal() {
 /// # Errors
 /// When the container cannot be built or the administrator cannot be created.
 pub async fn create_admin(settings: &Settings, email: &str, password: &SecretString) -> anyhow::Result<User> {
-    let module = container::builder(settings)?.builder.build();
+    let module = container::builder(settings).await?.builder.build();
     let users: Arc<dyn UserService> = module.resolve();
     users
         .ensure_admin(&RequestContext::system("cli"), email, password)
@@ -265,4 +276,47 @@ fn describe(err: &platform_ports::driving::IdentityError) -> String {
         platform_ports::driving::IdentityError::Validation(v) => v.to_string(),
         other => other.to_string(),
     }
+}
+
+/// The platform's own cron jobs (the seed's "cleanup expired tokens (daily)").
+fn maintenance_jobs(module: &PlatformModule) -> Vec<container::CronEntry> {
+    vec![(
+        "expired-token-cleanup",
+        "0 30 3 * * *",
+        Arc::new(ExpiredTokenCleanup::new(module.resolve(), module.resolve())),
+    )]
+}
+
+/// Applies the migrations (`platform migrate`).
+///
+/// # Errors
+/// When PostgreSQL cannot be reached or a migration fails.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = platform_adapter_postgres::PgDatabase::connect(&crate::infra::pg_settings(settings), None).await?;
+    db.migrate().await?;
+    db.close().await;
+    Ok(())
+}
+
+/// One line per migration (`platform migrate status`).
+///
+/// # Errors
+/// When PostgreSQL cannot be reached.
+pub async fn migration_status(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let db = platform_adapter_postgres::PgDatabase::connect(&crate::infra::pg_settings(settings), None).await?;
+    let rows = db.migration_status().await?;
+    db.close().await;
+    Ok(rows
+        .into_iter()
+        .map(|m| {
+            let when = m.installed_on.map(|t| t.to_rfc3339()).unwrap_or_default();
+            format!(
+                "{:>14}  {:<8}  {}  {}",
+                m.version,
+                m.state.as_str(),
+                m.description,
+                when
+            )
+        })
+        .collect())
 }

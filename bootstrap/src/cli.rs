@@ -35,6 +35,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Apply the database migrations (forward-only; re-running is a no-op).
+    Migrate {
+        /// `status`: list applied and pending migrations instead.
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
     /// Inspect configuration.
     Config {
         /// What to do with it.
@@ -66,4 +72,11 @@ pub enum AdminAction {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+/// `platform migrate …`
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// List each migration and whether it is applied.
+    Status,
 }

@@ -15,20 +15,27 @@ use platform_adapter_memory::{
     MemoryRefreshTokenStore, MemoryRoleRepository, MemoryScheduler, MemoryStore, MemoryUnitOfWork,
     MemoryUserRepository, MemoryVerificationTokenStore,
 };
+use platform_adapter_postgres::{PgAuditStore, PgHealthChecker};
 use platform_adapter_telemetry::OtelMetrics;
-use platform_core::audit::AuditService;
+use platform_core::audit::{AuditService, AuditWriterSettings, BatchedAuditWriter};
 use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
 use platform_core::clock::{SystemClock, UuidV7Generator};
 use platform_core::errors::ErrorBus;
 use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
+use platform_core::namespace::NamespacedCache;
 use platform_core::notify::TemplateNotifier;
 use platform_core::ratelimit::CacheRateLimiter;
+use platform_ports::cache::Cache;
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::events::EventBus;
+use platform_ports::health::HealthChecker;
+use platform_ports::jobs::CronJob;
 use platform_ports::jobs::{JobQueue, Scheduler};
 use platform_ports::lifecycle::BackgroundService;
+use platform_ports::metrics::Metrics;
+use platform_ports::repos::AuditStore;
 use shaku::{ModuleBuilder, module};
 
 use crate::config::{BlobDriver, CacheDriver, DatabaseDriver, EventBusDriver, MailDriver, SchedulerDriver, Settings};
@@ -92,7 +99,14 @@ pub struct Wiring {
     pub error_bus: Arc<ErrorBus>,
     /// The adapter serving each port.
     pub choices: Vec<AdapterChoice>,
+    /// Health checks of the configured infrastructure.
+    pub checkers: Vec<(&'static str, Arc<dyn HealthChecker>)>,
+    /// Maintenance jobs to schedule.
+    pub cron: Vec<CronEntry>,
 }
+
+/// A cron schedule: name, spec, job.
+pub type CronEntry = (&'static str, &'static str, Arc<dyn CronJob>);
 
 fn choice(port: &'static str, adapter: &'static str) -> AdapterChoice {
     AdapterChoice { port, adapter }
@@ -119,15 +133,24 @@ pub fn choices(settings: &Settings) -> anyhow::Result<Vec<AdapterChoice>> {
                 out.push(choice(port, "memory"));
             }
         }
-        DatabaseDriver::Postgres => bail!(
-            "database.driver: `postgres` has no adapter in this build yet (it arrives with the PostgreSQL issue); use `memory`"
-        ),
+        DatabaseDriver::Postgres => {
+            for port in [
+                "UnitOfWork",
+                "UserRepository",
+                "RoleRepository",
+                "RefreshTokenStore",
+                "VerificationTokenStore",
+                "AuditStore",
+                "PostRepository",
+                "Outbox",
+            ] {
+                out.push(choice(port, "postgres"));
+            }
+        }
     }
     out.push(match settings.cache.driver {
         CacheDriver::Memory => choice("Cache", "memory"),
-        CacheDriver::Redis => {
-            bail!("cache.driver: `redis` has no adapter in this build yet; use `memory`")
-        }
+        CacheDriver::Redis => choice("Cache", "redis (memory fallback)"),
     });
     out.push(match settings.event_bus.driver {
         EventBusDriver::Inprocess => choice("EventBus", "in-process"),
@@ -170,21 +193,27 @@ pub fn choices(settings: &Settings) -> anyhow::Result<Vec<AdapterChoice>> {
     Ok(out)
 }
 
-/// Builds the module builder for `settings`, with every component chosen.
+/// Builds the module builder for `settings`, with every component chosen:
+/// connects PostgreSQL and Redis when configured (and migrates when
+/// `database.migrate_on_start`).
 ///
 /// # Errors
-/// When a configured driver has no adapter in this build.
-pub fn builder(settings: &Settings) -> anyhow::Result<Wiring> {
+/// When a configured driver has no adapter in this build, a key cannot be
+/// read, or PostgreSQL cannot be reached or migrated.
+pub async fn builder(settings: &Settings) -> anyhow::Result<Wiring> {
     let choices = choices(settings)?;
     let catalog = crate::wiring::catalog();
     let store = Arc::new(MemoryStore::default());
 
+    let metrics = Arc::new(OtelMetrics::default());
     let error_bus = Arc::new(ErrorBus::new(settings.error_bus.capacity));
     let bus = Arc::new(InProcessEventBus::new(crate::wiring::bus_settings(settings)));
     let jobs = Arc::new(MemoryJobQueue::new(crate::wiring::job_settings(settings)));
     let scheduler = Arc::new(MemoryScheduler::new());
+    let mut checkers: Vec<(&'static str, Arc<dyn HealthChecker>)> = Vec::new();
+    let mut cron: Vec<CronEntry> = Vec::new();
 
-    let builder = PlatformModule::builder()
+    let mut builder = PlatformModule::builder()
         .with_component_parameters::<MemoryUnitOfWork>(MemoryUnitOfWork::parameters(store.clone()))
         .with_component_parameters::<MemoryUserRepository>(MemoryUserRepository::parameters(store.clone()))
         .with_component_parameters::<MemoryRoleRepository>(MemoryRoleRepository::parameters(store.clone()))
@@ -206,19 +235,57 @@ pub fn builder(settings: &Settings) -> anyhow::Result<Wiring> {
         .with_component_parameters::<AuthService>(crate::wiring::auth_params(settings))
         .with_component_parameters::<CachedPermissionResolver>(crate::wiring::permission_cache_params(settings))
         .with_component_parameters::<CacheRateLimiter>(crate::wiring::rate_limit_params(settings))
+        .with_component_override::<dyn Metrics>(Box::new(Shared(metrics.clone())))
         .with_component_override::<dyn ErrorPublisher>(Box::new(Shared(error_bus.clone())))
         .with_component_override::<dyn EventBus>(Box::new(Shared(bus.clone())))
         .with_component_override::<dyn JobQueue>(Box::new(Shared(jobs.clone())))
         .with_component_override::<dyn Scheduler>(Box::new(Shared(scheduler.clone())));
 
+    // Persistence: the audit store is wrapped by the batched writer either way.
+    let audit_inner: Arc<dyn AuditStore> = match settings.database.driver {
+        DatabaseDriver::Memory => Arc::new(MemoryAuditStore::new(store.clone())),
+        DatabaseDriver::Postgres => {
+            let db = crate::infra::postgres(settings, metrics.clone()).await?;
+            builder = crate::infra::override_postgres(builder, &db);
+            checkers.push((
+                "postgres",
+                Arc::new(PgHealthChecker::new(db.clone(), settings.health.check_timeout)),
+            ));
+            cron.push(crate::infra::outbox_purge(&db));
+            Arc::new(PgAuditStore::new(db))
+        }
+    };
+    let audit_writer = Arc::new(BatchedAuditWriter::new(audit_inner, AuditWriterSettings::default()));
+    builder = builder.with_component_override::<dyn AuditStore>(Box::new(Shared(audit_writer.clone())));
+
+    if settings.cache.driver == CacheDriver::Redis || !settings.cache.namespace.is_empty() {
+        let base: Arc<dyn Cache> = match settings.cache.driver {
+            CacheDriver::Memory => Arc::new(MemoryCache::new()),
+            CacheDriver::Redis => {
+                let redis = crate::infra::redis(settings, metrics.clone())?;
+                checkers.push(("redis", Arc::new(redis.health_checker())));
+                Arc::new(redis)
+            }
+        };
+        let cache: Box<dyn Cache> = if settings.cache.namespace.is_empty() {
+            Box::new(Shared(base))
+        } else {
+            Box::new(NamespacedCache::new(base, &settings.cache.namespace))
+        };
+        builder = builder.with_component_override::<dyn Cache>(cache);
+    }
+
     // Start order: the error bus first (everything reports to it), then the
-    // event bus, then what produces work for it; stop runs in reverse.
-    let services: Vec<Arc<dyn BackgroundService>> = vec![error_bus.clone(), bus, jobs, scheduler];
+    // event bus, then what produces work for it; stop runs in reverse, so the
+    // audit writer flushes after the requests drained.
+    let services: Vec<Arc<dyn BackgroundService>> = vec![error_bus.clone(), bus, jobs, scheduler, audit_writer];
     Ok(Wiring {
         builder,
         services,
         error_bus,
         choices,
+        checkers,
+        cron,
     })
 }
 

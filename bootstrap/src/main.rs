@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use platform_bootstrap::cli::{AdminAction, Cli, Command, ConfigAction};
+use platform_bootstrap::cli::{AdminAction, Cli, Command, ConfigAction, MigrateAction};
 use platform_bootstrap::config::{self, LoadOptions};
 use platform_bootstrap::secrets::FileSecretSource;
 use platform_bootstrap::{app, container, logging};
@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
             action: ConfigAction::Check,
         } => config_check(&loaded),
         Command::Serve => serve(loaded).await,
+        Command::Migrate { action } => migrate(&loaded, action).await,
         Command::Admin {
             action: AdminAction::Create {
                 email,
@@ -121,6 +122,30 @@ async fn admin_create(loaded: &config::LoadedConfig, email: &str) -> ExitCode {
             println!("administrator {} ({}) is ready", user.email, user.id);
             ExitCode::SUCCESS
         }
+        Err(err) => {
+            eprintln!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(loaded: &config::LoadedConfig, action: Option<MigrateAction>) -> ExitCode {
+    if loaded.settings.database.driver != config::DatabaseDriver::Postgres {
+        eprintln!("database.driver is memory: there is nothing to migrate (set database.driver: postgres)");
+        return ExitCode::from(CONFIG_ERROR);
+    }
+    let result = match action {
+        None => app::migrate(&loaded.settings)
+            .await
+            .map(|()| println!("migrations applied")),
+        Some(MigrateAction::Status) => app::migration_status(&loaded.settings).await.map(|rows| {
+            for row in rows {
+                println!("{row}");
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{err:#}");
             ExitCode::FAILURE

@@ -9,10 +9,16 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use platform_ports::StoreError;
+use platform_ports::cache::{Cache, CacheError};
 use platform_ports::errors::{ErrorPublisher, ErrorReport};
 use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
 use platform_ports::jobs::{CronJob, JobError, JobHandler, JobQueue, Scheduler};
-use platform_ports::model::{DeadLetter, Event, JobId, JobInfo, NewJob, RequestContext};
+use platform_ports::metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, UpDownCounter};
+use platform_ports::model::{
+    AuditEntry, AuditFilter, DeadLetter, Event, JobId, JobInfo, NewJob, Page, PageRequest, RequestContext, TenantId,
+};
+use platform_ports::repos::{AuditStore, Transaction};
 
 /// An `Arc<T>` that implements the ports `T` implements.
 pub struct Shared<T: ?Sized>(pub Arc<T>);
@@ -67,5 +73,74 @@ impl<T: ErrorPublisher + ?Sized> ErrorPublisher for Shared<T> {
     }
     fn publish_with_context(&self, ctx: &RequestContext, report: ErrorReport) {
         self.0.publish_with_context(ctx, report);
+    }
+}
+
+#[async_trait]
+impl<T: AuditStore + ?Sized> AuditStore for Shared<T> {
+    async fn append(&self, tx: &mut Transaction, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.0.append(tx, entry).await
+    }
+    async fn append_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        self.0.append_batch(entries).await
+    }
+    async fn query(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        self.0.query(tenant, filter, page).await
+    }
+}
+
+impl<T: Metrics + ?Sized> Metrics for Shared<T> {
+    fn counter(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Counter> {
+        self.0.counter(name, description, unit)
+    }
+    fn up_down_counter(
+        &self,
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+    ) -> Arc<dyn UpDownCounter> {
+        self.0.up_down_counter(name, description, unit)
+    }
+    fn histogram(
+        &self,
+        name: &'static str,
+        description: &'static str,
+        unit: &'static str,
+        boundaries: Option<Vec<f64>>,
+    ) -> Arc<dyn Histogram> {
+        self.0.histogram(name, description, unit, boundaries)
+    }
+    fn gauge(&self, name: &'static str, description: &'static str, unit: &'static str) -> Arc<dyn Gauge> {
+        self.0.gauge(name, description, unit)
+    }
+    fn render(&self) -> Result<String, MetricsError> {
+        self.0.render()
+    }
+}
+
+#[async_trait]
+impl<T: Cache + ?Sized> Cache for Shared<T> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.0.get(key).await
+    }
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<std::time::Duration>) -> Result<(), CacheError> {
+        self.0.set(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        self.0.delete(key).await
+    }
+    async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        self.0.exists(key).await
+    }
+    async fn increment(&self, key: &str, ttl: Option<std::time::Duration>) -> Result<i64, CacheError> {
+        self.0.increment(key, ttl).await
+    }
+    async fn ttl(&self, key: &str) -> Result<Option<std::time::Duration>, CacheError> {
+        self.0.ttl(key).await
     }
 }

@@ -26,7 +26,7 @@ async fn a_port_can_be_overridden_with_a_mockall_mock() {
     mock.expect_get()
         .withf(|key| key == "user:1:permissions")
         .returning(|_| Ok(Some(b"from-mock".to_vec())));
-    let wiring = container::builder(&settings(&[])).unwrap();
+    let wiring = container::builder(&settings(&[])).await.unwrap();
     let module = wiring
         .builder
         .with_component_override::<dyn Cache>(Box::new(mock))
@@ -50,7 +50,7 @@ async fn defaults_are_the_embedded_adapters() {
     assert_eq!(adapter("BlobStore"), "local filesystem");
     assert_eq!(adapter("Mailer"), "file (.eml)");
 
-    let module = container::builder(&s).unwrap().builder.build();
+    let module = container::builder(&s).await.unwrap().builder.build();
     let _users: Arc<dyn UserRepository> = module.resolve();
     let _bus: Arc<dyn EventBus> = module.resolve();
 }

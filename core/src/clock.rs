@@ -1,6 +1,6 @@
 //! The real clock and id generator (the ports exist so tests can fix time and ids).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use platform_ports::clock::{Clock, IdGenerator};
 use uuid::Uuid;
 
@@ -11,7 +11,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        // Microseconds: what PostgreSQL stores, so a value returned at
+        // creation equals the one read back later, on every adapter.
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -29,6 +31,11 @@ impl IdGenerator for UuidV7Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_has_microsecond_precision() {
+        assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1000, 0);
+    }
 
     #[test]
     fn ids_are_v7_and_increase() {

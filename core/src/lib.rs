@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod errors;
 pub mod health;
+pub mod namespace;
 pub mod permissions;
 pub mod ratelimit;
 pub mod support;

@@ -12,6 +12,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::isolation::Isolation;
 use crate::test_settings;
 
 /// A running platform.
@@ -31,6 +32,8 @@ pub struct TestApp {
     /// Kept alive for as long as the app: dropping them deletes the directories.
     _mail_dir: TempDir,
     _blob_dir: TempDir,
+    /// Declared last: dropped after the app's own fields.
+    _isolation: Isolation,
 }
 
 impl TestApp {
@@ -50,6 +53,16 @@ impl TestApp {
         Self::spawn_with(test_settings(overrides)?, PlatformOptions::default()).await
     }
 
+    /// Starts a second instance on the same database schema and cache
+    /// namespace as `other` (two instances behind one load balancer, or a
+    /// restart). The schema stays `other`'s: it is dropped with `other`.
+    ///
+    /// # Errors
+    /// When the platform cannot be built.
+    pub async fn spawn_sharing(other: &TestApp) -> anyhow::Result<Self> {
+        Self::start(other.settings.clone(), PlatformOptions::default(), Isolation::none()).await
+    }
+
     /// Starts a platform built from `settings` and `options`.
     ///
     /// `mail.file.dir` and `blob.local.root` are replaced by fresh temporary
@@ -58,6 +71,11 @@ impl TestApp {
     /// # Errors
     /// When it cannot be built.
     pub async fn spawn_with(mut settings: Settings, options: PlatformOptions) -> anyhow::Result<Self> {
+        let isolation = Isolation::prepare(&mut settings).await?;
+        Self::start(settings, options, isolation).await
+    }
+
+    async fn start(mut settings: Settings, options: PlatformOptions, isolation: Isolation) -> anyhow::Result<Self> {
         let mail_dir = tempfile::Builder::new().prefix("platform-mail-").tempdir()?;
         let blob_dir = tempfile::Builder::new().prefix("platform-blob-").tempdir()?;
         settings.mail.file.dir = mail_dir.path().to_path_buf();
@@ -80,6 +98,7 @@ impl TestApp {
             task: Some(task),
             _mail_dir: mail_dir,
             _blob_dir: blob_dir,
+            _isolation: isolation,
         })
     }
 

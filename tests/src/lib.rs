@@ -15,6 +15,7 @@
 
 mod api;
 mod app;
+mod isolation;
 pub mod jwt;
 mod mail;
 

@@ -2,8 +2,15 @@
 //! unit of work, the outbox, the embedded migrations and a health checker,
 //! all sharing one [`PgDatabase`] pool.
 //!
-//! Every tenant-scoped query filters by the caller's tenant; every statement
-//! runs in a `db.query` span and is timed into `db.client.operation.duration`.
+//! Every tenant-scoped query filters by the caller's tenant (token and outbox
+//! lookups take no tenant: their ports address rows by hash or id); every
+//! statement runs in a `db.query` span and is timed into the
+//! `db.client.operation.duration` histogram (seconds, labelled
+//! `db.operation.name` and `db.system`).
+//!
+//! Wiring: build the pool first (`PgDatabase::connect`, then `migrate` when
+//! configured), then hand clones of it to each adapter's plain constructor,
+//! e.g. `with_component_override::<dyn UserRepository>(Box::new(PgUserRepository::new(db.clone())))`.
 
 mod cursor;
 mod database;

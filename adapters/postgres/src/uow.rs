@@ -40,9 +40,12 @@ impl PgTx {
     where
         F: Future<Output = Result<T, sqlx::Error>> + 'c,
     {
-        let telemetry = self.telemetry.clone();
-        let failed = &mut self.failed;
-        let result = telemetry.observe(operation, statement(&mut self.inner)).await;
+        let Self {
+            inner,
+            telemetry,
+            failed,
+        } = self;
+        let result = telemetry.observe(operation, statement(inner)).await;
         if result.is_err() {
             *failed = true;
         }

@@ -133,6 +133,8 @@ pub struct DatabaseSettings {
     pub idle_timeout: Duration,
     /// Apply migrations at start-up.
     pub migrate_on_start: bool,
+    /// The connections' `application_name` (pg_stat_activity).
+    pub application_name: String,
 }
 
 /// Log line format.
@@ -176,6 +178,8 @@ pub struct CacheSettings {
     /// Default TTL of cached entries.
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
+    /// Prefix of every key (empty: none).
+    pub namespace: String,
 }
 
 /// `redis.*`
@@ -185,6 +189,12 @@ pub struct RedisSettings {
     pub url: SecretString,
     /// Pool size.
     pub pool_size: u32,
+    /// Past this, Redis counts as down and the memory fallback serves.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    /// How often to try Redis again while on the fallback.
+    #[serde(with = "humantime_serde")]
+    pub retry_interval: Duration,
 }
 
 /// JWT signing algorithm.
@@ -354,6 +364,8 @@ pub struct SchedulerSettings {
     pub driver: SchedulerDriver,
     /// Jobs run at once.
     pub concurrency: usize,
+    /// Lets production use the in-memory queue.
+    pub allow_in_memory: bool,
 }
 
 /// Which blob store.

@@ -80,6 +80,16 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         e.positive(s.cache.ttl, "cache.ttl");
     }
     e.check(s.redis.pool_size >= 1, "redis.pool_size", "must be at least 1");
+    e.positive(s.redis.command_timeout, "redis.command_timeout");
+    e.positive(s.redis.retry_interval, "redis.retry_interval");
+    e.check(
+        s.cache
+            .namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+        "cache.namespace",
+        "may hold only letters, digits, `-`, `_` and `.`",
+    );
 
     let auth = &s.auth;
     e.check(!auth.issuer.is_empty(), "auth.issuer", "must not be empty");
@@ -191,16 +201,16 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
     e.positive(s.health.check_timeout, "health.check_timeout");
     e.check(s.error_bus.capacity >= 1, "error_bus.capacity", "must be at least 1");
 
-    if s.environment == Environment::Production && !s.allow_in_memory {
+    if s.environment == Environment::Production {
         e.check(
-            s.database.driver != DatabaseDriver::Memory,
+            s.database.driver != DatabaseDriver::Memory || s.allow_in_memory,
             "database.driver",
             "production refuses the in-memory database (data is lost on restart); use postgres or set allow_in_memory: true",
         );
         e.check(
-            s.scheduler.driver != SchedulerDriver::Memory,
+            s.scheduler.driver != SchedulerDriver::Memory || s.scheduler.allow_in_memory || s.allow_in_memory,
             "scheduler.driver",
-            "production refuses the in-memory job queue (jobs are lost on restart); use redis or set allow_in_memory: true",
+            "production refuses the in-memory job queue (jobs are lost on restart); set scheduler.allow_in_memory: true to accept that",
         );
     }
 

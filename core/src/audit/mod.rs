@@ -8,6 +8,9 @@
 
 #[cfg(test)]
 mod tests;
+mod writer;
+
+pub use writer::{AuditWriterSettings, BatchedAuditWriter};
 
 use std::sync::Arc;
 

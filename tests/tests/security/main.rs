@@ -14,4 +14,5 @@ mod password;
 mod ratelimit;
 mod refresh;
 mod support;
+mod tenancy;
 mod tokens;

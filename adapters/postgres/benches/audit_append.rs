@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use platform_adapter_postgres::PgAuditStore;
+use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
+use platform_ports::lifecycle::BackgroundService;
 use platform_ports::model::{AuditEntry, AuditId, TenantId, UserId};
 use platform_ports::repos::AuditStore;
 use sqlx::PgConnection;
@@ -163,22 +165,44 @@ async fn run(n: usize) -> BoxResult<()> {
     copy(&mut conn, &by_one_copy).await?;
     let one_copy_time = started.elapsed();
 
+    // The batched writer, as `Auditor::record` uses it: one entry per call,
+    // queued, written in batches by its background task, flushed on stop.
+    let by_writer = entries(n, tenant, start);
+    let writer = BatchedAuditWriter::new(
+        std::sync::Arc::new(PgAuditStore::new(schema.db.clone())),
+        AuditWriterSettings { batch_size: BATCH, capacity: 4 * BATCH, ..AuditWriterSettings::default() },
+    );
+    let started = Instant::now();
+    writer.start().await.map_err(|e| e.to_string())?;
+    for entry in &by_writer {
+        writer.append_batch(std::slice::from_ref(entry)).await?;
+    }
+    writer.stop().await.map_err(|e| e.to_string())?;
+    let writer_time = started.elapsed();
+
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
         .fetch_one(&mut *conn)
         .await?;
-    let expected = i64::try_from(3 * n + 2 * BATCH)?;
+    let expected = i64::try_from(4 * n + 2 * BATCH)?;
     if stored != expected {
         return Err(format!("stored {stored} rows, expected {expected}").into());
     }
 
     let (insert_rate, copy_rate, one_copy_rate) = (rate(n, insert_time), rate(n, copy_time), rate(n, one_copy_time));
+    let writer_rate = rate(n, writer_time);
     println!("audit append into PostgreSQL: {n} entries per method, batches of {BATCH}");
     let line = |label: &str, took: Duration, rate: f64| {
         println!("  {label:<34} {:>8.3} s {:>10.0} entries/s", took.as_secs_f64(), rate);
     };
+    line("batched writer (record one by one)", writer_time, writer_rate);
     line("append_batch (INSERT ... UNNEST)", insert_time, insert_rate);
     line(&format!("COPY FROM STDIN, {BATCH} rows per COPY"), copy_time, copy_rate);
     line("COPY FROM STDIN, one COPY of all", one_copy_time, one_copy_rate);
+    println!(
+        "  ratio batched writer / COPY: {:.2} (same batches), {:.2} (one COPY)",
+        writer_rate / copy_rate,
+        writer_rate / one_copy_rate
+    );
     println!(
         "  ratio append_batch / COPY: {:.2} (same batches), {:.2} (one COPY)",
         insert_rate / copy_rate,

@@ -1,9 +1,12 @@
 //! Use cases as the outside sees them: the outbox relay that carries
-//! committed events to the bus, and (with the feature-module issue) the
-//! feature-module registry.
+//! committed events to the bus, maintenance jobs, and the feature-module
+//! registry with the platform's module manifests.
 
+pub mod features;
 pub mod maintenance;
+pub mod modules;
 pub mod relay;
 
 pub use maintenance::ExpiredTokenCleanup;
+pub use modules::{FeatureModule, FeatureRegistry, RegistryError};
 pub use relay::{OutboxRelay, RelaySettings};

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, SecurityDeps, build_router, security_routes};
+use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, build_router};
 use platform_adapter_telemetry::{DiskSpaceChecker, MemoryUsageChecker};
 use platform_application::{ExpiredTokenCleanup, OutboxRelay, RelaySettings};
 use platform_core::errors::LogSink;
@@ -127,16 +127,10 @@ impl Platform {
         }
 
         let authenticator: Arc<dyn Authenticator> = module.resolve();
-        let api = security_routes(SecurityDeps {
-            authenticator: authenticator.clone(),
-            users: module.resolve(),
-            roles: module.resolve(),
-            authorizer: module.resolve(),
-            auditor: module.resolve(),
-            tokens: module.resolve(),
-            limiter: module.resolve(),
-        })
-        .merge(options.routes);
+        for feature in crate::features::registry()?.modules() {
+            tracing::info!(module = feature.name, routes = ?feature.routes, permissions = feature.permissions.len(), "feature module");
+        }
+        let api = crate::features::routes(&module).merge(options.routes);
         let http = http_settings(&settings);
         let deps = OperationalDeps {
             health,

@@ -20,6 +20,7 @@ use platform_adapter_telemetry::OtelMetrics;
 use platform_core::audit::{AuditService, AuditWriterSettings, BatchedAuditWriter};
 use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
+use platform_core::blog::BlogManager;
 use platform_core::clock::{SystemClock, UuidV7Generator};
 use platform_core::errors::ErrorBus;
 use platform_core::health::CompositeHealthRegistry;
@@ -75,6 +76,7 @@ module! {
             CachedPermissionResolver,
             RbacAuthorizer,
             CacheRateLimiter,
+            BlogManager,
         ],
         providers = []
     }
@@ -202,7 +204,7 @@ pub fn choices(settings: &Settings) -> anyhow::Result<Vec<AdapterChoice>> {
 /// read, or PostgreSQL cannot be reached or migrated.
 pub async fn builder(settings: &Settings) -> anyhow::Result<Wiring> {
     let choices = choices(settings)?;
-    let catalog = crate::wiring::catalog();
+    let catalog = crate::wiring::catalog()?;
     let store = Arc::new(MemoryStore::default());
 
     let metrics = Arc::new(OtelMetrics::default());

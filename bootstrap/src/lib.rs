@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod container;
+pub mod features;
 pub(crate) mod infra;
 pub mod lifecycle;
 pub mod logging;

@@ -61,8 +61,8 @@ pub(crate) fn health_params(s: &Settings) -> CompositeHealthRegistryParameters {
 }
 
 /// Every permission the platform and its feature modules declare.
-pub(crate) fn catalog() -> PermissionCatalog {
-    PermissionCatalog::platform()
+pub(crate) fn catalog() -> anyhow::Result<PermissionCatalog> {
+    Ok(PermissionCatalog::new(crate::features::registry()?.permissions()))
 }
 
 pub(crate) fn hasher_params(s: &Settings) -> Argon2idHasherParameters {

@@ -11,5 +11,6 @@ pub mod support;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod blog;
 pub mod identity;
 pub mod notify;

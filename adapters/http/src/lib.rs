@@ -2,17 +2,23 @@
 //! the middleware stack every request goes through, problem+json errors and
 //! the server with graceful shutdown.
 //!
-//! Bootstrap calls [`build_router`] with the feature modules' routers (the
-//! security API comes from [`security_routes`]) and serves the result with
-//! [`HttpServer`]. Handlers answer errors with [`Problem`], read bodies with
-//! [`AppJson`] and the caller with [`Ctx`]; routes state what they require
-//! with [`require_authenticated`] and [`require_permission`].
+//! Bootstrap calls [`build_router`] with the feature modules' routers
+//! ([`security_routes`] merged with [`blog_routes`]) and serves the result
+//! with [`HttpServer`]. Every route is documented in [`openapi`], served at
+//! `/openapi.json` and browsable offline at `/docs`. Handlers answer errors
+//! with [`Problem`], read bodies with [`AppJson`] and the caller with
+//! [`Ctx`]; routes state what they require with [`require_authenticated`]
+//! and [`require_permission`], and document it with `#[utoipa::path]`.
 
 pub mod extract;
 pub mod problem;
 
+mod blog;
+mod list;
 mod middleware;
+mod openapi;
 mod ops;
+mod params;
 mod scope;
 mod security;
 mod server;
@@ -31,7 +37,9 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
+pub use blog::{BlogDeps, blog_routes};
 pub use extract::{AppJson, Ctx};
+pub use openapi::openapi;
 pub use problem::{ErrorCause, Problem};
 pub use security::{Require, RequireService, SecurityDeps, require_authenticated, require_permission, security_routes};
 pub use server::HttpServer;
@@ -65,7 +73,8 @@ pub struct OperationalDeps {
     pub authenticator: Option<Arc<dyn Authenticator>>,
 }
 
-/// The full router: operational endpoints + `api` (already-stated routers of
+/// The full router: operational endpoints (with `/openapi.json` and
+/// `/docs`) + `api` (already-stated routers of
 /// feature modules) wrapped in the middleware stack.
 ///
 /// Outermost first: request id, caller identity (bearer token or
@@ -88,6 +97,7 @@ pub fn build_router(deps: &OperationalDeps, settings: &HttpSettings, api: Router
         ))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     ops::router(Arc::clone(&deps.health), Arc::clone(&deps.metrics))
+        .merge(openapi::router())
         .merge(api)
         .fallback(not_found)
         .layer(stack)

@@ -16,6 +16,7 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use platform_ports::model::{FieldError, ValidationErrors};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::scope;
 
@@ -280,21 +281,54 @@ impl IntoResponse for Problem {
     }
 }
 
-#[derive(Serialize)]
-struct Wire<'a> {
+/// An RFC 9457 problem (`application/problem+json`). Clients branch on
+/// `code`, never on `title` or `detail`; a 5xx body carries only `type`,
+/// `title`, `status`, `code`, `instance` and `request_id`.
+///
+/// The body's serialized form and its OpenAPI schema both come from here.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct Wire<'a> {
+    /// Always `about:blank`: the status and `code` say what happened.
     #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
     kind: &'static str,
+    /// A short summary for humans.
+    #[schema(example = "Request validation failed")]
     title: &'a str,
+    /// The HTTP status.
+    #[schema(example = 422)]
     status: u16,
+    /// A human explanation of this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    /// The request path.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/api/v1/auth/register")]
     instance: Option<&'a str>,
+    /// The stable, documented error code.
+    #[schema(example = "validation_failed")]
     code: &'a str,
+    /// The request id, as echoed in `x-request-id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+    /// One entry per invalid field (422 and `invalid_parameter`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(value_type = Vec<FieldErrorSchema>)]
     errors: &'a [FieldError],
+}
+
+/// One invalid field of a problem's `errors`.
+#[derive(ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code)] // only its schema is used: the wire type is the ports' `FieldError`
+pub(crate) struct FieldErrorSchema {
+    /// The field as the client sent it (`password`, `title`, `limit`).
+    field: String,
+    /// A stable code (`required`, `too_short`, `invalid`, `unknown_permission`).
+    code: String,
+    /// A message for humans.
+    message: String,
 }
 
 /// The stable code and standard title of a status.

@@ -82,9 +82,10 @@ impl PostTable {
 
 /// Whether the filter selects `post` and the viewer may see it.
 fn visible(post: &Post, filter: &PostFilter) -> bool {
-    // A draft is private to its author unless the viewer manages drafts.
+    // Unpublished posts (drafts, archived) are private to their author unless
+    // the viewer manages posts.
     let draft_ok =
-        post.status != PostStatus::Draft || filter.include_all_drafts || filter.viewer_id == Some(post.author_id);
+        post.status == PostStatus::Published || filter.include_all_drafts || filter.viewer_id == Some(post.author_id);
     draft_ok
         && filter.status.is_none_or(|status| post.status == status)
         && filter.author_id.is_none_or(|author| post.author_id == author)

@@ -170,7 +170,11 @@ async fn run(n: usize) -> BoxResult<()> {
     let by_writer = entries(n, tenant, start);
     let writer = BatchedAuditWriter::new(
         std::sync::Arc::new(PgAuditStore::new(schema.db.clone())),
-        AuditWriterSettings { batch_size: BATCH, capacity: 4 * BATCH, ..AuditWriterSettings::default() },
+        AuditWriterSettings {
+            batch_size: BATCH,
+            capacity: 4 * BATCH,
+            ..AuditWriterSettings::default()
+        },
     );
     let started = Instant::now();
     writer.start().await.map_err(|e| e.to_string())?;

@@ -29,8 +29,9 @@ macro_rules! list_posts {
             "SELECT ",
             post_columns!(),
             " FROM posts WHERE tenant_id = $1",
-            // A draft is private to its author unless the viewer manages drafts.
-            " AND (status <> 'draft' OR $2 OR COALESCE(author_id = $3, FALSE))",
+            // Unpublished posts (drafts, archived) are private to their author
+            // unless the viewer manages posts.
+            " AND (status = 'published' OR $2 OR COALESCE(author_id = $3, FALSE))",
             " AND ($4::text IS NULL OR status = $4)",
             " AND ($5::uuid IS NULL OR author_id = $5)",
             " AND ($6::text IS NULL OR tags @> ARRAY[$6::text])",

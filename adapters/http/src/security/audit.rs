@@ -3,14 +3,41 @@
 use axum::extract::State;
 use platform_ports::model::{AuditFilter, UserId};
 
+use platform_core::permissions as perm;
+
 use crate::extract::{AppJson, Ctx};
+use crate::list::ListView;
+use crate::openapi::components::{BadRequest, Forbidden, PageQuery, ServiceUnavailable, Unauthorized, Unprocessable};
+use crate::params::QueryParams;
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
-use crate::security::dto::{AuditEntryView, ListView};
+use crate::security::dto::AuditEntryView;
 use crate::security::errors;
-use crate::security::params::QueryParams;
 
-/// `GET audit?actor_id=&action=&target_id=&from=&to=&limit=&cursor=`.
+/// The tenant's audit trail, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::AUDIT_READ))),
+    params(
+        ("actor_id" = Option<uuid::Uuid>, Query, description = "Only entries by this user."),
+        ("action" = Option<String>, Query, description = "Only this action, e.g. `user.created`."),
+        ("target_id" = Option<String>, Query, description = "Only entries about this target."),
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Only entries at or after this RFC 3339 time."),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Only entries before this RFC 3339 time."),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of entries.", body = ListView<AuditEntryView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn query(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,

@@ -8,6 +8,10 @@ use platform_ports::driving::{Credentials, LimitedAction, RegisterUser};
 use platform_ports::model::RequestContext;
 
 use crate::extract::{AppJson, Ctx};
+use crate::openapi::components::{
+    BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, TenantHeader, TooManyRequests, Unauthorized,
+    Unprocessable,
+};
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
 use crate::security::dto::{
@@ -17,7 +21,26 @@ use crate::security::dto::{
 use crate::security::errors;
 use crate::security::users::actor_id;
 
-/// `POST auth/register` → 201 with the user and its `Location`.
+/// Registers an account.
+///
+/// Mails a verification message. The new user is answered with its
+/// `Location`; the password hash never appears in a response.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered.", body = UserView,
+            headers(("Location" = String, description = "`/api/v1/users/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn register(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -39,7 +62,20 @@ pub(crate) async fn register(
         .into_response())
 }
 
-/// `POST auth/verify-email` → 204.
+/// Verifies an email address with the mailed token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/verify-email",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = TokenBody,
+    responses(
+        (status = 204, description = "Verified."),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn verify_email(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -52,7 +88,26 @@ pub(crate) async fn verify_email(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST auth/login` → 200 with a token pair.
+/// Logs in with email and password.
+///
+/// Answers a token pair: the access token for `Authorization: Bearer`, the
+/// refresh token to renew it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in.", body = TokenPairView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn login(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -72,7 +127,25 @@ pub(crate) async fn login(
     Ok(AppJson(pair.into()))
 }
 
-/// `POST auth/refresh` → 200 with the rotated pair.
+/// Renews a session: trades a refresh token for a new pair.
+///
+/// Refresh tokens are single use; presenting a rotated one again revokes
+/// the whole session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "The rotated pair.", body = TokenPairView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn refresh(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -93,7 +166,21 @@ pub(crate) async fn refresh(
     Ok(AppJson(pair.into()))
 }
 
-/// `POST auth/logout` → 204.
+/// Logs out: revokes the refresh token's session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "Logged out."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn logout(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -106,7 +193,24 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST auth/password/forgot` → 202, whether or not the email is known.
+/// Asks for a password-reset message.
+///
+/// Answers 202 whether or not the email is registered, so the response
+/// reveals nothing about which accounts exist.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password/forgot",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = ForgotBody,
+    responses(
+        (status = 202, description = "Accepted.", body = Accepted),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn forgot_password(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -120,7 +224,21 @@ pub(crate) async fn forgot_password(
     Ok((StatusCode::ACCEPTED, AppJson(Accepted { status: "accepted" })).into_response())
 }
 
-/// `POST auth/password/reset` → 204.
+/// Sets a new password with the mailed reset token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password/reset",
+    tag = "auth",
+    params(TenantHeader),
+    request_body = ResetBody,
+    responses(
+        (status = 204, description = "Password changed."),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn reset_password(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -140,7 +258,21 @@ pub(crate) async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST auth/password/change` (authenticated) → 204.
+/// Changes the caller's password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password/change",
+    tag = "auth",
+    security(("bearer_auth" = [])),
+    request_body = ChangePasswordBody,
+    responses(
+        (status = 204, description = "Password changed."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn change_password(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -154,8 +286,19 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /.well-known/jwks.json`: the public keys, or 404 when tokens are
-/// signed with a shared secret.
+/// The public keys that verify access tokens (JWKS).
+///
+/// 404 when tokens are signed with a shared secret (HS256): there is no
+/// public key to publish.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "operational",
+    responses(
+        (status = 200, description = "The JSON Web Key Set (RS256).", body = Jwks),
+        (status = 404, response = NotFound),
+    )
+)]
 pub(crate) async fn jwks(State(deps): State<SecurityDeps>) -> Result<Response, Problem> {
     let keys = deps
         .tokens
@@ -164,6 +307,15 @@ pub(crate) async fn jwks(State(deps): State<SecurityDeps>) -> Result<Response, P
     // Verifiers poll this; a short cache spares the server without delaying
     // a key rotation by much.
     Ok(([(http::header::CACHE_CONTROL, "public, max-age=300")], AppJson(keys)).into_response())
+}
+
+/// A JSON Web Key Set (RFC 7517).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only its schema is used: the token codec builds the document
+pub(crate) struct Jwks {
+    /// The public keys (`kty`, `kid`, `alg`, `use`, `n`, `e`).
+    #[schema(value_type = Vec<Object>)]
+    keys: Vec<serde_json::Value>,
 }
 
 /// Counts the attempt; over the limit → 429 with `Retry-After`.

@@ -1,103 +1,137 @@
 //! The JSON the security routes read and write. Response types are explicit
 //! so the wire shape never follows a domain change by accident, and a user
-//! body has no place for a password hash.
+//! body has no place for a password hash. Each derives its OpenAPI schema,
+//! so the document describes exactly what is (de)serialized.
 
 use chrono::{DateTime, Utc};
-use platform_ports::model::{
-    AuditEntry, Page, Permission, Role, RoleId, SecretString, TenantId, TokenPair, User, UserId,
-};
+use platform_ports::model::{AuditEntry, Permission, Role, RoleId, SecretString, TenantId, TokenPair, User, UserId};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 
-/// `POST auth/register`.
-#[derive(Debug, Deserialize)]
+/// Registers an account (`POST /api/v1/auth/register`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RegisterBody {
+    /// The login email; a verification message is mailed to it.
+    #[schema(format = Email, example = "ada@example.com")]
     pub(crate) email: String,
+    /// At least 12 characters, not equal to the email.
+    #[schema(value_type = String, format = Password)]
     pub(crate) password: SecretString,
+    /// An optional name to show.
     #[serde(default)]
     pub(crate) display_name: Option<String>,
 }
 
-/// `POST auth/login`.
-#[derive(Debug, Deserialize)]
+/// Email and password (`POST /api/v1/auth/login`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct LoginBody {
+    /// The login email.
+    #[schema(format = Email)]
     pub(crate) email: String,
+    /// The password.
+    #[schema(value_type = String, format = Password)]
     pub(crate) password: SecretString,
 }
 
-/// `POST auth/verify-email`.
-#[derive(Debug, Deserialize)]
+/// A mailed token (`POST /api/v1/auth/verify-email`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct TokenBody {
+    /// The token from the verification message.
+    #[schema(value_type = String, format = Password)]
     pub(crate) token: SecretString,
 }
 
-/// `POST auth/refresh` and `POST auth/logout`.
-#[derive(Debug, Deserialize)]
+/// A refresh token (`POST /api/v1/auth/refresh` and `/logout`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RefreshBody {
+    /// The refresh token of the latest token pair.
+    #[schema(value_type = String, format = Password)]
     pub(crate) refresh_token: SecretString,
 }
 
-/// `POST auth/password/forgot`.
-#[derive(Debug, Deserialize)]
+/// Asks for a password-reset message (`POST /api/v1/auth/password/forgot`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ForgotBody {
+    /// The account's email.
+    #[schema(format = Email)]
     pub(crate) email: String,
 }
 
-/// `POST auth/password/reset`.
-#[derive(Debug, Deserialize)]
+/// Sets a new password with a mailed token (`POST /api/v1/auth/password/reset`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ResetBody {
+    /// The token from the reset message.
+    #[schema(value_type = String, format = Password)]
     pub(crate) token: SecretString,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
     pub(crate) new_password: SecretString,
 }
 
-/// `POST auth/password/change`.
-#[derive(Debug, Deserialize)]
+/// Changes the caller's password (`POST /api/v1/auth/password/change`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ChangePasswordBody {
+    /// The current password.
+    #[schema(value_type = String, format = Password)]
     pub(crate) old_password: SecretString,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
     pub(crate) new_password: SecretString,
 }
 
-/// `PATCH users/me` and `PATCH users/{id}`. Unknown fields are refused: a
-/// misspelt field would otherwise be a silent no-op update.
-#[derive(Debug, Deserialize)]
+/// A partial profile update; absent fields stay unchanged. Unknown fields are
+/// refused: a misspelt field would otherwise be a silent no-op update.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileBody {
     /// Absent: unchanged; `null`: cleared.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub(crate) display_name: Option<Option<String>>,
+    /// A new email.
     #[serde(default)]
+    #[schema(format = Email)]
     pub(crate) email: Option<String>,
 }
 
-/// `POST roles`.
-#[derive(Debug, Deserialize)]
+/// Creates a role (`POST /api/v1/roles`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateRoleBody {
+    /// Unique in the tenant.
     pub(crate) name: String,
+    /// What the role is for.
     #[serde(default)]
     pub(crate) description: Option<String>,
+    /// Declared permissions to grant (see `GET /api/v1/permissions`).
     #[serde(default)]
     pub(crate) permissions: Vec<String>,
 }
 
-/// `PATCH roles/{id}`.
-#[derive(Debug, Deserialize)]
+/// Renames or redescribes a role; absent fields stay unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRoleBody {
+    /// A new unique name.
     #[serde(default)]
     pub(crate) name: Option<String>,
     /// Absent: unchanged; `null`: cleared.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub(crate) description: Option<Option<String>>,
 }
 
-/// `PUT roles/{id}/permissions`.
-#[derive(Debug, Deserialize)]
+/// Replaces a role's permissions (`PUT /api/v1/roles/{id}/permissions`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PermissionsBody {
+    /// Declared permissions; the role gets exactly these.
     pub(crate) permissions: Vec<String>,
 }
 
-/// `POST users/{id}/roles`.
-#[derive(Debug, Deserialize)]
+/// Assigns a role (`POST /api/v1/users/{id}/roles`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AssignRoleBody {
+    /// The role to assign.
+    #[schema(value_type = uuid::Uuid)]
     pub(crate) role_id: RoleId,
 }
 
@@ -111,12 +145,17 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A user as clients see it.
-#[derive(Debug, Serialize)]
+/// A user account; never carries the password hash.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub(crate) struct UserView {
+    #[schema(value_type = uuid::Uuid)]
     id: UserId,
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
+    #[schema(format = Email)]
     email: String,
+    #[schema(required = true)]
     display_name: Option<String>,
     email_verified: bool,
     created_at: DateTime<Utc>,
@@ -137,13 +176,18 @@ impl From<User> for UserView {
     }
 }
 
-/// A role as clients see it.
-#[derive(Debug, Serialize)]
+/// A role and the permissions it grants.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Role)]
 pub(crate) struct RoleView {
+    #[schema(value_type = uuid::Uuid)]
     id: RoleId,
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
     name: String,
+    #[schema(required = true)]
     description: Option<String>,
+    #[schema(value_type = Vec<String>)]
     permissions: Vec<Permission>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -163,12 +207,18 @@ impl From<Role> for RoleView {
     }
 }
 
-/// A token pair as clients see it.
-#[derive(Debug, Serialize)]
+/// An access token and the refresh token that renews it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TokenPair)]
 pub(crate) struct TokenPairView {
+    /// Send as `Authorization: Bearer <access_token>`.
     access_token: String,
+    /// Single use: `POST /api/v1/auth/refresh` returns a new pair.
     refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: String,
+    /// Seconds until the access token expires.
     expires_in: u64,
 }
 
@@ -183,18 +233,31 @@ impl From<TokenPair> for TokenPairView {
     }
 }
 
-/// An audit entry as clients see it.
-#[derive(Debug, Serialize)]
+/// One recorded change or security event.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
 pub(crate) struct AuditEntryView {
+    #[schema(value_type = uuid::Uuid)]
     id: platform_ports::model::AuditId,
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
+    /// The user who acted; `null` for the system or an anonymous caller.
+    #[schema(value_type = Option<uuid::Uuid>, required = true)]
     actor_id: Option<UserId>,
+    /// What happened, e.g. `user.created`.
     action: String,
+    /// What it happened to.
+    #[schema(required = true)]
     target_id: Option<String>,
+    /// Action-specific details.
+    #[schema(value_type = Object)]
     metadata: std::collections::BTreeMap<String, serde_json::Value>,
     occurred_at: DateTime<Utc>,
+    #[schema(required = true)]
     request_id: Option<String>,
+    #[schema(required = true)]
     ip: Option<String>,
+    #[schema(required = true)]
     user_agent: Option<String>,
 }
 
@@ -215,44 +278,18 @@ impl From<AuditEntry> for AuditEntryView {
     }
 }
 
-/// One page of a list.
-#[derive(Debug, Serialize)]
-pub(crate) struct ListView<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
-}
-
-impl<T> ListView<T> {
-    /// A page of domain items in their client shape.
-    pub(crate) fn page<D>(page: Page<D>) -> Self
-    where
-        T: From<D>,
-    {
-        let page = page.map(T::from);
-        Self {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
-    }
-
-    /// A whole list: one page, no cursor.
-    pub(crate) fn all(items: Vec<T>) -> Self {
-        Self {
-            items,
-            next_cursor: None,
-        }
-    }
-}
-
 /// `{"items": [...]}` for lists that are never paged (the permissions).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ItemsView<T> {
+    /// Every item.
     pub(crate) items: Vec<T>,
 }
 
-/// `{"status": "accepted"}`.
-#[derive(Debug, Serialize)]
+/// The request was taken; the outcome is not disclosed.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Accepted {
+    /// Always `accepted`.
+    #[schema(example = "accepted")]
     pub(crate) status: &'static str,
 }
 

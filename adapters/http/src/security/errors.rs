@@ -15,15 +15,6 @@ pub(crate) fn unauthorized() -> Problem {
     Problem::unauthorized(UNAUTHORIZED_DETAIL)
 }
 
-/// 400 `invalid_parameter` naming the path or query parameter.
-pub(crate) fn invalid_parameter(field: &str, message: impl Into<String>) -> Problem {
-    let message = message.into();
-    Problem::bad_request(format!("`{field}` {message}"))
-        .with_code("invalid_parameter")
-        .with_title("Invalid parameter")
-        .with_errors(FieldError::new(field, "invalid", message).into())
-}
-
 /// 422 `validation_failed` for one field.
 pub(crate) fn invalid_field(error: FieldError) -> Problem {
     Problem::unprocessable(ValidationErrors::from(error))

@@ -9,9 +9,8 @@
 mod audit;
 mod auth;
 mod dto;
-mod errors;
+pub(crate) mod errors;
 mod guard;
-mod params;
 mod roles;
 mod users;
 
@@ -23,6 +22,7 @@ use platform_core::permissions as perm;
 use platform_ports::crypto::TokenCodec;
 use platform_ports::driving::{Auditor, Authenticator, Authorizer, RateLimiter, RoleService, UserService};
 use platform_ports::model::Permission;
+use utoipa::OpenApi;
 
 pub use guard::{Require, RequireService, require_authenticated, require_permission};
 
@@ -44,6 +44,37 @@ pub struct SecurityDeps {
     /// Limits login, refresh, registration and password-reset attempts.
     pub limiter: Arc<dyn RateLimiter>,
 }
+
+/// The security routes' documentation.
+#[derive(OpenApi)]
+#[openapi(paths(
+    auth::register,
+    auth::verify_email,
+    auth::login,
+    auth::refresh,
+    auth::logout,
+    auth::forgot_password,
+    auth::reset_password,
+    auth::change_password,
+    auth::jwks,
+    users::me,
+    users::update_me,
+    users::list,
+    users::get,
+    users::update_one,
+    users::delete,
+    roles::assign,
+    roles::revoke,
+    roles::create,
+    roles::list,
+    roles::get,
+    roles::update,
+    roles::delete,
+    roles::set_permissions,
+    roles::permissions,
+    audit::query,
+))]
+pub(crate) struct SecurityApi;
 
 /// Every `/api/v1` security route and `GET /.well-known/jwks.json`, state
 /// applied: pass it (merged with other modules) as `build_router`'s `api`.

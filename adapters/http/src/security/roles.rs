@@ -7,16 +7,38 @@ use http::header::LOCATION;
 use platform_ports::driving::RoleInput;
 use platform_ports::model::{FieldError, Permission, RoleId, UserId, ValidationErrors};
 
+use platform_core::permissions as perm;
+
 use crate::extract::{AppJson, Ctx};
+use crate::list::ListView;
+use crate::openapi::components::{
+    BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::params::PathParams;
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
-use crate::security::dto::{
-    AssignRoleBody, CreateRoleBody, ItemsView, ListView, PermissionsBody, RoleView, UpdateRoleBody,
-};
+use crate::security::dto::{AssignRoleBody, CreateRoleBody, ItemsView, PermissionsBody, RoleView, UpdateRoleBody};
 use crate::security::errors;
-use crate::security::params::PathParams;
 
-/// `POST roles` → 201 with the role and its `Location`.
+/// Creates a role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_CREATE))),
+    request_body = CreateRoleBody,
+    responses(
+        (status = 201, description = "Created.", body = RoleView,
+            headers(("Location" = String, description = "`/api/v1/roles/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn create(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -37,7 +59,22 @@ pub(crate) async fn create(
         .into_response())
 }
 
-/// `GET roles`: every role of the tenant, in one page.
+/// Lists every role of the tenant.
+///
+/// Roles are few, so the list is one page (`next_cursor` is `null`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_READ))),
+    responses(
+        (status = 200, description = "Every role.", body = ListView<RoleView>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn list(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -46,7 +83,23 @@ pub(crate) async fn list(
     Ok(AppJson(ListView::all(roles.into_iter().map(RoleView::from).collect())))
 }
 
-/// `GET roles/{id}`.
+/// One role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles/{id}",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_READ))),
+    params(("id" = uuid::Uuid, Path, description = "The role's id.")),
+    responses(
+        (status = 200, description = "The role.", body = RoleView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn get(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -57,8 +110,26 @@ pub(crate) async fn get(
     Ok(AppJson(role.into()))
 }
 
-/// `PATCH roles/{id}`: the port replaces name and description together, so
-/// the fields the client left out are read from the current role first.
+/// Renames or redescribes a role.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/roles/{id}",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_UPDATE))),
+    params(("id" = uuid::Uuid, Path, description = "The role's id.")),
+    request_body = UpdateRoleBody,
+    responses(
+        (status = 200, description = "The updated role.", body = RoleView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn update(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -66,6 +137,8 @@ pub(crate) async fn update(
     AppJson(body): AppJson<UpdateRoleBody>,
 ) -> Result<AppJson<RoleView>, Problem> {
     let id = path.parse::<RoleId>("id")?;
+    // The port replaces name and description together, so the fields the
+    // client left out are read from the current role first.
     let current = deps.roles.get(&ctx, id).await.map_err(errors::identity)?;
     if body.name.is_none() && body.description.is_none() {
         return Ok(AppJson(current.into()));
@@ -80,7 +153,23 @@ pub(crate) async fn update(
     Ok(AppJson(role.into()))
 }
 
-/// `DELETE roles/{id}` → 204.
+/// Deletes a role.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/roles/{id}",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_DELETE))),
+    params(("id" = uuid::Uuid, Path, description = "The role's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn delete(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -91,7 +180,27 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PUT roles/{id}/permissions`: replaces the role's permissions.
+/// Replaces a role's permissions.
+///
+/// Every permission must be declared (`GET /api/v1/permissions`); an unknown one is 422 `unknown_permission`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/roles/{id}/permissions",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_UPDATE))),
+    params(("id" = uuid::Uuid, Path, description = "The role's id.")),
+    request_body = PermissionsBody,
+    responses(
+        (status = 200, description = "The role with its new permissions.", body = RoleView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn set_permissions(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -108,7 +217,25 @@ pub(crate) async fn set_permissions(
     Ok(AppJson(role.into()))
 }
 
-/// `POST users/{id}/roles` → 204.
+/// Assigns a role to a user.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/roles",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_ASSIGN))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id.")),
+    request_body = AssignRoleBody,
+    responses(
+        (status = 204, description = "Assigned."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn assign(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -123,7 +250,26 @@ pub(crate) async fn assign(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE users/{id}/roles/{role_id}` → 204.
+/// Revokes a role from a user.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/roles/{role_id}",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::ROLE_ASSIGN))),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The user's id."),
+        ("role_id" = uuid::Uuid, Path, description = "The role's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn revoke(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -138,7 +284,19 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET permissions`: every declared permission, sorted.
+/// Every declared permission, sorted.
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions",
+    tag = "roles",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::PERMISSION_READ))),
+    responses(
+        (status = 200, description = "The permission catalogue.", body = ItemsView<String>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub(crate) async fn permissions(State(deps): State<SecurityDeps>) -> AppJson<ItemsView<String>> {
     let mut items: Vec<String> = deps
         .roles

@@ -4,12 +4,18 @@ use axum::extract::State;
 use http::StatusCode;
 use platform_ports::model::{Email, RequestContext, RoleId, UserFilter, UserId, UserUpdates};
 
+use platform_core::permissions as perm;
+
 use crate::extract::{AppJson, Ctx};
+use crate::list::ListView;
+use crate::openapi::components::{
+    BadRequest, Conflict, Forbidden, NotFound, PageQuery, ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::params::{PathParams, QueryParams};
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
-use crate::security::dto::{ListView, ProfileBody, UserView};
+use crate::security::dto::{ProfileBody, UserView};
 use crate::security::errors;
-use crate::security::params::{PathParams, QueryParams};
 
 /// The authenticated caller's id; the route guard guarantees one, so its
 /// absence means the route was wired without the guard.
@@ -17,14 +23,42 @@ pub(crate) fn actor_id(ctx: &RequestContext) -> Result<UserId, Problem> {
     ctx.user_id().ok_or_else(errors::unauthorized)
 }
 
-/// `GET users/me`.
+/// The caller's own account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearer_auth" = [])),
+    responses(
+        (status = 200, description = "The caller.", body = UserView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn me(State(deps): State<SecurityDeps>, Ctx(ctx): Ctx) -> Result<AppJson<UserView>, Problem> {
     let user_id = actor_id(&ctx)?;
     let user = deps.users.get(&ctx, user_id).await.map_err(errors::identity)?;
     Ok(AppJson(user.into()))
 }
 
-/// `PATCH users/me`.
+/// Updates the caller's display name or email.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearer_auth" = [])),
+    request_body = ProfileBody,
+    responses(
+        (status = 200, description = "The updated account.", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn update_me(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -34,7 +68,27 @@ pub(crate) async fn update_me(
     update(&deps, &ctx, user_id, body).await
 }
 
-/// `GET users?email=&verified=&role_id=&limit=&cursor=`.
+/// Lists the tenant's users.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::USER_READ))),
+    params(
+        ("email" = Option<String>, Query, description = "Only emails containing this text."),
+        ("verified" = Option<bool>, Query, description = "Only verified (`true`) or unverified (`false`) users."),
+        ("role_id" = Option<uuid::Uuid>, Query, description = "Only holders of this role."),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of users.", body = ListView<UserView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn list(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -50,7 +104,23 @@ pub(crate) async fn list(
     Ok(AppJson(ListView::page(users)))
 }
 
-/// `GET users/{id}`.
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::USER_READ))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn get(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -61,7 +131,26 @@ pub(crate) async fn get(
     Ok(AppJson(user.into()))
 }
 
-/// `PATCH users/{id}`.
+/// Updates a user's display name or email.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::USER_UPDATE))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id.")),
+    request_body = ProfileBody,
+    responses(
+        (status = 200, description = "The updated user.", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn update_one(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
@@ -72,7 +161,23 @@ pub(crate) async fn update_one(
     update(&deps, &ctx, user_id, body).await
 }
 
-/// `DELETE users/{id}` → 204.
+/// Deletes a user.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    security(("bearer_auth" = [])),
+    extensions(("x-permission" = json!(perm::USER_DELETE))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub(crate) async fn delete(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,

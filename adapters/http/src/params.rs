@@ -7,10 +7,18 @@ use std::str::FromStr;
 use axum::extract::{FromRequestParts, Path, Query};
 use chrono::{DateTime, Utc};
 use http::request::Parts;
-use platform_ports::model::PageRequest;
+use platform_ports::model::{FieldError, PageRequest};
 
 use crate::problem::Problem;
-use crate::security::errors::invalid_parameter;
+
+/// 400 `invalid_parameter` naming the path or query parameter.
+pub(crate) fn invalid_parameter(field: &str, message: impl Into<String>) -> Problem {
+    let message = message.into();
+    Problem::bad_request(format!("`{field}` {message}"))
+        .with_code("invalid_parameter")
+        .with_title("Invalid parameter")
+        .with_errors(FieldError::new(field, "invalid", message).into())
+}
 
 /// The route's path parameters, by name.
 #[derive(Debug)]

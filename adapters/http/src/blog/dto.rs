@@ -1,0 +1,110 @@
+//! The JSON the blog routes read and write; each derives its OpenAPI schema.
+
+use chrono::{DateTime, Utc};
+use platform_ports::driving::PostInput;
+use platform_ports::model::{Post, PostId, PostStatus, TenantId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A post's title, content and tags (create, and replace with `PUT`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct PostBody {
+    /// Required and non-blank; too long a title is 422.
+    #[schema(example = "Hexagons all the way down")]
+    title: String,
+    /// The body text.
+    content: String,
+    /// Free-form tags; absent means none.
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+impl From<PostBody> for PostInput {
+    fn from(body: PostBody) -> Self {
+        Self {
+            title: body.title,
+            content: body.content,
+            tags: body.tags,
+        }
+    }
+}
+
+/// Where a post is in its workflow: draft → published → archived → draft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = PostStatus)]
+pub(crate) enum PostStatusView {
+    Draft,
+    Published,
+    Archived,
+}
+
+impl From<PostStatus> for PostStatusView {
+    fn from(status: PostStatus) -> Self {
+        // Exhaustive, so a new status cannot reach the wire undocumented.
+        match status {
+            PostStatus::Draft => Self::Draft,
+            PostStatus::Published => Self::Published,
+            PostStatus::Archived => Self::Archived,
+        }
+    }
+}
+
+/// A blog post.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Post)]
+pub(crate) struct PostView {
+    #[schema(value_type = uuid::Uuid)]
+    id: PostId,
+    #[schema(value_type = uuid::Uuid)]
+    tenant_id: TenantId,
+    /// The user who created it.
+    #[schema(value_type = uuid::Uuid)]
+    author_id: UserId,
+    title: String,
+    content: String,
+    status: PostStatusView,
+    tags: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// When it was last published; `null` while it never was.
+    #[schema(required = true)]
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl From<Post> for PostView {
+    fn from(post: Post) -> Self {
+        Self {
+            id: post.id,
+            tenant_id: post.tenant_id,
+            author_id: post.author_id,
+            title: post.title,
+            content: post.content,
+            status: post.status.into(),
+            tags: post.tags,
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+            published_at: post.published_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_serialize_as_the_domain_spells_them() {
+        for status in [PostStatus::Draft, PostStatus::Published, PostStatus::Archived] {
+            let json = serde_json::to_value(PostStatusView::from(status)).unwrap();
+            assert_eq!(json, status.as_str());
+        }
+    }
+
+    #[test]
+    fn tags_are_optional_and_title_is_required() {
+        let body: PostBody = serde_json::from_str(r#"{"title": "t", "content": "c"}"#).unwrap();
+        assert!(body.tags.is_empty());
+        assert!(serde_json::from_str::<PostBody>(r#"{"content": "c"}"#).is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! The pieces many operations share: problem+json responses and parameters.
+//!
+//! Each problem response names the codes clients branch on; the schema is
+//! the one `Problem` serializes (`crate::problem::Wire`).
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::ObjectBuilder;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
+use utoipa::{IntoParams, ToResponse, ToSchema};
+
+use crate::problem::{PROBLEM_JSON, Wire};
+
+/// A problem+json response with `description`.
+fn problem(description: &str) -> ResponseBuilder {
+    let schema = Ref::from_schema_name(<Wire<'_> as ToSchema>::name());
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(schema)).build())
+}
+
+/// Declares a unit type per problem response; `$extra` adds headers.
+macro_rules! problem_responses {
+    ($( $(#[$doc:meta])* $name:ident = $description:literal $(, |$builder:ident| $extra:expr)? ;)+) => {
+        $(
+            $(#[$doc])*
+            pub(crate) struct $name;
+
+            impl<'s> ToResponse<'s> for $name {
+                fn response() -> (&'s str, RefOr<Response>) {
+                    let builder = problem($description);
+                    $( let builder = { let $builder = builder; $extra }; )?
+                    (stringify!($name), builder.build().into())
+                }
+            }
+        )+
+    };
+}
+
+problem_responses! {
+    /// 400.
+    BadRequest = "`malformed_body` (not JSON, or no JSON content type), `invalid_parameter` \
+        (a bad path or query value; `errors` names it), `invalid_tenant` (a bad `x-tenant-id`) \
+        or `invalid_token` (a mailed token is invalid, expired or used).";
+    /// 401, with the `Bearer` challenge.
+    Unauthorized = "`unauthorized`: the access token is missing, invalid or expired. The auth \
+        routes also answer `invalid_credentials` (login) and `invalid_token` (refresh token).",
+        |b| b.header("WWW-Authenticate", HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).build()))
+            .description(Some("Always `Bearer`."))
+            .build());
+    /// 403.
+    Forbidden = "`forbidden`: authenticated, but the caller lacks the permission (the detail \
+        names it); `email_not_verified` when login needs a verified email.";
+    /// 404.
+    NotFound = "`not_found`: no such resource in the caller's tenant (also what another \
+        tenant's resources look like).";
+    /// 409.
+    Conflict = "`conflict`, `email_taken`, `role_name_taken` or `invalid_transition` (the \
+        workflow does not allow the move; the detail says from and to which status).";
+    /// 422.
+    Unprocessable = "`validation_failed`: well-formed but invalid; `errors` names each field \
+        with a stable code.";
+    /// 429, with `Retry-After`.
+    TooManyRequests = "`rate_limited`: too many attempts; retry after `Retry-After` seconds.",
+        |b| b.header("Retry-After", HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build()))
+            .description(Some("Seconds to wait before retrying."))
+            .build());
+    /// 500.
+    InternalError = "`internal_error`: the server failed; the body carries only the code and \
+        the request id.";
+    /// 503.
+    ServiceUnavailable = "`service_unavailable`: a dependency (database, cache, authorization \
+        backend) is down; retry later.";
+}
+
+/// The tenant of a call made without a token.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // only its parameters are used: the middleware reads the header
+pub(crate) struct TenantHeader {
+    /// The tenant to act in; without it, the default tenant
+    /// `00000000-0000-0000-0000-000000000000`. Ignored when a valid bearer
+    /// token names the tenant.
+    #[param(rename = "x-tenant-id", value_type = Option<uuid::Uuid>)]
+    tenant: Option<String>,
+}
+
+/// Cursor pagination of a list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only its parameters are used: `QueryParams::page` reads them
+pub(crate) struct PageQuery {
+    /// Items per page.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}

@@ -1,0 +1,232 @@
+//! `/openapi.json`: OpenAPI 3.1, the bearer scheme, problem+json errors,
+//! resolvable references, and permissions stated where they apply.
+
+use std::collections::BTreeSet;
+
+use platform_adapter_http::problem::Problem;
+use platform_ports::driving::MockAuthorizer;
+use platform_ports::model::FieldError;
+use serde_json::Value;
+
+use super::{document, documented, serve};
+
+/// Every operation: `(method, path, operation)`.
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    documented(doc)
+        .into_iter()
+        .map(|(method, path)| {
+            let op = doc["paths"][&path][method.to_lowercase()].clone();
+            (method, path, op)
+        })
+        .collect()
+}
+
+/// Follows a `$ref` inside the document.
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference.strip_prefix('#').unwrap();
+            resolve(
+                doc,
+                doc.pointer(pointer).unwrap_or_else(|| panic!("dangling {reference}")),
+            )
+        }
+        None => value,
+    }
+}
+
+#[tokio::test]
+async fn the_served_document_is_openapi_3_1_with_the_bearer_scheme() {
+    let app = serve(MockAuthorizer::new()).await;
+    let response = app.get("/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served: Value = response.json().await.unwrap();
+    assert_eq!(served["openapi"], "3.1.0");
+    assert_eq!(
+        served["components"]["securitySchemes"]["bearer_auth"],
+        serde_json::json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": served["components"]["securitySchemes"]["bearer_auth"]["description"],
+        })
+    );
+    assert_eq!(served, document(), "the endpoint serves openapi()");
+}
+
+#[test]
+fn every_reference_resolves() {
+    fn walk(doc: &Value, value: &Value, seen: &mut usize) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    let pointer = reference.strip_prefix('#').expect("local references only");
+                    assert!(doc.pointer(pointer).is_some(), "dangling {reference}");
+                    *seen += 1;
+                }
+                map.values().for_each(|v| walk(doc, v, seen));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(doc, v, seen)),
+            _ => {}
+        }
+    }
+    let doc = document();
+    let mut seen = 0;
+    walk(&doc, &doc, &mut seen);
+    assert!(
+        seen > 50,
+        "only {seen} references: the document is thinner than expected"
+    );
+}
+
+#[test]
+fn operations_are_tagged_summarized_and_uniquely_named() {
+    let doc = document();
+    let tags: BTreeSet<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut ids = BTreeSet::new();
+    for (method, path, op) in operations(&doc) {
+        let tag = op["tags"][0].as_str().unwrap_or_default();
+        assert!(tags.contains(tag), "{method} {path}: tag `{tag}` is not declared");
+        assert!(
+            !op["summary"].as_str().unwrap_or_default().is_empty(),
+            "{method} {path}: no summary"
+        );
+        let id = op["operationId"].as_str().unwrap().to_owned();
+        assert!(
+            ids.insert(id.clone()),
+            "{method} {path}: operationId `{id}` is not unique"
+        );
+    }
+}
+
+#[test]
+fn path_parameters_and_bodies_are_described() {
+    let doc = document();
+    for (method, path, op) in operations(&doc) {
+        let declared: BTreeSet<String> = op["parameters"]
+            .as_array()
+            .map(|params| {
+                params
+                    .iter()
+                    .map(|p| resolve(&doc, p))
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let in_template: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(declared, in_template, "{method} {path}: path parameters");
+        if let Some(body) = op.get("requestBody") {
+            let schema = &resolve(&doc, body)["content"]["application/json"]["schema"];
+            assert!(
+                schema.is_object(),
+                "{method} {path}: a request body without a JSON schema"
+            );
+        }
+        let success = op["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|status| status.starts_with('2'))
+            .count();
+        assert_eq!(success, 1, "{method} {path}: one success response");
+    }
+}
+
+#[test]
+fn errors_are_problem_json_and_guarded_routes_document_401_and_403() {
+    let doc = document();
+    for (method, path, op) in operations(&doc) {
+        let responses = op["responses"].as_object().unwrap();
+        for (status, response) in responses {
+            // Readiness answers its own document with 503, by design.
+            if status.starts_with('2') || (path == "/ready" && status == "503") {
+                continue;
+            }
+            let content = &resolve(&doc, response)["content"];
+            assert_eq!(
+                content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
+                "{method} {path} {status}"
+            );
+        }
+        let secured = op["security"]
+            .as_array()
+            .is_some_and(|reqs| reqs.iter().any(|r| r.get("bearer_auth").is_some()));
+        if secured {
+            assert!(responses.contains_key("401"), "{method} {path}: no 401");
+        }
+        let description = op["description"].as_str().unwrap_or_default();
+        match op["x-permission"].as_str() {
+            Some(permission) => {
+                assert!(secured, "{method} {path}: a permission without the bearer scheme");
+                assert!(responses.contains_key("403"), "{method} {path}: no 403");
+                assert!(
+                    description.contains(&format!("`{permission}`")),
+                    "{method} {path}: the description does not name {permission}"
+                );
+            }
+            None => assert!(
+                description.contains("**Permission:** none"),
+                "{method} {path}: {description}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn the_problem_schema_lists_exactly_what_a_problem_serializes() {
+    let doc = document();
+    let schema = &doc["components"]["schemas"]["Problem"];
+    let documented: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let problem = Problem::unprocessable(FieldError::new("title", "required", "is required").into())
+        .with_instance("/x")
+        .with_request_id("r");
+    let body: Value = serde_json::from_slice(&problem.to_json()).unwrap();
+    let serialized: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(documented, serialized);
+    let field_error: BTreeSet<&str> = doc["components"]["schemas"]["FieldError"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let sent: BTreeSet<&str> = body["errors"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(field_error, sent);
+    for required in schema["required"].as_array().unwrap() {
+        assert!(serialized.contains(required.as_str().unwrap()));
+    }
+}
+
+#[test]
+fn lists_use_the_envelope() {
+    let doc = document();
+    for name in ["ListView_Post", "ListView_User", "ListView_Role", "ListView_AuditEntry"] {
+        let schema = &doc["components"]["schemas"][name];
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["items", "next_cursor"]),
+            "{name}"
+        );
+        assert_eq!(schema["properties"]["items"]["type"], "array", "{name}");
+    }
+}

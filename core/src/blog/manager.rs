@@ -1,0 +1,243 @@
+//! [`BlogManager`]: its ports, who may see and change which post, and the
+//! unit of work every change runs in.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use platform_ports::StoreError;
+use platform_ports::clock::{Clock, IdGenerator};
+use platform_ports::driving::{BlogError, PermissionResolver};
+use platform_ports::model::{FieldError, Post, PostId, PostStatus, RequestContext, UserId};
+use platform_ports::repos::{AuditStore, Outbox, PostRepository, Transaction, UnitOfWork};
+use serde_json::json;
+
+use super::names::{BLOG_TOPIC, EVENT_SOURCE};
+use super::permissions::POST_MANAGE;
+use crate::support::{audit_entry, event};
+
+/// Every port the blog use cases need, for building them without shaku.
+#[derive(Clone)]
+pub struct BlogPorts {
+    /// Opens units of work.
+    pub uow: Arc<dyn UnitOfWork>,
+    /// Posts.
+    pub posts: Arc<dyn PostRepository>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// The transactional outbox.
+    pub outbox: Arc<dyn Outbox>,
+    /// Answers whether the caller holds `blog.post.manage`.
+    pub permissions: Arc<dyn PermissionResolver>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Identifiers.
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// Implements [`BlogService`](platform_ports::driving::BlogService): posts,
+/// their publishing workflow, and who may see and change them.
+#[derive(shaku::Component)]
+#[shaku(interface = platform_ports::driving::BlogService)]
+pub struct BlogManager {
+    #[shaku(inject)]
+    pub(super) uow: Arc<dyn UnitOfWork>,
+    #[shaku(inject)]
+    pub(super) posts: Arc<dyn PostRepository>,
+    #[shaku(inject)]
+    pub(super) audit: Arc<dyn AuditStore>,
+    #[shaku(inject)]
+    pub(super) outbox: Arc<dyn Outbox>,
+    #[shaku(inject)]
+    pub(super) permissions: Arc<dyn PermissionResolver>,
+    #[shaku(inject)]
+    pub(super) clock: Arc<dyn Clock>,
+    #[shaku(inject)]
+    pub(super) ids: Arc<dyn IdGenerator>,
+}
+
+/// The repository write a change makes.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Write {
+    /// Insert the post.
+    Create,
+    /// Replace the post.
+    Update,
+    /// Delete the post.
+    Delete,
+}
+
+/// One change of a post as it is recorded: the write, the audit action and
+/// its details, and the event type.
+pub(super) struct Change<'a> {
+    /// The repository write.
+    pub(super) write: Write,
+    /// The audit action.
+    pub(super) action: &'a str,
+    /// The event type.
+    pub(super) event: &'a str,
+    /// Audit details beyond the post's title and status.
+    pub(super) metadata: BTreeMap<String, serde_json::Value>,
+}
+
+impl BlogManager {
+    /// A manager over `ports`.
+    #[must_use]
+    pub fn new(ports: BlogPorts) -> Self {
+        Self {
+            uow: ports.uow,
+            posts: ports.posts,
+            audit: ports.audit,
+            outbox: ports.outbox,
+            permissions: ports.permissions,
+            clock: ports.clock,
+            ids: ports.ids,
+        }
+    }
+
+    /// Whether `actor` may act on other authors' posts.
+    pub(super) async fn may_manage(&self, ctx: &RequestContext, actor: UserId) -> Result<bool, BlogError> {
+        self.permissions
+            .has_permission(ctx.tenant_id, actor, &POST_MANAGE)
+            .await
+            .map_err(|err| BlogError::Backend(Box::new(err)))
+    }
+
+    /// The post in the caller's tenant.
+    async fn load(&self, ctx: &RequestContext, id: PostId) -> Result<Post, BlogError> {
+        self.posts
+            .find_by_id(ctx.tenant_id, id)
+            .await
+            .map_err(store_error)?
+            .ok_or(BlogError::NotFound)
+    }
+
+    /// The post if `actor` may see it. Only another author's unpublished
+    /// post needs the manage permission, so most reads ask no resolver.
+    pub(super) async fn load_visible(
+        &self,
+        ctx: &RequestContext,
+        actor: UserId,
+        id: PostId,
+    ) -> Result<Post, BlogError> {
+        let post = self.load(ctx, id).await?;
+        if visible_without_manage(&post, actor) || self.may_manage(ctx, actor).await? {
+            Ok(post)
+        } else {
+            Err(BlogError::NotFound)
+        }
+    }
+
+    /// The post if `actor` may change it: their own, or anyone's with the
+    /// manage permission. Another author's post the actor cannot even see
+    /// is `NotFound`, so a refusal never reveals that a draft exists.
+    pub(super) async fn load_for_change(
+        &self,
+        ctx: &RequestContext,
+        actor: UserId,
+        id: PostId,
+    ) -> Result<Post, BlogError> {
+        let post = self.load(ctx, id).await?;
+        if post.author_id == actor || self.may_manage(ctx, actor).await? {
+            Ok(post)
+        } else if visible_without_manage(&post, actor) {
+            Err(BlogError::Forbidden)
+        } else {
+            Err(BlogError::NotFound)
+        }
+    }
+
+    /// Writes `post`, its audit entry and its event in one unit of work.
+    pub(super) async fn persist(&self, ctx: &RequestContext, post: &Post, change: Change<'_>) -> Result<(), BlogError> {
+        let mut tx = self.uow.begin().await.map_err(store_error)?;
+        let outcome = self.record(ctx, &mut tx, post, change).await;
+        finish(tx, outcome).await
+    }
+
+    /// The writes of [`Self::persist`], inside its transaction.
+    async fn record(
+        &self,
+        ctx: &RequestContext,
+        tx: &mut Transaction,
+        post: &Post,
+        change: Change<'_>,
+    ) -> Result<(), BlogError> {
+        match change.write {
+            Write::Create => self.posts.create(tx, post).await,
+            Write::Update => self.posts.update(tx, post).await,
+            Write::Delete => self.posts.delete(tx, ctx.tenant_id, post.id).await,
+        }
+        .map_err(store_error)?;
+        let mut metadata = change.metadata;
+        metadata.insert("title".to_owned(), json!(post.title));
+        metadata.insert("status".to_owned(), json!(post.status));
+        let (clock, ids) = (self.clock.as_ref(), self.ids.as_ref());
+        let entry = audit_entry(ctx, clock, ids, change.action, Some(post.id.to_string()), metadata);
+        self.audit.append(tx, &entry).await.map_err(store_error)?;
+        let event = event(
+            clock,
+            ids,
+            change.event,
+            EVENT_SOURCE,
+            ctx.tenant_id,
+            post.id.to_string(),
+            event_data(post),
+        );
+        self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)
+    }
+}
+
+/// The caller's user id: every blog operation has an author or a reader.
+pub(super) fn actor(ctx: &RequestContext) -> Result<UserId, BlogError> {
+    ctx.user_id().ok_or(BlogError::Unauthenticated)
+}
+
+/// Published posts are for every reader, the rest for their author (and
+/// managers, who are asked separately).
+pub(super) fn visible_without_manage(post: &Post, actor: UserId) -> bool {
+    post.status == PostStatus::Published || post.author_id == actor
+}
+
+/// What consumers learn about a post: enough to index or notify, not the body.
+fn event_data(post: &Post) -> serde_json::Value {
+    json!({
+        "id": post.id,
+        "title": post.title,
+        "status": post.status,
+        "author_id": post.author_id,
+        "tags": post.tags,
+    })
+}
+
+/// A store failure as the use cases report it: a missing row keeps its
+/// meaning, anything else is the backend's fault.
+pub(super) fn store_error(err: StoreError) -> BlogError {
+    match err {
+        StoreError::NotFound => BlogError::NotFound,
+        other => BlogError::Backend(Box::new(other)),
+    }
+}
+
+/// A list's store failure: a conflict there means a cursor the list did not make.
+pub(super) fn list_error(err: StoreError) -> BlogError {
+    match err {
+        StoreError::Conflict(_) => {
+            BlogError::Validation(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
+        }
+        other => store_error(other),
+    }
+}
+
+/// Commits when the work succeeded, rolls back otherwise.
+async fn finish(tx: Transaction, outcome: Result<(), BlogError>) -> Result<(), BlogError> {
+    match outcome {
+        Ok(()) => tx.commit().await.map_err(store_error),
+        Err(err) => {
+            // Dropping would roll back too; asking explicitly surfaces a
+            // backend that cannot, without hiding the error that matters.
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}

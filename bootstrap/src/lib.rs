@@ -9,6 +9,7 @@ pub mod features;
 pub(crate) mod infra;
 pub mod lifecycle;
 pub mod logging;
+mod logwriter;
 pub mod secrets;
 mod shared;
 mod wiring;

@@ -1,22 +1,23 @@
 //! Structured logging: JSON lines in production, readable console lines in
-//! development, written through a non-blocking writer so a slow terminal or
-//! disk never holds up a request.
+//! development, written by a background thread (see `logwriter`) so a slow
+//! terminal or disk never holds up a request.
 
 use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::{LogFormat, LoggingSettings};
+use crate::logwriter::{FlushGuard, batch_writer};
 
 /// Keeps the log writer's worker alive; dropping it flushes pending lines.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
-    _worker: WorkerGuard,
+    _worker: FlushGuard,
 }
 
 /// Installs the global subscriber.
@@ -30,13 +31,9 @@ pub struct LogGuard {
 pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
     let filter = EnvFilter::try_new(&settings.level)
         .with_context(|| format!("logging.level: `{}` is not a log filter", settings.level))?;
-    let (writer, guard) = match settings.output.as_str() {
-        "stdout" => NonBlockingBuilder::default()
-            .buffered_lines_limit(64 * 1024)
-            .finish(std::io::stdout()),
-        "stderr" => NonBlockingBuilder::default()
-            .buffered_lines_limit(64 * 1024)
-            .finish(std::io::stderr()),
+    let out: Box<dyn Write + Send> = match settings.output.as_str() {
+        "stdout" => Box::new(std::io::stdout()),
+        "stderr" => Box::new(std::io::stderr()),
         path => {
             if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
@@ -47,11 +44,10 @@ pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
                 .append(true)
                 .open(path)
                 .with_context(|| format!("logging.output: cannot open `{path}`"))?;
-            NonBlockingBuilder::default()
-                .buffered_lines_limit(64 * 1024)
-                .finish(file)
+            Box::new(file)
         }
     };
+    let (writer, guard) = batch_writer(out).context("logging: cannot start the log writer thread")?;
     let ansi = settings.output == "stdout" || settings.output == "stderr";
     let registry = tracing_subscriber::registry().with(filter);
     let installed = match settings.format {

@@ -326,7 +326,12 @@ for p in "$PORT_BASE" "$PORT_MEM" "$PORT_PG"; do
 done
 
 echo "== machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); the load generator ($TOOL, $THREADS threads) runs on the same cores as the server"
-echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), CLK_TCK=$CLK_TCK"
+if COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
+  git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with local changes)"
+else
+  COMMIT=unknown
+fi
+echo "== commit: $COMMIT, CLK_TCK=$CLK_TCK"
 
 # start_platform NAME PORT LOG [VAR=VALUE...]: sets STARTED_PID (no command
 # substitution: the server must stay this shell's child so it can be waited for).

@@ -108,6 +108,28 @@ impl PermissionResolver for CachedPermissionResolver {
         user_id: UserId,
         permission: &Permission,
     ) -> Result<bool, AuthzError> {
+        // The hot path (every authorized request): answer from the cached
+        // JSON bytes without building the list. Permissions never need JSON
+        // escaping (`[a-z0-9_.]`), so the quoted strings are the elements.
+        if self.settings.enabled {
+            let key = permissions_cache_key(user_id);
+            match self.cache.get(&key).await {
+                Ok(Some(bytes)) if bytes.first() == Some(&b'[') && bytes.last() == Some(&b']') => {
+                    let wanted = permission.as_str().as_bytes();
+                    return Ok(bytes
+                        .split(|b| *b == b'"')
+                        .skip(1)
+                        .step_by(2)
+                        .any(|element| element == wanted));
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // Cache down: answer from the repository (never deny for that).
+                    tracing::warn!(error = %err, key, "permission cache unavailable; reading roles");
+                    return Ok(self.load(tenant, user_id).await?.contains(permission));
+                }
+            }
+        }
         let permissions = self.user_permissions(tenant, user_id).await?;
         Ok(permissions.contains(permission))
     }

@@ -1,57 +1,10 @@
-//! Opaque keyset cursors shared by the memory lists.
-//!
-//! A cursor names its list (`user`, `post`, `audit`) so a cursor of one list
-//! handed to another is refused instead of silently skipping rows.
+//! Opaque keyset cursors: the shared format from the ports, plus paging helpers.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use platform_ports::StoreError;
-use platform_ports::model::{Page, decode_cursor, encode_cursor};
-use uuid::Uuid;
-
-/// A `(time, id)` sort key, as time-ordered lists page on.
-type TimeKey = (DateTime<Utc>, Uuid);
-
-fn invalid() -> StoreError {
-    StoreError::Conflict("invalid cursor".to_owned())
-}
-
-/// The key inside a cursor of the list `kind`, without the list's name.
-fn decode_key(kind: &str, cursor: &str) -> Result<String, StoreError> {
-    let key = decode_cursor(cursor).map_err(|_| invalid())?;
-    key.strip_prefix(kind)
-        .and_then(|rest| rest.strip_prefix('|'))
-        .map(str::to_owned)
-        .ok_or_else(invalid)
-}
-
-/// A cursor that resumes the list `kind` after `id`.
-pub(crate) fn encode_id(kind: &str, id: Uuid) -> String {
-    encode_cursor(&format!("{kind}|{id}"))
-}
-
-/// The id inside a cursor made by [`encode_id`] for the same list.
-pub(crate) fn decode_id(kind: &str, cursor: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(&decode_key(kind, cursor)?).map_err(|_| invalid())
-}
-
-/// A cursor that resumes the list `kind` after the row keyed `(at, id)`.
-pub(crate) fn encode_time_id(kind: &str, at: DateTime<Utc>, id: Uuid) -> String {
-    encode_cursor(&format!(
-        "{kind}|{}|{id}",
-        at.to_rfc3339_opts(SecondsFormat::Nanos, true)
-    ))
-}
-
-/// The key inside a cursor made by [`encode_time_id`] for the same list.
-pub(crate) fn decode_time_id(kind: &str, cursor: &str) -> Result<TimeKey, StoreError> {
-    let key = decode_key(kind, cursor)?;
-    let (at, id) = key.split_once('|').ok_or_else(invalid)?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| invalid())?
-        .with_timezone(&Utc);
-    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok((at, id))
-}
+use platform_ports::model::Page;
+pub(crate) use platform_ports::model::{
+    decode_id_cursor as decode_id, decode_time_id_cursor as decode_time_id, encode_id_cursor as encode_id,
+    encode_time_id_cursor as encode_time_id,
+};
 
 /// Takes up to `limit` items (at least one); when more remain, the page's
 /// cursor is made from the last item taken.
@@ -70,6 +23,10 @@ pub(crate) fn paginate<T>(items: impl Iterator<Item = T>, limit: u32, cursor_of:
 
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
+    use platform_ports::StoreError;
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod container;
 pub mod features;
 pub(crate) mod infra;
+mod jsonlog;
 pub mod lifecycle;
 pub mod logging;
 mod logwriter;

@@ -12,6 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::{LogFormat, LoggingSettings};
+use crate::jsonlog::JsonLines;
 use crate::logwriter::{FlushGuard, batch_writer};
 
 /// Keeps the log writer's worker alive; dropping it flushes pending lines.
@@ -53,17 +54,9 @@ pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
     let installed = match settings.format {
         // The span list carries the request span's fields (request_id, user_id,
         // tenant_id, trace_id) on every line, however deeply nested the event.
-        LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(true)
-                    .with_writer(writer),
-            )
-            .try_init()
-            .is_ok(),
+        // Request fields (request_id, user_id, tenant_id, trace_id) come from
+        // the enclosing spans, flattened into every line.
+        LogFormat::Json => registry.with(JsonLines::new(writer)).try_init().is_ok(),
         LogFormat::Console => registry
             .with(fmt::layer().compact().with_ansi(ansi).with_writer(writer))
             .try_init()

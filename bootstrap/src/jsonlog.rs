@@ -45,6 +45,12 @@ fn quoted(text: &str) -> String {
 
 fn escape_into(out: &mut String, text: &str) {
     out.push('"');
+    // Most values (ids, routes, messages) need no escaping: copy them whole.
+    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -65,9 +65,10 @@ impl BlogService for BlogManager {
         if manager {
             return Ok(found);
         }
-        // The repository hides other authors' drafts; archived posts are
-        // theirs to see too (as `get` says), whatever the adapter returns.
-        // A shorter page keeps its cursor, so paging stays correct.
+        // The adapters already hide other authors' unpublished posts (the
+        // contract suite checks it); this re-check keeps the rule `get`
+        // enforces even for an adapter that does not. A shorter page keeps
+        // its cursor, so paging stays correct.
         Ok(Page {
             items: found
                 .items

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
+use platform_ports::model::Rfc3339Micros;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
@@ -21,77 +22,166 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::logwriter::BatchWriter;
 
-/// A span's fields, each value already rendered as JSON.
+/// A span's fields, rendered once as the `,"key":value` text copied into
+/// each line, with the keys (and where each value sits) for de-duplication
+/// and for the rare field recorded again later.
 #[derive(Default)]
-struct SpanFields(Vec<(&'static str, String)>);
+struct SpanFields {
+    text: String,
+    keys: Vec<(&'static str, std::ops::Range<usize>)>,
+}
 
-/// Renders visited fields as `(name, json value)` pairs.
-struct Render<'a>(&'a mut Vec<(&'static str, String)>);
-
-impl Render<'_> {
-    fn put(&mut self, field: &Field, value: String) {
-        match self.0.iter_mut().find(|(k, _)| *k == field.name()) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((field.name(), value)),
+impl SpanFields {
+    fn record(&mut self, values: impl FnOnce(&mut dyn Visit)) {
+        // Sized for a request span (ids, method, route), so rendering it does not regrow.
+        let mut fresh = Fields {
+            text: String::with_capacity(256),
+            keys: Vec::with_capacity(8),
+            ..Fields::default()
+        };
+        values(&mut fresh);
+        if self.keys.is_empty() {
+            self.text = fresh.text;
+            self.keys = fresh.keys;
+            return;
         }
+        // Merge: a field recorded again replaces its value, a new one is appended.
+        let mut merged = Fields::default();
+        for (key, range) in &self.keys {
+            let value = match fresh.keys.iter().find(|(k, _)| k == key) {
+                Some((_, fresh_range)) => &fresh.text[fresh_range.clone()],
+                None => &self.text[range.clone()],
+            };
+            merged.push_rendered(key, value);
+        }
+        for (key, range) in &fresh.keys {
+            if !self.keys.iter().any(|(k, _)| k == key) {
+                merged.push_rendered(key, &fresh.text[range.clone()]);
+            }
+        }
+        self.text = merged.text;
+        self.keys = merged.keys;
     }
 }
 
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    escape_into(&mut out, text);
-    out
+/// Renders visited fields as `,"key":value` into one string, remembering
+/// where each value sits. An event's `message` goes to `message` instead.
+#[derive(Default)]
+struct Fields {
+    text: String,
+    keys: Vec<(&'static str, std::ops::Range<usize>)>,
+    message: Option<String>,
+    /// Events render their message apart (it comes first in the line).
+    split_message: bool,
+}
+
+impl Fields {
+    fn for_event(text: String, mut keys: Vec<(&'static str, std::ops::Range<usize>)>) -> Self {
+        keys.clear();
+        Self {
+            text,
+            keys,
+            message: None,
+            split_message: true,
+        }
+    }
+
+    fn push_rendered(&mut self, key: &'static str, value: &str) {
+        self.open(key);
+        self.text.push_str(value);
+        self.close(key);
+    }
+
+    /// Starts `key`'s value; returns where the value goes.
+    fn open(&mut self, key: &'static str) -> &mut String {
+        if self.split_message && key == "message" {
+            return self.message.get_or_insert_with(String::new);
+        }
+        // Field names are Rust identifiers (or `r#`-less literals): no escaping needed.
+        self.text.push_str(",\"");
+        self.text.push_str(key);
+        self.text.push_str("\":");
+        let start = self.text.len();
+        self.keys.push((key, start..start));
+        &mut self.text
+    }
+
+    fn close(&mut self, key: &'static str) {
+        if self.split_message && key == "message" {
+            return;
+        }
+        let end = self.text.len();
+        if let Some((_, range)) = self.keys.last_mut() {
+            range.end = end;
+        }
+    }
+
+    fn put_with(&mut self, field: &Field, write: impl FnOnce(&mut String)) {
+        let key = field.name();
+        write(self.open(key));
+        self.close(key);
+    }
+}
+
+/// Escapes what is written through it as the inside of a JSON string.
+struct Escaped<'a>(&'a mut String);
+
+impl fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Most values (ids, routes, messages) need no escaping: copy them whole.
+        if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            self.0.push_str(text);
+            return Ok(());
+        }
+        for c in text.chars() {
+            match c {
+                '"' => self.0.push_str("\\\""),
+                '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
+                c => self.0.push(c),
+            }
+        }
+        Ok(())
+    }
 }
 
 fn escape_into(out: &mut String, text: &str) {
     out.push('"');
-    // Most values (ids, routes, messages) need no escaping: copy them whole.
-    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(text);
-        out.push('"');
-        return;
-    }
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
+    let _ = Escaped(out).write_str(text);
     out.push('"');
 }
 
-impl Visit for Render<'_> {
+impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, quoted(value));
+        self.put_with(field, |out| escape_into(out, value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.to_string());
+        self.put_with(field, |out| out.push_str(itoa::Buffer::new().format(value)));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value.to_string());
+        self.put_with(field, |out| out.push_str(itoa::Buffer::new().format(value)));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.to_string());
+        self.put_with(field, |out| out.push_str(if value { "true" } else { "false" }));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(
-            field,
+        self.put_with(field, |out| {
             if value.is_finite() {
-                value.to_string()
+                let _ = write!(out, "{value}");
             } else {
-                quoted(&value.to_string())
-            },
-        );
+                let _ = write!(out, "\"{value}\"");
+            }
+        });
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, quoted(&format!("{value:?}")));
+        self.put_with(field, |out| {
+            out.push('"');
+            let _ = write!(Escaped(out), "{value:?}");
+            out.push('"');
+        });
     }
 }
 
@@ -107,8 +197,16 @@ impl JsonLines {
     }
 }
 
+/// Per-thread buffers reused by every line, so a line allocates nothing.
+#[derive(Default)]
+struct Scratch {
+    line: String,
+    fields: Fields,
+    message: String,
+}
+
 thread_local! {
-    static LINE: RefCell<(String, Vec<(&'static str, String)>)> = RefCell::new((String::with_capacity(512), Vec::new()));
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl<S> Layer<S> for JsonLines
@@ -118,7 +216,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             let mut fields = SpanFields::default();
-            attrs.record(&mut Render(&mut fields.0));
+            fields.record(|visitor| attrs.record(visitor));
             span.extensions_mut().insert(fields);
         }
     }
@@ -127,52 +225,71 @@ where
         if let Some(span) = ctx.span(id) {
             let mut extensions = span.extensions_mut();
             if let Some(fields) = extensions.get_mut::<SpanFields>() {
-                values.record(&mut Render(&mut fields.0));
+                fields.record(|visitor| values.record(visitor));
             }
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        LINE.with(|cell| {
+        SCRATCH.with(|cell| {
             let Ok(mut guard) = cell.try_borrow_mut() else { return };
-            let (line, fields) = &mut *guard;
-            line.clear();
-            fields.clear();
-            event.record(&mut Render(fields));
-            let meta = event.metadata();
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            let _ = write!(
-                line,
-                "{{\"timestamp\":\"{now}\",\"level\":\"{}\",\"target\":",
-                meta.level()
+            let scratch = &mut *guard;
+            let mut fields = Fields::for_event(
+                std::mem::take(&mut scratch.fields.text),
+                std::mem::take(&mut scratch.fields.keys),
             );
+            fields.text.clear();
+            scratch.message.clear();
+            fields.message = Some(std::mem::take(&mut scratch.message));
+            event.record(&mut fields);
+
+            let line = &mut scratch.line;
+            line.clear();
+            let meta = event.metadata();
+            line.push_str("{\"timestamp\":\"");
+            line.push_str(Rfc3339Micros::new(&chrono::Utc::now()).as_str());
+            line.push_str("\",\"level\":\"");
+            line.push_str(meta.level().as_str());
+            line.push_str("\",\"target\":");
             escape_into(line, meta.target());
             // The message first, then the event's own fields.
-            if let Some(i) = fields.iter().position(|(k, _)| *k == "message") {
-                let (_, message) = fields.remove(i);
+            if let Some(message) = fields.message.as_deref().filter(|m| !m.is_empty()) {
                 line.push_str(",\"message\":");
-                line.push_str(&message);
+                line.push_str(message);
             }
-            let mut written: Vec<&'static str> = fields.iter().map(|(k, _)| *k).collect();
-            for (key, value) in fields.iter() {
-                let _ = write!(line, ",\"{key}\":{value}");
-            }
-            // Then every enclosing span's fields, innermost first.
+            line.push_str(&fields.text);
+            // Then every enclosing span's fields, innermost first, each key once.
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     let extensions = span.extensions();
-                    if let Some(span_fields) = extensions.get::<SpanFields>() {
-                        for (key, value) in &span_fields.0 {
-                            if !written.contains(key) {
-                                let _ = write!(line, ",\"{key}\":{value}");
-                                written.push(key);
-                            }
+                    let Some(span_fields) = extensions.get::<SpanFields>() else {
+                        continue;
+                    };
+                    let clash = span_fields
+                        .keys
+                        .iter()
+                        .any(|(key, _)| fields.keys.iter().any(|(k, _)| k == key));
+                    if !clash {
+                        line.push_str(&span_fields.text);
+                        fields.keys.extend(span_fields.keys.iter().map(|(key, _)| (*key, 0..0)));
+                        continue;
+                    }
+                    for (key, range) in &span_fields.keys {
+                        if !fields.keys.iter().any(|(k, _)| k == key) {
+                            line.push_str(",\"");
+                            line.push_str(key);
+                            line.push_str("\":");
+                            line.push_str(&span_fields.text[range.clone()]);
+                            fields.keys.push((key, 0..0));
                         }
                     }
                 }
             }
             line.push_str("}\n");
             let _ = self.writer.make_writer().write_all(line.as_bytes());
+            scratch.message = fields.message.take().unwrap_or_default();
+            scratch.fields.text = fields.text;
+            scratch.fields.keys = fields.keys;
         });
     }
 }
@@ -229,5 +346,32 @@ mod tests {
             1,
             "keys are not repeated: {text}"
         );
+    }
+
+    #[test]
+    fn a_field_recorded_again_replaces_its_value_and_new_ones_are_appended() {
+        let sink = Sink::default();
+        let (writer, guard) = batch_writer(Box::new(sink.clone())).unwrap();
+        let subscriber = tracing_subscriber::registry().with(JsonLines::new(writer));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("s", a = 1u64, b = "x", c = tracing::field::Empty);
+            span.record("b", "y");
+            span.record("c", true);
+            span.record("a", 2u64);
+            let _entered = span.enter();
+            tracing::warn!(path = "\\tmp\t", "{} and {}", "one", 2);
+        });
+        drop(guard);
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["message"], "one and 2");
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["path"], "\\tmp\t");
+        assert_eq!(
+            (line["a"].clone(), line["b"].clone(), line["c"].clone()),
+            (2.into(), "y".into(), true.into())
+        );
+        assert_eq!(text.matches("\"b\"").count(), 1, "{text}");
+        assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
     }
 }

@@ -1,5 +1,7 @@
 //! Extractors whose rejections are problem+json: [`AppJson`] and [`Ctx`].
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -10,7 +12,7 @@ use platform_ports::model::{FieldError, RequestContext, ValidationErrors};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::middleware::InvalidTenant;
+use crate::middleware::{Caller, InvalidTenant};
 use crate::problem::Problem;
 
 /// A JSON body in, or a JSON body out, with problem+json rejections.
@@ -142,23 +144,22 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Rejects with 400 `invalid_tenant` when an unauthenticated caller named a
 /// tenant that is not a UUID: the handler would otherwise act in the wrong one.
 #[derive(Clone, Debug)]
-pub struct Ctx(pub RequestContext);
+pub struct Ctx(pub Arc<RequestContext>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(InvalidTenant(reason)) = parts.extensions.get::<InvalidTenant>() {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .ok_or_else(|| Problem::internal().with_cause(MissingContext))?;
+        if let Some(InvalidTenant(reason)) = &caller.invalid_tenant {
             return Err(Problem::bad_request(format!("`x-tenant-id` {reason}"))
                 .with_code("invalid_tenant")
                 .with_title("Invalid tenant"));
         }
-        parts
-            .extensions
-            .get::<RequestContext>()
-            .cloned()
-            .map(Self)
-            .ok_or_else(|| Problem::internal().with_cause(MissingContext))
+        Ok(Self(Arc::clone(&caller.ctx)))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use platform_ports::driving::PostInput;
-use platform_ports::model::{Post, PostId, PostStatus, TenantId, UserId};
+use platform_ports::model::{Post, PostId, PostStatus, TenantId, UserId, rfc3339_micros, rfc3339_micros_opt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -65,10 +65,13 @@ pub(crate) struct PostView {
     content: String,
     status: PostStatusView,
     tags: Vec<String>,
+    #[serde(serialize_with = "rfc3339_micros")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_micros")]
     updated_at: DateTime<Utc>,
     /// When it was last published; `null` while it never was.
     #[schema(required = true)]
+    #[serde(serialize_with = "rfc3339_micros_opt")]
     published_at: Option<DateTime<Utc>>,
 }
 

@@ -24,9 +24,8 @@ use platform_ports::errors::ErrorPublisher;
 use platform_ports::metrics::Metrics;
 use tower::{Layer, Service};
 use tracing::Instrument;
-use tracing::field::Empty;
 
-pub(crate) use auth::{AuthState, InvalidTenant};
+pub(crate) use auth::{AuthState, Caller, InvalidTenant};
 pub(crate) use errors::{KeepBody, panic_response};
 
 use crate::scope::{self, RequestScope};
@@ -114,27 +113,29 @@ where
         // Here rather than in a route layer: the error reports this service
         // publishes must name the actor too.
         let identity = auth::identify(req.headers(), observe.authenticator.as_deref(), &mut ctx);
+        // Ids rendered on the stack and given to the span at creation: one
+        // rendering of the span's fields instead of a second pass to record them.
+        let mut user_buf = uuid::Uuid::encode_buffer();
+        let user_id = ctx.user_id().map(|id| &*id.0.hyphenated().encode_lower(&mut user_buf));
+        let mut tenant_buf = uuid::Uuid::encode_buffer();
+        let tenant_id = identity
+            .tenant_named
+            .then(|| &*ctx.tenant_id.0.hyphenated().encode_lower(&mut tenant_buf));
         let span = tracing::info_span!(
             "request",
             request_id = &*request_id,
             method = req.method().as_str(),
             route = route.as_deref(),
             trace_id = ctx.trace_id.as_deref(),
-            user_id = Empty,
-            tenant_id = Empty,
+            user_id,
+            tenant_id,
         );
-        if let Some(user_id) = ctx.user_id() {
-            span.record("user_id", tracing::field::display(user_id));
-        }
-        if identity.tenant_named {
-            span.record("tenant_id", tracing::field::display(ctx.tenant_id));
-        }
-        let extensions = req.extensions_mut();
-        extensions.insert(identity.state);
-        if let Some(invalid) = identity.invalid_tenant {
-            extensions.insert(invalid);
-        }
-        extensions.insert(ctx.clone());
+        let ctx = Arc::new(ctx);
+        req.extensions_mut().insert(Caller {
+            state: identity.state,
+            invalid_tenant: identity.invalid_tenant,
+            ctx: Arc::clone(&ctx),
+        });
         let uri = req.uri().clone();
         let scope = RequestScope {
             request_id,

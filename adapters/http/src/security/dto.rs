@@ -4,7 +4,9 @@
 //! so the document describes exactly what is (de)serialized.
 
 use chrono::{DateTime, Utc};
-use platform_ports::model::{AuditEntry, Permission, Role, RoleId, SecretString, TenantId, TokenPair, User, UserId};
+use platform_ports::model::{
+    AuditEntry, Permission, Role, RoleId, SecretString, TenantId, TokenPair, User, UserId, rfc3339_micros,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
@@ -158,7 +160,9 @@ pub(crate) struct UserView {
     #[schema(required = true)]
     display_name: Option<String>,
     email_verified: bool,
+    #[serde(serialize_with = "rfc3339_micros")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_micros")]
     updated_at: DateTime<Utc>,
 }
 
@@ -189,7 +193,9 @@ pub(crate) struct RoleView {
     description: Option<String>,
     #[schema(value_type = Vec<String>)]
     permissions: Vec<Permission>,
+    #[serde(serialize_with = "rfc3339_micros")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_micros")]
     updated_at: DateTime<Utc>,
 }
 
@@ -252,6 +258,7 @@ pub(crate) struct AuditEntryView {
     /// Action-specific details.
     #[schema(value_type = Object)]
     metadata: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(serialize_with = "rfc3339_micros")]
     occurred_at: DateTime<Utc>,
     #[schema(required = true)]
     request_id: Option<String>,

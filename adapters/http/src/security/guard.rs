@@ -12,11 +12,11 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use platform_ports::driving::Authorizer;
-use platform_ports::model::{Permission, RequestContext};
+use platform_ports::model::Permission;
 use tower::{Layer, Service};
 
 use crate::extract::MissingContext;
-use crate::middleware::AuthState;
+use crate::middleware::{AuthState, Caller};
 use crate::problem::Problem;
 use crate::security::errors;
 
@@ -24,10 +24,9 @@ use crate::security::errors;
 /// [`require_authenticated`] and [`require_permission`].
 #[derive(Clone)]
 pub struct Require {
-    rule: Rule,
+    rule: Arc<Rule>,
 }
 
-#[derive(Clone)]
 enum Rule {
     Authenticated,
     Permission {
@@ -40,7 +39,7 @@ enum Rule {
 #[must_use]
 pub fn require_authenticated() -> Require {
     Require {
-        rule: Rule::Authenticated,
+        rule: Arc::new(Rule::Authenticated),
     }
 }
 
@@ -50,7 +49,7 @@ pub fn require_authenticated() -> Require {
 #[must_use]
 pub fn require_permission(authorizer: Arc<dyn Authorizer>, permission: Permission) -> Require {
     Require {
-        rule: Rule::Permission { authorizer, permission },
+        rule: Arc::new(Rule::Permission { authorizer, permission }),
     }
 }
 
@@ -60,7 +59,7 @@ impl<S> Layer<S> for Require {
     fn layer(&self, inner: S) -> Self::Service {
         RequireService {
             inner,
-            rule: self.rule.clone(),
+            rule: Arc::clone(&self.rule),
         }
     }
 }
@@ -69,7 +68,8 @@ impl<S> Layer<S> for Require {
 #[derive(Clone)]
 pub struct RequireService<S> {
     inner: S,
-    rule: Rule,
+    // Shared: cloned into every request's future.
+    rule: Arc<Rule>,
 }
 
 impl<S> Service<Request> for RequireService<S>
@@ -89,7 +89,7 @@ where
         // The clone is the one that was not polled ready; keep the ready one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let rule = self.rule.clone();
+        let rule = Arc::clone(&self.rule);
         Box::pin(async move {
             // Split so that only the (Sync) parts are borrowed across the
             // authorizer's await.
@@ -104,12 +104,12 @@ where
 
 impl Rule {
     async fn check(&self, parts: &Parts) -> Result<(), Problem> {
-        let ctx = parts
+        let caller = parts
             .extensions
-            .get::<RequestContext>()
+            .get::<Caller>()
             .ok_or_else(|| Problem::internal().with_cause(MissingContext))?;
-        let authenticated = parts.extensions.get::<AuthState>() == Some(&AuthState::Authenticated);
-        if !authenticated || ctx.actor.is_none() {
+        let ctx = &*caller.ctx;
+        if caller.state != AuthState::Authenticated || ctx.actor.is_none() {
             return Err(errors::unauthorized());
         }
         match self {

@@ -83,69 +83,76 @@ pub fn security_routes(deps: SecurityDeps) -> Router {
     let needs = move |permission: Permission| require_permission(Arc::clone(&authorizer), permission);
 
     let auth = Router::new()
-        .route("/register", post(auth::register))
-        .route("/verify-email", post(auth::verify_email))
-        .route("/login", post(auth::login))
-        .route("/refresh", post(auth::refresh))
-        .route("/logout", post(auth::logout))
-        .route("/password/forgot", post(auth::forgot_password))
-        .route("/password/reset", post(auth::reset_password))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/verify-email", post(auth::verify_email))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/password/forgot", post(auth::forgot_password))
+        .route("/api/v1/auth/password/reset", post(auth::reset_password))
         .route(
-            "/password/change",
+            "/api/v1/auth/password/change",
             post(auth::change_password).route_layer(require_authenticated()),
         );
 
     // One `.route` per method and permission: a method router's route layer
-    // covers every method added before it, so each gets its own.
+    // covers every method added before it, so each gets its own. Full paths
+    // rather than `nest`, which costs every request a second route lookup.
     let api = Router::new()
-        .nest("/auth", auth)
+        .merge(auth)
         .route(
-            "/users/me",
+            "/api/v1/users/me",
             get(users::me)
                 .patch(users::update_me)
                 .route_layer(require_authenticated()),
         )
-        .route("/users", get(users::list).route_layer(needs(perm::USER_READ)))
-        .route("/users/{id}", get(users::get).route_layer(needs(perm::USER_READ)))
+        .route("/api/v1/users", get(users::list).route_layer(needs(perm::USER_READ)))
         .route(
-            "/users/{id}",
+            "/api/v1/users/{id}",
+            get(users::get).route_layer(needs(perm::USER_READ)),
+        )
+        .route(
+            "/api/v1/users/{id}",
             patch(users::update_one).route_layer(needs(perm::USER_UPDATE)),
         )
         .route(
-            "/users/{id}",
+            "/api/v1/users/{id}",
             delete(users::delete).route_layer(needs(perm::USER_DELETE)),
         )
         .route(
-            "/users/{id}/roles",
+            "/api/v1/users/{id}/roles",
             post(roles::assign).route_layer(needs(perm::ROLE_ASSIGN)),
         )
         .route(
-            "/users/{id}/roles/{role_id}",
+            "/api/v1/users/{id}/roles/{role_id}",
             delete(roles::revoke).route_layer(needs(perm::ROLE_ASSIGN)),
         )
-        .route("/roles", post(roles::create).route_layer(needs(perm::ROLE_CREATE)))
-        .route("/roles", get(roles::list).route_layer(needs(perm::ROLE_READ)))
-        .route("/roles/{id}", get(roles::get).route_layer(needs(perm::ROLE_READ)))
         .route(
-            "/roles/{id}",
+            "/api/v1/roles",
+            post(roles::create).route_layer(needs(perm::ROLE_CREATE)),
+        )
+        .route("/api/v1/roles", get(roles::list).route_layer(needs(perm::ROLE_READ)))
+        .route(
+            "/api/v1/roles/{id}",
+            get(roles::get).route_layer(needs(perm::ROLE_READ)),
+        )
+        .route(
+            "/api/v1/roles/{id}",
             patch(roles::update).route_layer(needs(perm::ROLE_UPDATE)),
         )
         .route(
-            "/roles/{id}",
+            "/api/v1/roles/{id}",
             delete(roles::delete).route_layer(needs(perm::ROLE_DELETE)),
         )
         .route(
-            "/roles/{id}/permissions",
+            "/api/v1/roles/{id}/permissions",
             put(roles::set_permissions).route_layer(needs(perm::ROLE_UPDATE)),
         )
         .route(
-            "/permissions",
+            "/api/v1/permissions",
             get(roles::permissions).route_layer(needs(perm::PERMISSION_READ)),
         )
-        .route("/audit", get(audit::query).route_layer(needs(perm::AUDIT_READ)));
+        .route("/api/v1/audit", get(audit::query).route_layer(needs(perm::AUDIT_READ)));
 
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/.well-known/jwks.json", get(auth::jwks))
-        .with_state(deps)
+    api.route("/.well-known/jwks.json", get(auth::jwks)).with_state(deps)
 }

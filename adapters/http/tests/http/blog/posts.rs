@@ -48,8 +48,8 @@ async fn create_is_201_with_location_and_the_post_shape() {
             "content": "All the way down.",
             "status": "draft",
             "tags": ["rust", "design"],
-            "created_at": "2026-03-04T05:06:07Z",
-            "updated_at": "2026-03-04T05:06:07Z",
+            "created_at": "2026-03-04T05:06:07.000000Z",
+            "updated_at": "2026-03-04T05:06:07.000000Z",
             "published_at": null,
         })
     );
@@ -148,7 +148,7 @@ async fn list_passes_filters_and_paging_and_answers_the_envelope() {
     assert_eq!(body["next_cursor"], "next");
     assert_eq!(body["items"][0]["id"], POST.to_string());
     assert_eq!(body["items"][0]["status"], "published");
-    assert_eq!(body["items"][0]["published_at"], "2026-03-04T05:06:07Z");
+    assert_eq!(body["items"][0]["published_at"], "2026-03-04T05:06:07.000000Z");
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ async fn filters_are_parsed_from_the_query() {
                 "action": "user.created",
                 "target_id": "u-1",
                 "metadata": {"email": "ada@example.com"},
-                "occurred_at": "2026-03-04T05:06:07Z",
+                "occurred_at": "2026-03-04T05:06:07.000000Z",
                 "request_id": "r-1",
                 "ip": "10.0.0.1",
                 "user_agent": "curl",

@@ -44,8 +44,8 @@ async fn create_is_201_with_location_and_the_role_shape() {
             "name": "editor",
             "description": "edits",
             "permissions": ["blog.post.update"],
-            "created_at": "2026-03-04T05:06:07Z",
-            "updated_at": "2026-03-04T05:06:07Z",
+            "created_at": "2026-03-04T05:06:07.000000Z",
+            "updated_at": "2026-03-04T05:06:07.000000Z",
         })
     );
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::PasswordHasher as _;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use platform_adapter_crypto::{Argon2Params, Argon2idHasher, Argon2idHasherParameters, HasherSettings};
 use platform_ports::crypto::{HashError, PasswordHasher};
 use platform_ports::model::{PasswordHash, SecretString};
@@ -111,6 +111,74 @@ async fn verify_reads_the_costs_and_variant_from_the_hash() {
     assert!(!current.verify(&secret("pW"), &argon2i).await.unwrap());
 }
 
+/// What the hasher stored before it allocated argon2's memory itself:
+/// argon2's own `hash_password`, same algorithm, version and costs.
+fn argon2_crate_hash(params: argon2::Params, password: &[u8]) -> PasswordHash {
+    let argon2 = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    PasswordHash(argon2.hash_password(password).unwrap().to_string())
+}
+
+#[tokio::test]
+async fn hashes_made_by_the_argon2_crate_verify() {
+    let hasher = hasher(CHEAP, 1);
+    for params in [
+        argon2::Params::new(CHEAP.memory_kib, CHEAP.iterations, CHEAP.parallelism, None).unwrap(),
+        // Other output lengths are recomputed at the stored length.
+        argon2::Params::new(1024, 1, 2, Some(64)).unwrap(),
+        argon2::Params::new(1024, 1, 1, Some(16)).unwrap(),
+    ] {
+        let stored = argon2_crate_hash(params, b"correct horse");
+        assert!(
+            hasher.verify(&secret("correct horse"), &stored).await.unwrap(),
+            "{}",
+            stored.0
+        );
+        assert!(
+            !hasher.verify(&secret("correct horsf"), &stored).await.unwrap(),
+            "{}",
+            stored.0
+        );
+        assert!(!hasher.verify(&secret(""), &stored).await.unwrap(), "{}", stored.0);
+    }
+}
+
+#[tokio::test]
+async fn a_production_cost_hash_from_the_argon2_crate_verifies() {
+    let stored = argon2_crate_hash(argon2::Params::new(19_456, 2, 1, None).unwrap(), b"pw");
+    assert!(stored.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", stored.0);
+    let hasher = hasher(Argon2Params::default(), 1);
+    assert!(hasher.verify(&secret("pw"), &stored).await.unwrap());
+    assert!(!hasher.verify(&secret("pW"), &stored).await.unwrap());
+}
+
+#[tokio::test]
+async fn our_hashes_verify_with_the_argon2_crate() {
+    for params in [CHEAP, Argon2Params::default()] {
+        let hash = hasher(params, 1).hash(&secret("correct horse")).await.unwrap();
+        let parsed = argon2::PasswordHash::new(&hash.0).unwrap();
+        let argon2 = argon2::Argon2::default();
+        assert_eq!(argon2.verify_password(b"correct horse", &parsed), Ok(()), "{}", hash.0);
+        assert_eq!(
+            argon2.verify_password(b"correct horsf", &parsed),
+            Err(argon2::password_hash::Error::PasswordInvalid)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_hash_without_a_version_field_is_read_as_v19() {
+    // As the argon2 crate reads it.
+    let hasher = hasher(CHEAP, 1);
+    let hash = hasher.hash(&secret("pw")).await.unwrap();
+    let unversioned = PasswordHash(hash.0.replace("$v=19$", "$"));
+    assert!(
+        hasher.verify(&secret("pw"), &unversioned).await.unwrap(),
+        "{}",
+        unversioned.0
+    );
+    assert!(!hasher.verify(&secret("pW"), &unversioned).await.unwrap());
+}
+
 #[tokio::test]
 async fn malformed_hashes_are_refused() {
     let hasher = hasher(CHEAP, 1);
@@ -126,6 +194,9 @@ async fn malformed_hashes_are_refused() {
         good.replace("v=19", "v=99"),
         good.replace("m=1024", "m=1"),
         good.replace("t=1", "t=0"),
+        good.replace("p=1", "p=0"),
+        format!("{good}$extra"),
+        good.replace("v=19", "v=16").replace("argon2id", "scrypt"),
         "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".to_owned(),
     ] {
         let outcome = hasher.verify(&secret("pw"), &PasswordHash(bad.clone())).await;

@@ -5,8 +5,8 @@ mod gate;
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::Error as PhcError;
-use argon2::{Algorithm, Argon2, Params, PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use platform_ports::crypto::{HashError, PasswordHasher};
 use platform_ports::model::{PasswordHash, SecretString};
@@ -147,38 +147,204 @@ impl PasswordHasher for Argon2idHasher {
     }
 }
 
-/// Hashes with a fresh 16-byte salt from the OS.
+/// Hashes with a fresh 16-byte salt from the OS (the salt argon2's own
+/// `hash_password` would draw).
 fn hash_now(password: &SecretString, params: Params) -> Result<PasswordHash, HashError> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.expose().as_bytes())
-        .map(|phc| PasswordHash(phc.to_string()))
-        .map_err(unavailable)
+    let salt = argon2::password_hash::try_generate_salt().map_err(unavailable)?;
+    hash_with_salt(password.expose().as_bytes(), &salt, params).map(|phc| PasswordHash(phc.to_string()))
+}
+
+/// argon2id (v19) of `password` as a PHC string, built exactly as argon2's
+/// `hash_password_with_salt` builds it: `$argon2id$v=19$m=…,t=…,p=…$<salt>$<output>`,
+/// with the default 32-byte output unless `params` say otherwise.
+fn hash_with_salt(password: &[u8], salt: &[u8], params: Params) -> Result<Phc, HashError> {
+    let (algorithm, version) = (Algorithm::Argon2id, Version::V0x13);
+    let salt = Salt::new(salt).map_err(unavailable)?;
+    let params_string = ParamsString::try_from(&params).map_err(unavailable)?;
+    let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let output = compute(algorithm, version, params, password, &salt, output_len)?;
+    Ok(Phc {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: params_string,
+        salt: Some(salt),
+        hash: Some(output),
+    })
 }
 
 /// Verifies with the algorithm, version and costs written in the hash; the
 /// final comparison is constant time (`phc::Output`'s equality).
-fn verify_now(password: &SecretString, stored: &Phc) -> Result<bool, HashError> {
-    match Argon2::default().verify_password(password.expose().as_bytes(), stored) {
-        Ok(()) => Ok(true),
-        Err(PhcError::PasswordInvalid) => Ok(false),
-        Err(err) => Err(unavailable(err)),
-    }
+fn verify_now(password: &SecretString, stored: &Stored) -> Result<bool, HashError> {
+    let computed = compute(
+        stored.algorithm,
+        stored.version,
+        stored.params.clone(),
+        password.expose().as_bytes(),
+        &stored.salt,
+        stored.expected.len(),
+    )?;
+    Ok(computed == stored.expected)
+}
+
+/// The least capacity, in bytes, of argon2's working memory: above glibc's
+/// largest mmap threshold (32 MiB on 64-bit targets, 16 MiB on 32-bit); see [`compute`].
+const WORK_AREA_CAPACITY: usize = 33 * 1024 * 1024;
+
+/// Runs argon2, returning its `output_len`-byte output.
+///
+/// The working memory (`params.block_count()` blocks of 1 KiB: 19 MiB at the
+/// default costs) is allocated here rather than by the argon2 crate, on
+/// purpose. A 19 MiB allocation is served by mmap only until glibc frees the
+/// first one: that free raises glibc's dynamic mmap threshold to 19 MiB (and
+/// its trim threshold to twice that), so from then on every hash takes its
+/// blocks from the malloc arena of whichever blocking thread runs it and
+/// frees them back into that arena, which keeps them resident. Spread over
+/// tokio's blocking threads and their arenas, that grew RSS by hundreds of
+/// MiB (tests/password_memory.rs measured ~690 MiB after 20 hashes and 20
+/// verifications), never given back.
+///
+/// So the vector's capacity is made larger than 32 MiB, the most glibc ever
+/// raises that dynamic threshold to (`DEFAULT_MMAP_THRESHOLD_MAX`): an arena
+/// is never grown for a request that large; it gets a mapping of its own
+/// (mmap), unmapped when the vector drops, so RSS falls back after every
+/// hash. (Only a free chunk of 33 MiB already sitting in the arena could
+/// serve it instead, and that memory was resident anyway.) Freeing it does
+/// not move the threshold either: only frees of at most 32 MiB do.
+///
+/// The oversizing costs no memory: `resize` writes only the `block_count`
+/// blocks argon2 uses and the pages past them are never touched, so the
+/// kernel never backs them with RAM (with transparent huge pages, at most the
+/// rest of the last huge page). They cost address space only, returned by the
+/// same munmap. argon2 0.6 accepts the longer slice: it works on
+/// `memory[..block_count]`.
+///
+/// Keeping one buffer per thread instead would pin 19 MiB per blocking thread
+/// for good, and the idle process is meant to stay below that.
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    output_len: usize,
+) -> Result<Output, HashError> {
+    let block_count = params.block_count();
+    let mut blocks: Vec<Block> = Vec::new();
+    blocks
+        .try_reserve_exact(block_count.max(WORK_AREA_CAPACITY / Block::SIZE))
+        .map_err(unavailable)?;
+    blocks.resize(block_count, Block::default());
+
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let out = buffer
+        .get_mut(..output_len)
+        .ok_or(argon2::Error::OutputTooLong)
+        .map_err(unavailable)?;
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, out, &mut blocks)
+        .map_err(unavailable)?;
+    Output::new(out).map_err(unavailable)
+}
+
+/// A stored hash, parsed and checked before a verification queues.
+struct Stored {
+    algorithm: Algorithm,
+    version: Version,
+    /// The costs, with the output length of `expected`.
+    params: Params,
+    salt: Salt,
+    expected: Output,
 }
 
 /// Accepts only complete argon2 PHC strings whose parameters argon2 can run.
-fn parse(hash: &PasswordHash) -> Result<Phc, HashError> {
+fn parse(hash: &PasswordHash) -> Result<Stored, HashError> {
     let phc = Phc::new(&hash.0).map_err(|_| HashError::Malformed)?;
-    let complete = phc.salt.is_some() && phc.hash.is_some();
-    let runnable = Algorithm::new(phc.algorithm.as_str()).is_ok()
-        && phc.version.is_none_or(|v| Version::try_from(v).is_ok())
-        && Params::try_from(&phc).is_ok();
-    if complete && runnable {
-        Ok(phc)
-    } else {
-        Err(HashError::Malformed)
-    }
+    let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
+        return Err(HashError::Malformed);
+    };
+    let algorithm = Algorithm::new(phc.algorithm.as_str()).map_err(|_| HashError::Malformed)?;
+    // No version field means v19, as argon2's own verifier reads it.
+    let version = phc
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|_| HashError::Malformed)?
+        .unwrap_or_default();
+    // Also sets the output length to the stored output's.
+    let params = Params::try_from(&phc).map_err(|_| HashError::Malformed)?;
+    Ok(Stored {
+        algorithm,
+        version,
+        params,
+        salt,
+        expected,
+    })
 }
 
 fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> HashError {
     HashError::Unavailable(Box::new(err))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use argon2::password_hash::PasswordHasher as _;
+
+    use super::*;
+
+    const CHEAP: Argon2Params = Argon2Params {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 2,
+    };
+
+    #[test]
+    fn the_phc_string_is_argon2s_own_byte_for_byte() {
+        let salt = [0x5a; 16];
+        for params in [Argon2Params::default(), CHEAP] {
+            let params = params.to_argon2().unwrap();
+            let ours = hash_with_salt(b"pw", &salt, params.clone()).unwrap().to_string();
+            let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password_with_salt(b"pw", &salt)
+                .unwrap()
+                .to_string();
+            assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
+    fn the_oversized_buffer_gives_argon2s_output() {
+        let params = Params::new(1024, 1, 1, Some(64)).unwrap();
+        let mut theirs = [0u8; 64];
+        Argon2::new(Algorithm::Argon2d, Version::V0x10, params.clone())
+            .hash_password_into(b"pw", b"somesalt", &mut theirs)
+            .unwrap();
+        let ours = compute(Algorithm::Argon2d, Version::V0x10, params, b"pw", b"somesalt", 64).unwrap();
+        assert_eq!(ours.as_bytes(), theirs);
+    }
+
+    #[test]
+    fn parse_keeps_what_verification_needs() {
+        let hash = PasswordHash(
+            Argon2::new(
+                Algorithm::Argon2i,
+                Version::V0x10,
+                Params::new(2048, 3, 2, Some(20)).unwrap(),
+            )
+            .hash_password_with_salt(b"pw", &[1; 12])
+            .unwrap()
+            .to_string(),
+        );
+        let stored = parse(&hash).unwrap();
+        assert_eq!(stored.algorithm, Algorithm::Argon2i);
+        assert_eq!(stored.version, Version::V0x10);
+        assert_eq!(
+            (stored.params.m_cost(), stored.params.t_cost(), stored.params.p_cost()),
+            (2048, 3, 2)
+        );
+        assert_eq!(stored.params.output_len(), Some(20));
+        assert_eq!(stored.expected.len(), 20);
+        assert_eq!(&*stored.salt, &[1; 12]);
+    }
 }

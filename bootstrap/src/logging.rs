@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
-use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::{EnvFilter, Registry, fmt};
 
 use crate::config::{LogFormat, LoggingSettings};
 use crate::jsonlog::JsonLines;
@@ -30,8 +31,17 @@ pub struct LogGuard {
 /// When the filter does not parse or the output file cannot be opened; the
 /// message names the `logging.*` key.
 pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
-    let filter = EnvFilter::try_new(&settings.level)
-        .with_context(|| format!("logging.level: `{}` is not a log filter", settings.level))?;
+    // Plain `level` / `target=level` lists (what the shipped configs use)
+    // become a `Targets` filter, which decides per callsite and keeps no
+    // per-span state; only span or field directives (`target[span{f}]=…`)
+    // need `EnvFilter`, which takes locks on every span enter and exit.
+    let filter: Box<dyn Layer<Registry> + Send + Sync> = match settings.level.parse::<Targets>() {
+        Ok(targets) => Box::new(targets),
+        Err(_) => Box::new(
+            EnvFilter::try_new(&settings.level)
+                .with_context(|| format!("logging.level: `{}` is not a log filter", settings.level))?,
+        ),
+    };
     let out: Box<dyn Write + Send> = match settings.output.as_str() {
         "stdout" => Box::new(std::io::stdout()),
         "stderr" => Box::new(std::io::stderr()),

@@ -24,6 +24,10 @@ struct Shared {
     buffer: Mutex<Vec<u8>>,
     wake: Condvar,
     closed: AtomicBool,
+    /// Set by the line that asked for a flush, cleared when the worker takes
+    /// the buffer: one wake-up (one futex syscall) per batch, not one per line
+    /// for every line written between the ask and the swap.
+    woken: AtomicBool,
     dropped: AtomicU64,
 }
 
@@ -45,6 +49,7 @@ pub(crate) fn batch_writer(out: Box<dyn Write + Send>) -> io::Result<(BatchWrite
         buffer: Mutex::new(Vec::with_capacity(64 * 1024)),
         wake: Condvar::new(),
         closed: AtomicBool::new(false),
+        woken: AtomicBool::new(false),
         dropped: AtomicU64::new(0),
     });
     let worker = Arc::clone(&shared);
@@ -72,6 +77,7 @@ fn run(shared: &Shared, mut out: Box<dyn Write + Send>) {
                 Err(_) => return,
             };
             std::mem::swap(&mut *guard, &mut spare);
+            shared.woken.store(false, Ordering::Relaxed);
             shared.closed.load(Ordering::Acquire)
         };
         if !spare.is_empty() {
@@ -109,7 +115,7 @@ impl Write for LineWriter<'_> {
             return Ok(bytes.len());
         }
         buffer.extend_from_slice(bytes);
-        if buffer.len() >= WAKE_AT {
+        if buffer.len() >= WAKE_AT && !self.shared.woken.swap(true, Ordering::Relaxed) {
             self.shared.wake.notify_one();
         }
         Ok(bytes.len())

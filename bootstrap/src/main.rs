@@ -8,12 +8,6 @@ use platform_bootstrap::config::{self, LoadOptions};
 use platform_bootstrap::secrets::FileSecretSource;
 use platform_bootstrap::{app, container, logging};
 
-/// mimalloc instead of glibc malloc: see `tests/load/README.md` for what it
-/// changed per request, and it returns argon2's large blocks to the system
-/// instead of fragmenting the heap after many logins.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit code for configuration errors (distinct from run-time failures).
 const CONFIG_ERROR: u8 = 2;
 

@@ -21,6 +21,10 @@
 # (32), BENCH_PORT (first of three ports, 18180), BENCH_PG_URL
 # (postgres://postgres@127.0.0.1:5432), BENCH_REDIS_URL (redis://127.0.0.1:6379),
 # KEEP_LOGS=1 keeps the working directory (server logs) for inspection.
+# PIN=1 runs every server on CPU 0 and the load generator (one thread) on
+# CPU 1, so server and load never compete for a core: the servers then run
+# one tokio worker each, and CPU time per request is measured without the
+# scheduling noise of four busy threads on two cores (needs taskset).
 #
 # Needs wrk (Debian: apt-get install wrk) or oha (cargo install oha; then also
 # jq). Installs nothing. Exits non-zero only when something could not be set
@@ -32,6 +36,18 @@ DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-3}
 CONNS=${CONNS:-32}
 THREADS=2
+PIN=${PIN:-0}
+SERVER_PIN=()
+LOAD_PIN=()
+if [[ $PIN == 1 ]]; then
+  command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+  (($(nproc) >= 2)) || die "PIN=1 needs at least 2 CPUs"
+  SERVER_PIN=(taskset -c 0)
+  LOAD_PIN=(taskset -c 1)
+  THREADS=1
+elif [[ $PIN != 0 ]]; then
+  die "PIN must be 0 or 1, got '$PIN'"
+fi
 BASE_PORT=${BENCH_PORT:-18180}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
@@ -148,12 +164,12 @@ static_lua() {
 load_static() {
   local secs=$1 lua=$2 method=$3 url=$4 body=$5 bearer=$6
   if [[ $TOOL == wrk ]]; then
-    wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s -s "$lua" "$url"
+    "${LOAD_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s -s "$lua" "$url"
   else
     local args=(--no-tui "${OHA_JSON[@]}" -z "${secs}s" -c "$CONNS" -m "$method" -t 10s)
     [[ -z $body ]] || args+=(-H 'content-type: application/json' -d "$body")
     [[ -z $bearer ]] || args+=(-H "authorization: Bearer $bearer")
-    oha "${args[@]}" "$url" | jq -r '
+    "${LOAD_PIN[@]}" oha "${args[@]}" "$url" | jq -r '
       ([.statusCodeDistribution // {} | to_entries[] | .value] | add // 0) as $n |
       ([.statusCodeDistribution // {} | to_entries[] | select(.key | test("^2") | not) | .value] | add // 0) as $bad |
       ([.errorDistribution // {} | to_entries[] | .value] | add // 0) as $err |
@@ -214,7 +230,7 @@ load_refresh() {
   local secs=$1 tokens=$2 url=$3
   if [[ $TOOL == wrk ]]; then
     BENCH_TOKENS=$tokens BENCH_THREADS=$THREADS \
-      wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s -s "$REFRESH_LUA" "$url"
+      "${LOAD_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s -s "$REFRESH_LUA" "$url"
   else
     local token times="$WORK/refresh-times" start end n=0 bad=0 out code t
     token=$(head -n1 "$tokens")
@@ -325,7 +341,12 @@ for p in "$PORT_BASE" "$PORT_MEM" "$PORT_PG"; do
   ! port_busy "$p" || die "port $p on 127.0.0.1 is in use; set BENCH_PORT to another base"
 done
 
-echo "== machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); the load generator ($TOOL, $THREADS threads) runs on the same cores as the server"
+if [[ $PIN == 1 ]]; then
+  placement="servers pinned to CPU 0, the load generator ($TOOL, 1 thread) to CPU 1"
+else
+  placement="the load generator ($TOOL, $THREADS threads) runs on the same cores as the server"
+fi
+echo "== machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); $placement"
 if COMMIT=$(git rev-parse --short HEAD 2>/dev/null); then
   git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with local changes)"
 else
@@ -344,7 +365,7 @@ start_platform() {
     PLATFORM__RATE_LIMIT__ENABLED=false \
     PLATFORM__LOGGING__LEVEL=info PLATFORM__LOGGING__FORMAT=json PLATFORM__LOGGING__OUTPUT="$log" \
     PLATFORM__MAIL__FILE__DIR="$WORK/$name-mail" PLATFORM__BLOB__LOCAL__ROOT="$WORK/$name-blobs" \
-    "$@" "$BIN" >"$WORK/$name.stdout" 2>&1 &
+    "$@" "${SERVER_PIN[@]}" "$BIN" >"$WORK/$name.stdout" 2>&1 &
   STARTED_PID=$!
   PIDS+=("$STARTED_PID")
 }
@@ -383,7 +404,7 @@ check_get() {
 
 # --- the baseline's fixture, which the platform's post copies ------------------
 BASE_LOG="$WORK/baseline.log"
-"$BASELINE_BIN" "$PORT_BASE" >"$BASE_LOG" 2>&1 &
+"${SERVER_PIN[@]}" "$BASELINE_BIN" "$PORT_BASE" >"$BASE_LOG" 2>&1 &
 BASE_PID=$!
 PIDS+=("$BASE_PID")
 PROBE_ID=0196a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b
@@ -508,7 +529,7 @@ base_ok=0
 [[ ${R_STATUS[base]:-} == ok ]] && base_ok=1
 
 echo
-echo "== results: $(nproc) cores shared by server and $TOOL ($THREADS threads), $CONNS connections, ${DURATION}s measured after ${WARMUP}s warm-up"
+echo "== results: $placement, $CONNS connections, ${DURATION}s measured after ${WARMUP}s warm-up"
 printf '%-30s %9s %9s %9s %12s %9s %9s %8s %10s\n' phase "req/s" "p50 ms" "p99 ms" "CPU us/req" "rps/base" "CPU/base" "failed" "RSS MiB"
 for key in "${PHASES[@]}"; do
   status=${R_STATUS[$key]:-not run}

@@ -28,14 +28,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use http::StatusCode;
 use platform_ports::driving::Authenticator;
 use platform_ports::errors::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
 use platform_ports::metrics::Metrics;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use blog::{BlogDeps, blog_routes};
 pub use extract::{AppJson, Ctx};
@@ -91,10 +89,7 @@ pub fn build_router(deps: &OperationalDeps, settings: &HttpSettings, api: Router
     let stack = ServiceBuilder::new()
         .layer(middleware::ObserveLayer::new(observe))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            settings.request_timeout,
-        ))
+        .layer(middleware::TimeoutLayer(settings.request_timeout))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     ops::router(Arc::clone(&deps.health), Arc::clone(&deps.metrics))
         .merge(openapi::router())

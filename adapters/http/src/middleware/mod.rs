@@ -7,6 +7,7 @@ mod context;
 mod errors;
 mod request_id;
 mod telemetry;
+mod timeout;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -27,6 +28,7 @@ use tracing::Instrument;
 
 pub(crate) use auth::{AuthState, Caller, InvalidTenant};
 pub(crate) use errors::{KeepBody, panic_response};
+pub(crate) use timeout::TimeoutLayer;
 
 use crate::scope::{self, RequestScope};
 use request_id::{RequestIds, X_REQUEST_ID};

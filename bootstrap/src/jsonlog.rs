@@ -32,19 +32,30 @@ struct SpanFields {
 }
 
 impl SpanFields {
-    fn record(&mut self, values: impl FnOnce(&mut dyn Visit)) {
-        // Sized for a request span (ids, method, route), so rendering it does not regrow.
-        let mut fresh = Fields {
+    /// Sized for a request span (ids, method, route), so rendering it does not regrow.
+    fn sized() -> Self {
+        Self {
             text: String::with_capacity(256),
             keys: Vec::with_capacity(8),
-            ..Fields::default()
-        };
-        values(&mut fresh);
+        }
+    }
+
+    fn record(&mut self, values: impl FnOnce(&mut dyn Visit)) {
         if self.keys.is_empty() {
+            // A new span: render into its own (pooled, see `on_close`) buffers.
+            self.text.clear();
+            let mut fresh = Fields {
+                text: std::mem::take(&mut self.text),
+                keys: std::mem::take(&mut self.keys),
+                ..Fields::default()
+            };
+            values(&mut fresh);
             self.text = fresh.text;
             self.keys = fresh.keys;
             return;
         }
+        let mut fresh = Fields::default();
+        values(&mut fresh);
         // Merge: a field recorded again replaces its value, a new one is appended.
         let mut merged = Fields::default();
         for (key, range) in &self.keys {
@@ -203,10 +214,53 @@ struct Scratch {
     line: String,
     fields: Fields,
     message: String,
+    /// The Unix second `date_time` renders (`YYYY-MM-DDTHH:MM:SS`): lines
+    /// within one second differ only in their microseconds, so the calendar
+    /// arithmetic runs once a second per thread instead of once a line.
+    second: Option<u64>,
+    date_time: String,
 }
+
+impl Scratch {
+    /// Appends the current time as RFC 3339 UTC with six fractional digits.
+    fn push_timestamp(&mut self) {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let second = since_epoch.as_secs();
+        if self.second != Some(second) {
+            let at = i64::try_from(second)
+                .ok()
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .unwrap_or_default();
+            let full = Rfc3339Micros::new(&at);
+            // `YYYY-MM-DDTHH:MM:SS.000000Z` minus the fraction; a year beyond
+            // 9999 renders longer and is simply not cached.
+            let text = full.as_str();
+            self.date_time.clear();
+            self.date_time.push_str(text.get(..19).unwrap_or(text));
+            self.second = (text.len() == 27).then_some(second);
+        }
+        self.line.push_str(&self.date_time);
+        let mut micros = itoa::Buffer::new();
+        let micros = micros.format(since_epoch.subsec_micros());
+        self.line.push('.');
+        for _ in micros.len()..6 {
+            self.line.push('0');
+        }
+        self.line.push_str(micros);
+        self.line.push('Z');
+    }
+}
+
+/// Span buffers kept per thread for reuse; enough for the spans one worker
+/// has open at a time, and never a buffer grown by an unusually large span.
+const MAX_SPARE: usize = 64;
+const MAX_SPARE_TEXT: usize = 4096;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SPARE: RefCell<Vec<SpanFields>> = const { RefCell::new(Vec::new()) };
 }
 
 impl<S> Layer<S> for JsonLines
@@ -215,9 +269,27 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
-            let mut fields = SpanFields::default();
+            let mut fields = SPARE
+                .with(|spare| spare.borrow_mut().pop())
+                .unwrap_or_else(SpanFields::sized);
             fields.record(|visitor| attrs.record(visitor));
             span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        // Keep the closing span's buffers for the next span this thread opens:
+        // a request span costs no allocation for its fields once warm.
+        if let Some(span) = ctx.span(&id)
+            && let Some(mut fields) = span.extensions_mut().remove::<SpanFields>()
+        {
+            fields.keys.clear();
+            SPARE.with(|spare| {
+                let mut spare = spare.borrow_mut();
+                if spare.len() < MAX_SPARE && fields.text.capacity() <= MAX_SPARE_TEXT {
+                    spare.push(fields);
+                }
+            });
         }
     }
 
@@ -243,11 +315,11 @@ where
             fields.message = Some(std::mem::take(&mut scratch.message));
             event.record(&mut fields);
 
+            scratch.line.clear();
+            scratch.line.push_str("{\"timestamp\":\"");
+            scratch.push_timestamp();
             let line = &mut scratch.line;
-            line.clear();
             let meta = event.metadata();
-            line.push_str("{\"timestamp\":\"");
-            line.push_str(Rfc3339Micros::new(&chrono::Utc::now()).as_str());
             line.push_str("\",\"level\":\"");
             line.push_str(meta.level().as_str());
             line.push_str("\",\"target\":");
@@ -373,5 +445,45 @@ mod tests {
         );
         assert_eq!(text.matches("\"b\"").count(), 1, "{text}");
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_six_digits_and_track_the_clock() {
+        let mut scratch = Scratch::default();
+        for _ in 0..3 {
+            scratch.line.clear();
+            scratch.push_timestamp();
+            assert_eq!(scratch.line.len(), 27, "{}", scratch.line);
+            let parsed: chrono::DateTime<chrono::Utc> = scratch.line.parse().unwrap();
+            let off = (chrono::Utc::now() - parsed).num_milliseconds().abs();
+            assert!(off < 1000, "{} is {off} ms off", scratch.line);
+            std::thread::sleep(std::time::Duration::from_millis(600));
+        }
+    }
+
+    #[test]
+    fn a_reused_span_buffer_carries_nothing_from_its_last_span() {
+        let sink = Sink::default();
+        let (writer, guard) = batch_writer(Box::new(sink.clone())).unwrap();
+        let subscriber = tracing_subscriber::registry().with(JsonLines::new(writer));
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..3u64 {
+                let span = if i % 2 == 0 {
+                    tracing::info_span!("a", first = i, only_a = "x")
+                } else {
+                    tracing::info_span!("b", first = i)
+                };
+                let _entered = span.enter();
+                tracing::info!("line");
+            }
+        });
+        drop(guard);
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 3);
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(line["first"], i as u64, "{text}");
+            assert_eq!(line.get("only_a").is_some(), i % 2 == 0, "{text}");
+        }
     }
 }

@@ -19,7 +19,8 @@ const MAX_ROUTES: usize = 1024;
 pub(crate) struct HttpMetrics {
     duration: Arc<dyn Histogram>,
     errors: Arc<dyn Counter>,
-    routes: RwLock<HashSet<Arc<str>>>,
+    /// foldhash: the template is hashed on every request.
+    routes: RwLock<HashSet<Arc<str>, foldhash::fast::RandomState>>,
 }
 
 impl HttpMetrics {
@@ -37,7 +38,7 @@ impl HttpMetrics {
                 "HTTP server requests answered with a 5xx.",
                 "{error}",
             ),
-            routes: RwLock::new(HashSet::new()),
+            routes: RwLock::new(HashSet::default()),
         }
     }
 

@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
+use std::ops::Range;
 
 use platform_ports::model::Rfc3339Micros;
 use tracing::field::{Field, Visit};
@@ -22,42 +23,54 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::logwriter::BatchWriter;
 
-/// A span's fields, rendered once as the `,"key":value` text copied into
-/// each line, with the keys (and where each value sits) for de-duplication
-/// and for the rare field recorded again later.
+/// Visited fields rendered as `,"key":value` text in one string, with the
+/// keys (and where each value sits) for de-duplication and for the rare span
+/// field recorded again later. A span keeps one in its extensions; events
+/// render into a per-thread one, with their `message` set apart (it comes
+/// first in the line).
 #[derive(Default)]
-struct SpanFields {
+struct Fields {
     text: String,
-    keys: Vec<(&'static str, std::ops::Range<usize>)>,
+    keys: Vec<(&'static str, Range<usize>)>,
+    /// `Some` for events: where the `message` field goes.
+    message: Option<String>,
 }
 
-impl SpanFields {
+impl Fields {
     /// Sized for a request span (ids, method, route), so rendering it does not regrow.
-    fn sized() -> Self {
+    fn for_span() -> Self {
         Self {
             text: String::with_capacity(256),
             keys: Vec::with_capacity(8),
+            message: None,
         }
     }
 
-    fn record(&mut self, values: impl FnOnce(&mut dyn Visit)) {
+    fn for_event() -> Self {
+        Self {
+            message: Some(String::new()),
+            ..Self::default()
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.keys.clear();
+        if let Some(message) = &mut self.message {
+            message.clear();
+        }
+    }
+
+    /// Records a span's `values`: a field recorded again replaces its value,
+    /// a new one is appended.
+    fn record_span(&mut self, values: impl FnOnce(&mut dyn Visit)) {
         if self.keys.is_empty() {
-            // A new span: render into its own (pooled, see `on_close`) buffers.
-            self.text.clear();
-            let mut fresh = Fields {
-                text: std::mem::take(&mut self.text),
-                keys: std::mem::take(&mut self.keys),
-                ..Fields::default()
-            };
-            values(&mut fresh);
-            self.text = fresh.text;
-            self.keys = fresh.keys;
+            values(self);
             return;
         }
-        let mut fresh = Fields::default();
+        let mut fresh = Self::default();
         values(&mut fresh);
-        // Merge: a field recorded again replaces its value, a new one is appended.
-        let mut merged = Fields::default();
+        let mut merged = Self::default();
         for (key, range) in &self.keys {
             let value = match fresh.keys.iter().find(|(k, _)| k == key) {
                 Some((_, fresh_range)) => &fresh.text[fresh_range.clone()],
@@ -66,47 +79,28 @@ impl SpanFields {
             merged.push_rendered(key, value);
         }
         for (key, range) in &fresh.keys {
-            if !self.keys.iter().any(|(k, _)| k == key) {
+            if !self.has(key) {
                 merged.push_rendered(key, &fresh.text[range.clone()]);
             }
         }
-        self.text = merged.text;
-        self.keys = merged.keys;
+        *self = merged;
     }
-}
 
-/// Renders visited fields as `,"key":value` into one string, remembering
-/// where each value sits. An event's `message` goes to `message` instead.
-#[derive(Default)]
-struct Fields {
-    text: String,
-    keys: Vec<(&'static str, std::ops::Range<usize>)>,
-    message: Option<String>,
-    /// Events render their message apart (it comes first in the line).
-    split_message: bool,
-}
-
-impl Fields {
-    fn for_event(text: String, mut keys: Vec<(&'static str, std::ops::Range<usize>)>) -> Self {
-        keys.clear();
-        Self {
-            text,
-            keys,
-            message: None,
-            split_message: true,
-        }
+    fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|(k, _)| *k == key)
     }
 
     fn push_rendered(&mut self, key: &'static str, value: &str) {
-        self.open(key);
-        self.text.push_str(value);
+        self.open(key).push_str(value);
         self.close(key);
     }
 
     /// Starts `key`'s value; returns where the value goes.
     fn open(&mut self, key: &'static str) -> &mut String {
-        if self.split_message && key == "message" {
-            return self.message.get_or_insert_with(String::new);
+        if key == "message"
+            && let Some(message) = &mut self.message
+        {
+            return message;
         }
         // Field names are Rust identifiers (or `r#`-less literals): no escaping needed.
         self.text.push_str(",\"");
@@ -118,7 +112,7 @@ impl Fields {
     }
 
     fn close(&mut self, key: &'static str) {
-        if self.split_message && key == "message" {
+        if key == "message" && self.message.is_some() {
             return;
         }
         let end = self.text.len();
@@ -208,59 +202,15 @@ impl JsonLines {
     }
 }
 
-/// Per-thread buffers reused by every line, so a line allocates nothing.
-#[derive(Default)]
-struct Scratch {
-    line: String,
-    fields: Fields,
-    message: String,
-    /// The Unix second `date_time` renders (`YYYY-MM-DDTHH:MM:SS`): lines
-    /// within one second differ only in their microseconds, so the calendar
-    /// arithmetic runs once a second per thread instead of once a line.
-    second: Option<u64>,
-    date_time: String,
+/// Appends the current time as RFC 3339 UTC with six fractional digits.
+fn push_timestamp(line: &mut String) {
+    line.push_str(Rfc3339Micros::new(&chrono::Utc::now()).as_str());
 }
-
-impl Scratch {
-    /// Appends the current time as RFC 3339 UTC with six fractional digits.
-    fn push_timestamp(&mut self) {
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let second = since_epoch.as_secs();
-        if self.second != Some(second) {
-            let at = i64::try_from(second)
-                .ok()
-                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-                .unwrap_or_default();
-            let full = Rfc3339Micros::new(&at);
-            // `YYYY-MM-DDTHH:MM:SS.000000Z` minus the fraction; a year beyond
-            // 9999 renders longer and is simply not cached.
-            let text = full.as_str();
-            self.date_time.clear();
-            self.date_time.push_str(text.get(..19).unwrap_or(text));
-            self.second = (text.len() == 27).then_some(second);
-        }
-        self.line.push_str(&self.date_time);
-        let mut micros = itoa::Buffer::new();
-        let micros = micros.format(since_epoch.subsec_micros());
-        self.line.push('.');
-        for _ in micros.len()..6 {
-            self.line.push('0');
-        }
-        self.line.push_str(micros);
-        self.line.push('Z');
-    }
-}
-
-/// Span buffers kept per thread for reuse; enough for the spans one worker
-/// has open at a time, and never a buffer grown by an unusually large span.
-const MAX_SPARE: usize = 64;
-const MAX_SPARE_TEXT: usize = 4096;
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-    static SPARE: RefCell<Vec<SpanFields>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread buffers reused by every line (the line, the event's fields),
+    /// so a line allocates nothing.
+    static SCRATCH: RefCell<(String, Fields)> = RefCell::new((String::new(), Fields::for_event()));
 }
 
 impl<S> Layer<S> for JsonLines
@@ -269,35 +219,17 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
-            let mut fields = SPARE
-                .with(|spare| spare.borrow_mut().pop())
-                .unwrap_or_else(SpanFields::sized);
-            fields.record(|visitor| attrs.record(visitor));
+            let mut fields = Fields::for_span();
+            fields.record_span(|visitor| attrs.record(visitor));
             span.extensions_mut().insert(fields);
-        }
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        // Keep the closing span's buffers for the next span this thread opens:
-        // a request span costs no allocation for its fields once warm.
-        if let Some(span) = ctx.span(&id)
-            && let Some(mut fields) = span.extensions_mut().remove::<SpanFields>()
-        {
-            fields.keys.clear();
-            SPARE.with(|spare| {
-                let mut spare = spare.borrow_mut();
-                if spare.len() < MAX_SPARE && fields.text.capacity() <= MAX_SPARE_TEXT {
-                    spare.push(fields);
-                }
-            });
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             let mut extensions = span.extensions_mut();
-            if let Some(fields) = extensions.get_mut::<SpanFields>() {
-                fields.record(|visitor| values.record(visitor));
+            if let Some(fields) = extensions.get_mut::<Fields>() {
+                fields.record_span(|visitor| values.record(visitor));
             }
         }
     }
@@ -305,21 +237,14 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         SCRATCH.with(|cell| {
             let Ok(mut guard) = cell.try_borrow_mut() else { return };
-            let scratch = &mut *guard;
-            let mut fields = Fields::for_event(
-                std::mem::take(&mut scratch.fields.text),
-                std::mem::take(&mut scratch.fields.keys),
-            );
-            fields.text.clear();
-            scratch.message.clear();
-            fields.message = Some(std::mem::take(&mut scratch.message));
-            event.record(&mut fields);
+            let (line, fields) = &mut *guard;
+            fields.clear();
+            event.record(fields);
 
-            scratch.line.clear();
-            scratch.line.push_str("{\"timestamp\":\"");
-            scratch.push_timestamp();
-            let line = &mut scratch.line;
             let meta = event.metadata();
+            line.clear();
+            line.push_str("{\"timestamp\":\"");
+            push_timestamp(line);
             line.push_str("\",\"level\":\"");
             line.push_str(meta.level().as_str());
             line.push_str("\",\"target\":");
@@ -334,20 +259,11 @@ where
             if let Some(scope) = ctx.event_scope(event) {
                 for span in scope {
                     let extensions = span.extensions();
-                    let Some(span_fields) = extensions.get::<SpanFields>() else {
+                    let Some(span_fields) = extensions.get::<Fields>() else {
                         continue;
                     };
-                    let clash = span_fields
-                        .keys
-                        .iter()
-                        .any(|(key, _)| fields.keys.iter().any(|(k, _)| k == key));
-                    if !clash {
-                        line.push_str(&span_fields.text);
-                        fields.keys.extend(span_fields.keys.iter().map(|(key, _)| (*key, 0..0)));
-                        continue;
-                    }
                     for (key, range) in &span_fields.keys {
-                        if !fields.keys.iter().any(|(k, _)| k == key) {
+                        if !fields.has(key) {
                             line.push_str(",\"");
                             line.push_str(key);
                             line.push_str("\":");
@@ -359,9 +275,6 @@ where
             }
             line.push_str("}\n");
             let _ = self.writer.make_writer().write_all(line.as_bytes());
-            scratch.message = fields.message.take().unwrap_or_default();
-            scratch.fields.text = fields.text;
-            scratch.fields.keys = fields.keys;
         });
     }
 }
@@ -449,14 +362,14 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_with_six_digits_and_track_the_clock() {
-        let mut scratch = Scratch::default();
+        let mut line = String::new();
         for _ in 0..3 {
-            scratch.line.clear();
-            scratch.push_timestamp();
-            assert_eq!(scratch.line.len(), 27, "{}", scratch.line);
-            let parsed: chrono::DateTime<chrono::Utc> = scratch.line.parse().unwrap();
+            line.clear();
+            push_timestamp(&mut line);
+            assert_eq!(line.len(), 27, "{line}");
+            let parsed: chrono::DateTime<chrono::Utc> = line.parse().unwrap();
             let off = (chrono::Utc::now() - parsed).num_milliseconds().abs();
-            assert!(off < 1000, "{} is {off} ms off", scratch.line);
+            assert!(off < 1000, "{line} is {off} ms off");
             std::thread::sleep(std::time::Duration::from_millis(600));
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Nothing is rejected here. Public routes serve anonymous callers and even
 //! callers with a stale token, so the verdict is left in the request's
-//! extensions ([`AuthState`], [`InvalidTenant`]) for the route guards and the
+//! extensions (one [`Caller`]) for the route guards and the
 //! `Ctx` extractor to act on.
 
 use std::sync::Arc;

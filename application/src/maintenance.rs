@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
+use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::jobs::CronJob;
-use platform_ports::repos::{RefreshTokenStore, VerificationTokenStore};
 
 /// Deletes refresh and verification tokens past their expiry (the seed's
 /// "cleanup expired tokens (daily)").
@@ -34,7 +34,7 @@ impl CronJob for ExpiredTokenCleanup {
 
 #[cfg(test)]
 mod tests {
-    use platform_ports::repos::{MockRefreshTokenStore, MockVerificationTokenStore};
+    use platform_ports::auth::{MockRefreshTokenStore, MockVerificationTokenStore};
 
     use super::*;
 

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use platform_ports::model::Permission;
+use platform_ports::authz::Permission;
 
 /// What a feature module declares.
 #[derive(Clone, Copy, Debug)]

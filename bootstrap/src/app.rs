@@ -9,12 +9,14 @@ use platform_adapter_telemetry::{DiskSpaceChecker, MemoryUsageChecker};
 use platform_application::{ExpiredTokenCleanup, OutboxRelay, RelaySettings};
 use platform_core::errors::LogSink;
 use platform_core::notify::{MAIL_TASK_TYPE, MailJobHandler};
-use platform_ports::driving::{Authenticator, UserService};
-use platform_ports::errors::ErrorPublisher;
+use platform_ports::auth::Authenticator;
+use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
+use platform_ports::identity::User;
+use platform_ports::identity::UserService;
 use platform_ports::jobs::{JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
-use platform_ports::model::{RequestContext, SecretString, User};
+use platform_ports::model::{RequestContext, SecretString};
 use shaku::{HasComponent, ModuleBuilder};
 
 use crate::config::Settings;
@@ -265,9 +267,9 @@ pub async fn create_admin(settings: &Settings, email: &str, password: &SecretStr
 }
 
 /// An identity error with its field errors spelled out (start-up and CLI messages).
-fn describe(err: &platform_ports::driving::IdentityError) -> String {
+fn describe(err: &platform_ports::identity::IdentityError) -> String {
     match err {
-        platform_ports::driving::IdentityError::Validation(v) => v.to_string(),
+        platform_ports::identity::IdentityError::Validation(v) => v.to_string(),
         other => other.to_string(),
     }
 }

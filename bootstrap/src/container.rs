@@ -28,15 +28,15 @@ use platform_core::identity::{RoleManager, UserManager};
 use platform_core::namespace::NamespacedCache;
 use platform_core::notify::TemplateNotifier;
 use platform_core::ratelimit::CacheRateLimiter;
+use platform_ports::audit::AuditStore;
 use platform_ports::cache::Cache;
-use platform_ports::errors::ErrorPublisher;
+use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::events::EventBus;
 use platform_ports::health::HealthChecker;
 use platform_ports::jobs::CronJob;
 use platform_ports::jobs::{JobQueue, Scheduler};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::Metrics;
-use platform_ports::repos::AuditStore;
 use shaku::{ModuleBuilder, module};
 
 use crate::config::{BlobDriver, CacheDriver, DatabaseDriver, EventBusDriver, MailDriver, SchedulerDriver, Settings};

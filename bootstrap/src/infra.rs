@@ -15,11 +15,13 @@ use platform_adapter_postgres::{
 use platform_adapter_redis::{RedisCache, RedisSettings};
 use platform_adapter_telemetry::OtelMetrics;
 use platform_ports::BoxError;
+use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
+use platform_ports::blog::PostRepository;
+use platform_ports::events::Outbox;
+use platform_ports::identity::{RoleRepository, UserRepository};
 use platform_ports::jobs::CronJob;
 use platform_ports::metrics::Metrics;
-use platform_ports::repos::{
-    Outbox, PostRepository, RefreshTokenStore, RoleRepository, UnitOfWork, UserRepository, VerificationTokenStore,
-};
+use platform_ports::persistence::UnitOfWork;
 use shaku::ModuleBuilder;
 
 use crate::config::Settings;

@@ -10,15 +10,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform_ports::StoreError;
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditFilter};
 use platform_ports::cache::{Cache, CacheError};
-use platform_ports::errors::{ErrorPublisher, ErrorReport};
+use platform_ports::error_bus::{ErrorPublisher, ErrorReport};
 use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::events::{DeadLetter, Event};
 use platform_ports::jobs::{CronJob, JobError, JobHandler, JobQueue, Scheduler};
+use platform_ports::jobs::{JobInfo, NewJob};
 use platform_ports::metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, UpDownCounter};
-use platform_ports::model::{
-    AuditEntry, AuditFilter, DeadLetter, Event, JobId, JobInfo, NewJob, Page, PageRequest, RequestContext, TenantId,
-};
-use platform_ports::repos::{AuditStore, Transaction};
+use platform_ports::model::{JobId, Page, PageRequest, RequestContext, TenantId};
+use platform_ports::persistence::Transaction;
 
 /// An `Arc<T>` that implements the ports `T` implements.
 pub struct Shared<T: ?Sized>(pub Arc<T>);

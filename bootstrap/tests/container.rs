@@ -8,7 +8,7 @@ use platform_bootstrap::config::{self, Environment, LoadOptions, Settings};
 use platform_bootstrap::container;
 use platform_ports::cache::{Cache, MockCache};
 use platform_ports::events::EventBus;
-use platform_ports::repos::UserRepository;
+use platform_ports::identity::UserRepository;
 use shaku::HasComponent;
 
 fn settings(vars: &[(&str, &str)]) -> Settings {

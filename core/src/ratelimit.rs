@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::cache::Cache;
-use platform_ports::driving::{LimitedAction, RateLimited, RateLimiter};
+use platform_ports::ratelimit::{LimitedAction, RateLimited, RateLimiter};
 
 /// One action's limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

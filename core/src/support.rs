@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use platform_ports::audit::AuditEntry;
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::model::{AuditEntry, AuditId, Event, EventId, RequestContext, TenantId, UserId};
+use platform_ports::events::Event;
+use platform_ports::model::{AuditId, EventId, RequestContext, TenantId, UserId};
 
 /// The topic of identity events (users, roles, permissions): one topic, so
 /// events of one aggregate keep their order.

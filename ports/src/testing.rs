@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use async_trait::async_trait;
 
 use crate::StoreError;
-use crate::repos::Tx;
+use crate::persistence::Tx;
 
 /// How a [`FakeTx`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

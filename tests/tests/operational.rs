@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::routing::get;
 use platform_bootstrap::app::PlatformOptions;
 use platform_ports::BoxError;
-use platform_ports::errors::{ErrorPublisher, ErrorReport};
+use platform_ports::error_bus::{ErrorPublisher, ErrorReport};
 use platform_ports::health::{HealthChecker, HealthRegistry, HealthStatus};
 use platform_ports::model::RequestContext;
 use platform_tests::{TestApp, test_settings};

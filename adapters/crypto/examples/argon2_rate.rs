@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use platform_adapter_crypto::{Argon2Params, Argon2idHasher, HasherSettings};
-use platform_ports::crypto::PasswordHasher;
+use platform_ports::identity::PasswordHasher;
 use platform_ports::model::SecretString;
 
 const USAGE: &str = "usage: argon2_rate <memory_kib> <iterations> <parallelism> <seconds> [concurrency]";
@@ -61,7 +61,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                     hasher.hash(&password).await?;
                     done += 1;
                 }
-                Ok::<u64, platform_ports::crypto::HashError>(done)
+                Ok::<u64, platform_ports::identity::HashError>(done)
             })
         })
         .collect();

@@ -11,9 +11,9 @@
 //! passes the settings (hasher), or the checked keys (codec, opaque tokens),
 //! because reading keys can fail and a shaku build cannot.
 //!
-//! [`PasswordHasher`]: platform_ports::crypto::PasswordHasher
-//! [`TokenCodec`]: platform_ports::crypto::TokenCodec
-//! [`OpaqueTokens`]: platform_ports::crypto::OpaqueTokens
+//! [`PasswordHasher`]: platform_ports::identity::PasswordHasher
+//! [`TokenCodec`]: platform_ports::auth::TokenCodec
+//! [`OpaqueTokens`]: platform_ports::auth::OpaqueTokens
 
 mod jwt;
 mod opaque;

@@ -8,8 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit as _, Mac as _};
-use platform_ports::crypto::OpaqueTokens;
-use platform_ports::model::{SecretString, TokenHash};
+use platform_ports::auth::OpaqueTokens;
+use platform_ports::auth::TokenHash;
+use platform_ports::model::SecretString;
 use sha2::{Digest as _, Sha256};
 
 /// 256 bits: 43 characters of base64url.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform_adapter_crypto::{HmacOpaqueTokens, HmacOpaqueTokensParameters, RefreshKeyError, RefreshTokenKey};
-use platform_ports::crypto::OpaqueTokens;
+use platform_ports::auth::OpaqueTokens;
 use platform_ports::model::SecretString;
 
 const KEY: &str = "test-only-refresh-token-key-0123456789abcdef";

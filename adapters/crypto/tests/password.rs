@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use platform_adapter_crypto::{Argon2Params, Argon2idHasher, Argon2idHasherParameters, HasherSettings};
-use platform_ports::crypto::{HashError, PasswordHasher};
-use platform_ports::model::{PasswordHash, SecretString};
+use platform_ports::identity::PasswordHash;
+use platform_ports::identity::{HashError, PasswordHasher};
+use platform_ports::model::SecretString;
 
 /// Cheap costs keep the suite fast; the code path is the production one.
 const CHEAP: Argon2Params = Argon2Params {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use platform_adapter_crypto::{Argon2idHasher, HasherSettings};
-use platform_ports::crypto::PasswordHasher;
+use platform_ports::identity::PasswordHasher;
 use platform_ports::model::SecretString;
 
 const MIB: u64 = 1024 * 1024;

@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use platform_ports::driving::Authenticator;
-use platform_ports::errors::ErrorPublisher;
+use platform_ports::auth::Authenticator;
+use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
 use platform_ports::metrics::Metrics;
 use tower::ServiceBuilder;

@@ -8,8 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use im::{HashSet, OrdMap};
 use platform_ports::StoreError;
-use platform_ports::model::{AuditEntry, AuditFilter, AuditId, Page, PageRequest, TenantId};
-use platform_ports::repos::{AuditStore, Transaction};
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::model::{AuditId, Page, PageRequest, TenantId};
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 use uuid::Uuid;
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use platform_ports::BoxError;
 use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::events::{DeadLetter, Event};
 use platform_ports::lifecycle::BackgroundService;
-use platform_ports::model::{DeadLetter, Event};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 

@@ -10,8 +10,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use im::{HashMap, OrdMap};
 use platform_ports::StoreError;
-use platform_ports::model::{Event, OutboxId, OutboxMessage};
-use platform_ports::repos::{Outbox, Transaction};
+use platform_ports::events::Outbox;
+use platform_ports::events::{Event, OutboxMessage};
+use platform_ports::model::OutboxId;
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 
 use crate::store::{MemoryStore, MemoryTx};

@@ -8,8 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use im::{OrdMap, OrdSet};
 use platform_ports::StoreError;
-use platform_ports::model::{Page, PageRequest, Post, PostFilter, PostId, PostStatus, TenantId};
-use platform_ports::repos::{PostRepository, Transaction};
+use platform_ports::blog::PostRepository;
+use platform_ports::blog::{Post, PostFilter, PostStatus};
+use platform_ports::model::{Page, PageRequest, PostId, TenantId};
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 use uuid::Uuid;
 

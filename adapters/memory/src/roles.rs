@@ -8,8 +8,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use im::{OrdMap, OrdSet};
 use platform_ports::StoreError;
-use platform_ports::model::{Permission, Role, RoleId, TenantId, UserId};
-use platform_ports::repos::{RoleRepository, Transaction};
+use platform_ports::authz::Permission;
+use platform_ports::identity::Role;
+use platform_ports::identity::RoleRepository;
+use platform_ports::model::{RoleId, TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 use uuid::Uuid;
 

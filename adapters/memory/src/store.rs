@@ -14,8 +14,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use platform_ports::StoreError;
-use platform_ports::model::{AuditEntry, OutboxMessage};
-use platform_ports::repos::{Transaction, Tx, UnitOfWork};
+use platform_ports::audit::AuditEntry;
+use platform_ports::events::OutboxMessage;
+use platform_ports::persistence::{Transaction, Tx, UnitOfWork};
 use shaku::Component;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 

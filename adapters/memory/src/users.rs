@@ -7,8 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use im::{HashMap, OrdMap, OrdSet};
 use platform_ports::StoreError;
-use platform_ports::model::{Email, Page, PageRequest, TenantId, User, UserFilter, UserId};
-use platform_ports::repos::{Transaction, UserRepository};
+use platform_ports::identity::UserRepository;
+use platform_ports::identity::{User, UserFilter};
+use platform_ports::model::{Email, Page, PageRequest, TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 use uuid::Uuid;
 

@@ -13,8 +13,14 @@ use platform_adapter_memory::{
 };
 use platform_contract::fixtures::{audit_entry, committed, event, now, refresh_token, tenant, user};
 use platform_ports::StoreError;
-use platform_ports::model::{AuditFilter, PageRequest, TokenFamilyId, User, UserId};
-use platform_ports::repos::{AuditStore, Outbox, RefreshTokenStore, Transaction, Tx, UnitOfWork, UserRepository};
+use platform_ports::audit::AuditFilter;
+use platform_ports::audit::AuditStore;
+use platform_ports::auth::RefreshTokenStore;
+use platform_ports::events::Outbox;
+use platform_ports::identity::User;
+use platform_ports::identity::UserRepository;
+use platform_ports::model::{PageRequest, TokenFamilyId, UserId};
+use platform_ports::persistence::{Transaction, Tx, UnitOfWork};
 use shaku::{HasComponent, module};
 use tokio::time::timeout;
 
@@ -257,10 +263,10 @@ async fn components_resolve_through_shaku_over_one_store() {
     let users: Arc<dyn UserRepository> = module.resolve();
     let outbox: Arc<dyn Outbox> = module.resolve();
     let audit: Arc<dyn AuditStore> = module.resolve();
-    let _: Arc<dyn platform_ports::repos::RoleRepository> = module.resolve();
+    let _: Arc<dyn platform_ports::identity::RoleRepository> = module.resolve();
     let _: Arc<dyn RefreshTokenStore> = module.resolve();
-    let _: Arc<dyn platform_ports::repos::VerificationTokenStore> = module.resolve();
-    let _: Arc<dyn platform_ports::repos::PostRepository> = module.resolve();
+    let _: Arc<dyn platform_ports::auth::VerificationTokenStore> = module.resolve();
+    let _: Arc<dyn platform_ports::blog::PostRepository> = module.resolve();
 
     let t = tenant();
     let ada = user(t, "ada@example.com");

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use platform_adapter_postgres::PgAuditStore;
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::AuditStore;
 use platform_ports::lifecycle::BackgroundService;
-use platform_ports::model::{AuditEntry, AuditId, TenantId, UserId};
-use platform_ports::repos::AuditStore;
+use platform_ports::model::{AuditId, TenantId, UserId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 

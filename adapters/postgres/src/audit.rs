@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{AuditEntry, AuditFilter, AuditId, Page, PageRequest, TenantId, UserId};
-use platform_ports::repos::{AuditStore, Transaction};
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::model::{AuditId, Page, PageRequest, TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use sqlx::types::Json;
 use uuid::Uuid;
 

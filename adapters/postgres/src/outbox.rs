@@ -5,8 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{Event, OutboxId, OutboxMessage};
-use platform_ports::repos::{Outbox, Transaction};
+use platform_ports::events::Outbox;
+use platform_ports::events::{Event, OutboxMessage};
+use platform_ports::model::OutboxId;
+use platform_ports::persistence::Transaction;
 use sqlx::types::Json;
 use uuid::Uuid;
 

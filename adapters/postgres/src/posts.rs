@@ -5,8 +5,10 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{Page, PageRequest, Post, PostFilter, PostId, PostStatus, TenantId, UserId};
-use platform_ports::repos::{PostRepository, Transaction};
+use platform_ports::blog::PostRepository;
+use platform_ports::blog::{Post, PostFilter, PostStatus};
+use platform_ports::model::{Page, PageRequest, PostId, TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::cursor::{decode_time_id, encode_time_id, fetch_limit, page};

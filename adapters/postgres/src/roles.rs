@@ -5,8 +5,11 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{Permission, Role, RoleId, TenantId, UserId};
-use platform_ports::repos::{RoleRepository, Transaction};
+use platform_ports::authz::Permission;
+use platform_ports::identity::Role;
+use platform_ports::identity::RoleRepository;
+use platform_ports::model::{RoleId, TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use platform_ports::StoreError;
-use platform_ports::repos::{Transaction, Tx, UnitOfWork};
+use platform_ports::persistence::{Transaction, Tx, UnitOfWork};
 use sqlx::{PgConnection, Postgres};
 
 use crate::database::PgDatabase;

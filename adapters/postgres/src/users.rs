@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{Email, Page, PageRequest, PasswordHash, TenantId, User, UserFilter, UserId};
-use platform_ports::repos::{Transaction, UserRepository};
+use platform_ports::identity::UserRepository;
+use platform_ports::identity::{PasswordHash, User, UserFilter};
+use platform_ports::model::{Email, Page, PageRequest, TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::cursor::{decode_id, encode_id, fetch_limit, page};

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
-use platform_ports::errors::{ErrorPublisher, ErrorReport};
+use platform_ports::error_bus::{ErrorPublisher, ErrorReport};
 use platform_ports::events::EventBus;
+use platform_ports::events::Outbox;
 use platform_ports::lifecycle::BackgroundService;
-use platform_ports::repos::Outbox;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -1,9 +1,10 @@
 use std::sync::Mutex as StdMutex;
 
-use platform_ports::errors::MockErrorPublisher;
+use platform_ports::error_bus::MockErrorPublisher;
+use platform_ports::events::MockOutbox;
 use platform_ports::events::{BusError, MockEventBus};
-use platform_ports::model::{Event, OutboxId, OutboxMessage, TenantId};
-use platform_ports::repos::MockOutbox;
+use platform_ports::events::{Event, OutboxMessage};
+use platform_ports::model::{OutboxId, TenantId};
 
 use super::*;
 

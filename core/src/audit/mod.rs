@@ -2,7 +2,7 @@
 //! unit of work, and query the caller's tenant.
 //!
 //! Use cases that change state append their entries inside their own unit
-//! of work (through [`platform_ports::repos::AuditStore::append`]); this
+//! of work (through [`platform_ports::audit::AuditStore::append`]); this
 //! service is for actions with nothing else to commit, such as reads worth
 //! recording.
 
@@ -16,10 +16,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform_ports::StoreError;
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditAction, AuditEntry, AuditFilter};
+use platform_ports::audit::{AuditError, Auditor};
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::driving::{AuditError, Auditor};
-use platform_ports::model::{AuditAction, AuditEntry, AuditFilter, FieldError, Page, PageRequest, RequestContext};
-use platform_ports::repos::AuditStore;
+use platform_ports::model::{FieldError, Page, PageRequest, RequestContext};
 
 use crate::support::audit_entry_as;
 

@@ -2,10 +2,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use platform_ports::StoreError;
+use platform_ports::audit::MockAuditStore;
+use platform_ports::audit::{AuditAction, AuditFilter};
+use platform_ports::audit::{AuditError, Auditor};
 use platform_ports::clock::{MockClock, MockIdGenerator};
-use platform_ports::driving::{AuditError, Auditor};
-use platform_ports::model::{Actor, AuditAction, AuditFilter, Page, PageRequest, RequestContext, TenantId, UserId};
-use platform_ports::repos::MockAuditStore;
+use platform_ports::model::{Actor, Page, PageRequest, RequestContext, TenantId, UserId};
 use uuid::Uuid;
 
 use super::AuditService;

@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditFilter};
 use platform_ports::lifecycle::BackgroundService;
-use platform_ports::model::{AuditEntry, AuditFilter, Page, PageRequest, TenantId};
-use platform_ports::repos::{AuditStore, Transaction};
+use platform_ports::model::{Page, PageRequest, TenantId};
+use platform_ports::persistence::Transaction;
 use platform_ports::{BoxError, StoreError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -211,8 +213,10 @@ impl BackgroundService for BatchedAuditWriter {
 mod tests {
     use std::sync::Mutex as StdMutex;
 
-    use platform_ports::model::{AuditEntry, AuditId, TenantId};
-    use platform_ports::repos::MockAuditStore;
+    use platform_ports::audit::AuditEntry;
+
+    use platform_ports::audit::MockAuditStore;
+    use platform_ports::model::{AuditId, TenantId};
 
     use super::*;
 

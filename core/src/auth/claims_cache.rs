@@ -11,7 +11,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use platform_ports::model::AccessClaims;
+use platform_ports::auth::AccessClaims;
 
 /// Independent locks, so concurrent requests rarely wait on each other.
 const SHARDS: usize = 32;

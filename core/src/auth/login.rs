@@ -1,11 +1,10 @@
 //! Login: credentials in, a new session (refresh-token family) and an access token out.
 
-use platform_ports::crypto::HashError;
-use platform_ports::driving::{AuthError, Credentials};
-use platform_ports::model::{
-    Email, RefreshTokenId, RefreshTokenRecord, RequestContext, SecretString, TenantId, TokenFamilyId, TokenPair, User,
-    UserId,
-};
+use platform_ports::auth::{AuthError, Credentials};
+use platform_ports::auth::{RefreshTokenRecord, TokenPair};
+use platform_ports::identity::HashError;
+use platform_ports::identity::User;
+use platform_ports::model::{Email, RefreshTokenId, RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
 
 use super::{AuthService, LOGIN_FAILED, LOGIN_SUCCEEDED, backend, finish, later};
 use crate::meta;

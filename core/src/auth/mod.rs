@@ -13,11 +13,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use platform_ports::BoxError;
+use platform_ports::audit::AuditStore;
+use platform_ports::auth::RefreshTokenStore;
+use platform_ports::auth::{AccessClaims, TokenPair};
+use platform_ports::auth::{AuthError, Authenticator, Credentials};
+use platform_ports::auth::{OpaqueTokens, TokenCodec};
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::crypto::{OpaqueTokens, PasswordHasher, TokenCodec};
-use platform_ports::driving::{AuthError, Authenticator, Credentials};
-use platform_ports::model::{AccessClaims, RequestContext, SecretString, TenantId, TokenFamilyId, TokenPair, UserId};
-use platform_ports::repos::{AuditStore, RefreshTokenStore, RoleRepository, Transaction, UnitOfWork, UserRepository};
+use platform_ports::identity::PasswordHasher;
+use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::model::{RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
+use platform_ports::persistence::{Transaction, UnitOfWork};
 
 use claims_cache::ClaimsCache;
 

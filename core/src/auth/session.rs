@@ -9,9 +9,10 @@
 //! caller can be given the token without it ever being stored.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use platform_ports::driving::AuthError;
-use platform_ports::model::{RefreshTokenId, RefreshTokenRecord, RequestContext, SecretString, TokenHash, TokenPair};
-use platform_ports::repos::Transaction;
+use platform_ports::auth::AuthError;
+use platform_ports::auth::{RefreshTokenRecord, TokenHash, TokenPair};
+use platform_ports::model::{RefreshTokenId, RequestContext, SecretString};
+use platform_ports::persistence::Transaction;
 
 use super::{AuthService, LOGOUT, REFRESH_TOKEN_REUSED, backend, finish, later};
 use crate::meta;

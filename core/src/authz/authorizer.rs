@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use platform_ports::driving::{Authorizer, AuthzError, PermissionResolver};
-use platform_ports::model::{Permission, RequestContext};
+use platform_ports::authz::Permission;
+use platform_ports::authz::{Authorizer, AuthzError, PermissionResolver};
+use platform_ports::model::RequestContext;
 
 /// Allows a call when the context's actor holds the permission through one of its roles.
 #[derive(shaku::Component)]

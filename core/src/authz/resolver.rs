@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use platform_ports::authz::Permission;
+use platform_ports::authz::{AuthzError, PermissionResolver};
 use platform_ports::cache::Cache;
-use platform_ports::driving::{AuthzError, PermissionResolver};
-use platform_ports::model::{Permission, TenantId, UserId};
-use platform_ports::repos::RoleRepository;
+use platform_ports::identity::RoleRepository;
+use platform_ports::model::{TenantId, UserId};
 
 /// Whether and how long resolved permissions are cached.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use platform_ports::StoreError;
+use platform_ports::authz::Permission;
+use platform_ports::authz::{Authorizer, AuthzError, MockPermissionResolver, PermissionResolver};
 use platform_ports::cache::{CacheError, MockCache};
-use platform_ports::driving::{Authorizer, AuthzError, MockPermissionResolver, PermissionResolver};
-use platform_ports::model::{Actor, Permission, RequestContext, Role, RoleId, TenantId, UserId};
-use platform_ports::repos::MockRoleRepository;
+use platform_ports::identity::MockRoleRepository;
+use platform_ports::identity::Role;
+use platform_ports::model::{Actor, RequestContext, RoleId, TenantId, UserId};
 
 use super::{CachedPermissionResolver, PermissionCacheSettings, RbacAuthorizer, permissions_cache_key};
 

@@ -5,10 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use platform_ports::StoreError;
+use platform_ports::audit::AuditStore;
+use platform_ports::authz::PermissionResolver;
+use platform_ports::blog::BlogError;
+use platform_ports::blog::PostRepository;
+use platform_ports::blog::{Post, PostStatus};
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::driving::{BlogError, PermissionResolver};
-use platform_ports::model::{FieldError, Post, PostId, PostStatus, RequestContext, UserId};
-use platform_ports::repos::{AuditStore, Outbox, PostRepository, Transaction, UnitOfWork};
+use platform_ports::events::Outbox;
+use platform_ports::model::{FieldError, PostId, RequestContext, UserId};
+use platform_ports::persistence::{Transaction, UnitOfWork};
 use serde_json::json;
 
 use super::names::{BLOG_TOPIC, EVENT_SOURCE};
@@ -34,10 +39,10 @@ pub struct BlogPorts {
     pub ids: Arc<dyn IdGenerator>,
 }
 
-/// Implements [`BlogService`](platform_ports::driving::BlogService): posts,
+/// Implements [`BlogService`](platform_ports::blog::BlogService): posts,
 /// their publishing workflow, and who may see and change them.
 #[derive(shaku::Component)]
-#[shaku(interface = platform_ports::driving::BlogService)]
+#[shaku(interface = platform_ports::blog::BlogService)]
 pub struct BlogManager {
     #[shaku(inject)]
     pub(super) uow: Arc<dyn UnitOfWork>,

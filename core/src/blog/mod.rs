@@ -6,11 +6,11 @@
 //!
 //! A feature is one folder per layer; nothing in the kernel changes for it.
 //!
-//! - **ports** — the model ([`Post`](platform_ports::model::Post),
-//!   [`PostStatus`](platform_ports::model::PostStatus)), one driven port per
-//!   store ([`PostRepository`](platform_ports::repos::PostRepository)) and
+//! - **ports** — the model ([`Post`](platform_ports::blog::Post),
+//!   [`PostStatus`](platform_ports::blog::PostStatus)), one driven port per
+//!   store ([`PostRepository`](platform_ports::blog::PostRepository)) and
 //!   the driving port the outside calls
-//!   ([`BlogService`](platform_ports::driving::BlogService)).
+//!   ([`BlogService`](platform_ports::blog::BlogService)).
 //! - **core** (this module) — the rules, written only against ports:
 //!   - [`permissions`] declares the module's permissions with
 //!     `platform_ports::declare_permissions!`; their `ALL` joins the
@@ -27,7 +27,7 @@
 //! - **adapters** — a repository per storage profile (memory, PostgreSQL,
 //!   each passing the shared contract suite) and the HTTP routes, which
 //!   check the base permission (`blog.post.update`, ...) and map
-//!   [`BlogError`](platform_ports::driving::BlogError) to problem+json.
+//!   [`BlogError`](platform_ports::blog::BlogError) to problem+json.
 //! - **bootstrap** — one line registering the module.
 //!
 //! # Authorization

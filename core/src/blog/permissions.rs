@@ -21,7 +21,7 @@ declare_permissions! {
 
 #[cfg(test)]
 mod tests {
-    use platform_ports::model::Permission;
+    use platform_ports::authz::Permission;
 
     use super::*;
 

@@ -1,7 +1,7 @@
 //! Input rules of a post: what a title, a body and tags may be, and the
 //! form they are stored in.
 
-use platform_ports::driving::{BlogError, PostInput};
+use platform_ports::blog::{BlogError, PostInput};
 use platform_ports::model::{FieldError, ValidationErrors};
 
 /// Longest title, in characters (after trimming).

@@ -1,8 +1,9 @@
 //! The [`BlogService`] use cases.
 
 use async_trait::async_trait;
-use platform_ports::driving::{BlogError, BlogService, PostInput};
-use platform_ports::model::{Page, PageRequest, Post, PostFilter, PostId, PostStatus, RequestContext};
+use platform_ports::blog::{BlogError, BlogService, PostInput};
+use platform_ports::blog::{Post, PostFilter, PostStatus};
+use platform_ports::model::{Page, PageRequest, PostId, RequestContext};
 
 use super::manager::{BlogManager, Change, Write, actor, list_error, visible_without_manage};
 use super::names::{actions, events};

@@ -1,8 +1,8 @@
 //! The publishing workflow: which status may follow which, and what each
 //! move records.
 
-use platform_ports::driving::BlogError;
-use platform_ports::model::PostStatus;
+use platform_ports::blog::BlogError;
+use platform_ports::blog::PostStatus;
 
 use super::names::{actions, events};
 

@@ -1,7 +1,7 @@
 //! [`LogSink`]: every published error as one `tracing` event.
 
 use async_trait::async_trait;
-use platform_ports::errors::{ErrorReport, ErrorSink};
+use platform_ports::error_bus::{ErrorReport, ErrorSink};
 
 /// The `tracing` target of the error bus's events, so they can be routed on their own.
 pub const ERROR_BUS_TARGET: &str = "platform::error_bus";

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::FutureExt as _;
 use platform_ports::BoxError;
-use platform_ports::errors::{ErrorContext, ErrorPublisher, ErrorReport, ErrorSink};
+use platform_ports::error_bus::{ErrorContext, ErrorPublisher, ErrorReport, ErrorSink};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::{Counter, Label, LabelValue};
 use platform_ports::model::RequestContext;

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use platform_ports::errors::{ErrorContext, ErrorPublisher, ErrorReport, ErrorSink};
+use platform_ports::error_bus::{ErrorContext, ErrorPublisher, ErrorReport, ErrorSink};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::{Counter, Label, LabelValue};
 use platform_ports::model::{Actor, RequestContext, TenantId, UserId};

@@ -1,7 +1,9 @@
 //! Input rules of the identity use cases: passwords, names, permissions,
 //! and the links mailed to users.
 
-use platform_ports::model::{Email, FieldError, Permission, SecretString, ValidationErrors};
+use platform_ports::authz::Permission;
+
+use platform_ports::model::{Email, FieldError, SecretString, ValidationErrors};
 
 use super::settings::{IdentitySettings, PermissionCatalog};
 

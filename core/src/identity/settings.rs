@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use platform_ports::model::Permission;
+use platform_ports::authz::Permission;
 
 /// The identity policy: password rules, token lifetimes and the public
 /// address mailed links point at.

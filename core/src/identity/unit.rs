@@ -1,10 +1,11 @@
 //! Error mapping and the end of a unit of work, shared by the identity use cases.
 
 use platform_ports::StoreError;
-use platform_ports::crypto::HashError;
-use platform_ports::driving::{AuthzError, IdentityError};
+use platform_ports::authz::AuthzError;
+use platform_ports::identity::HashError;
+use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, UserId, ValidationErrors};
-use platform_ports::repos::Transaction;
+use platform_ports::persistence::Transaction;
 
 /// A store failure as the use cases report it: missing rows and the two
 /// uniqueness rules clients can act on keep their meaning, the rest is a

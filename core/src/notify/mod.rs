@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform_ports::jobs::JobQueue;
-use platform_ports::model::{Email, NewJob};
+use platform_ports::jobs::NewJob;
+use platform_ports::model::Email;
 use platform_ports::notify::{EmailMessage, Notifier, NotifyError, PushPayload, WebhookSender};
 
 pub use mail_job::MailJobHandler;

@@ -1,7 +1,8 @@
 use std::sync::{Arc, Mutex};
 
+use platform_ports::jobs::NewJob;
 use platform_ports::jobs::{JobError, JobHandler, MockJobQueue};
-use platform_ports::model::{JobId, NewJob};
+use platform_ports::model::JobId;
 use platform_ports::notify::{EmailMessage, MockMailer, MockWebhookSender, Notifier, NotifyError, PushPayload};
 use serde_json::json;
 

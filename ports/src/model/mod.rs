@@ -1,35 +1,21 @@
-//! The shared model: identifiers, validated values, entities and the request context.
+//! The model every module shares: identifiers, validated values, pagination,
+//! secrets and the request context. A module's own entities live in its
+//! module (`identity::User`, `blog::Post`).
 
-mod audit;
 mod context;
 mod email;
-mod event;
 mod ids;
-mod job;
 mod keyset;
 mod page;
-mod permission;
-mod post;
-mod role;
 mod secret;
 mod timestamp;
-mod token;
-mod user;
 mod validation;
 
-pub use audit::*;
 pub use context::*;
 pub use email::*;
-pub use event::*;
 pub use ids::*;
-pub use job::*;
 pub use keyset::*;
 pub use page::*;
-pub use permission::*;
-pub use post::*;
-pub use role::*;
 pub use secret::*;
 pub use timestamp::*;
-pub use token::*;
-pub use user::*;
 pub use validation::*;

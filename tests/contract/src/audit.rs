@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use platform_ports::StoreError;
-use platform_ports::model::{AuditEntry, AuditFilter, AuditId, PageRequest, TenantId, UserId};
-use platform_ports::repos::{AuditStore, UnitOfWork};
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::model::{AuditId, PageRequest, TenantId, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{at, audit_entry, committed, tenant};
 

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{
-    AuditEntry, AuditId, Email, Event, PasswordHash, Permission, Post, PostId, PostStatus, RefreshTokenId,
-    RefreshTokenRecord, Role, RoleId, TenantId, TokenFamilyId, TokenHash, User, UserId, VerificationPurpose,
-    VerificationToken,
-};
-use platform_ports::repos::{Transaction, UnitOfWork};
+use platform_ports::audit::AuditEntry;
+use platform_ports::auth::{RefreshTokenRecord, TokenHash, VerificationPurpose, VerificationToken};
+use platform_ports::authz::Permission;
+use platform_ports::blog::{Post, PostStatus};
+use platform_ports::events::Event;
+use platform_ports::identity::{PasswordHash, Role, User};
+use platform_ports::model::{AuditId, Email, PostId, RefreshTokenId, RoleId, TenantId, TokenFamilyId, UserId};
+use platform_ports::persistence::{Transaction, UnitOfWork};
 use uuid::Uuid;
 
 /// A tenant no other check uses.

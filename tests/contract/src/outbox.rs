@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use platform_ports::model::{Event, EventId, OutboxMessage};
-use platform_ports::repos::{Outbox, UnitOfWork};
+use platform_ports::events::Outbox;
+use platform_ports::events::{Event, OutboxMessage};
+use platform_ports::model::EventId;
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{committed, event, tenant};
 

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use platform_ports::StoreError;
-use platform_ports::model::{PageRequest, Post, PostFilter, PostId, PostStatus, TenantId, UserId};
-use platform_ports::repos::{PostRepository, UnitOfWork};
+use platform_ports::blog::PostRepository;
+use platform_ports::blog::{Post, PostFilter, PostStatus};
+use platform_ports::model::{PageRequest, PostId, TenantId, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{at, committed, post, tenant};
 

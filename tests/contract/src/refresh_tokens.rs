@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use platform_ports::StoreError;
-use platform_ports::model::{RefreshTokenId, RefreshTokenRecord, TokenFamilyId, UserId};
-use platform_ports::repos::{RefreshTokenStore, UnitOfWork};
+use platform_ports::auth::RefreshTokenRecord;
+use platform_ports::auth::RefreshTokenStore;
+use platform_ports::model::{RefreshTokenId, TokenFamilyId, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{committed, now, refresh_token, tenant, token_hash};
 

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use platform_ports::StoreError;
-use platform_ports::model::{Permission, Role, RoleId, UserId};
-use platform_ports::repos::{RoleRepository, UnitOfWork, UserRepository};
+use platform_ports::authz::Permission;
+use platform_ports::identity::Role;
+use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::model::{RoleId, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{committed, role, tenant, user};
 

@@ -6,8 +6,13 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use platform_ports::StoreError;
-use platform_ports::model::{AuditFilter, PageRequest, TokenFamilyId, UserId};
-use platform_ports::repos::{AuditStore, Outbox, RefreshTokenStore, UnitOfWork, UserRepository};
+use platform_ports::audit::AuditFilter;
+use platform_ports::audit::AuditStore;
+use platform_ports::auth::RefreshTokenStore;
+use platform_ports::events::Outbox;
+use platform_ports::identity::UserRepository;
+use platform_ports::model::{PageRequest, TokenFamilyId, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{audit_entry, committed, event, now, refresh_token, tenant, user};
 

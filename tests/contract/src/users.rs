@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use platform_ports::StoreError;
-use platform_ports::model::{PageRequest, User, UserFilter, UserId};
-use platform_ports::repos::{RoleRepository, UnitOfWork, UserRepository};
+use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::identity::{User, UserFilter};
+use platform_ports::model::{PageRequest, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{committed, email, role, tenant, user};
 

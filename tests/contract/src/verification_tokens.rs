@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use platform_ports::StoreError;
-use platform_ports::model::{UserId, VerificationPurpose};
-use platform_ports::repos::{UnitOfWork, VerificationTokenStore};
+use platform_ports::auth::VerificationPurpose;
+use platform_ports::auth::VerificationTokenStore;
+use platform_ports::model::UserId;
+use platform_ports::persistence::UnitOfWork;
 
 use crate::fixtures::{committed, now, tenant, token_hash, verification_token};
 

@@ -1,7 +1,7 @@
 //! Tenants cannot see each other: an administrator of tenant B, holding
 //! every permission there, reaches none of tenant A's rows through any route.
 
-use platform_ports::driving::UserService;
+use platform_ports::identity::UserService;
 use platform_ports::model::{RequestContext, SecretString, TenantId};
 use platform_tests::{TestApp, expect_json};
 use reqwest::Method;

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, RSAKeyParameters};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use platform_ports::crypto::TokenError;
+use platform_ports::auth::TokenError;
 use platform_ports::model::SecretString;
 use sha2::{Digest as _, Sha256};
 

@@ -6,8 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::errors::{Error as JwtError, ErrorKind};
-use platform_ports::crypto::{TokenCodec, TokenError};
-use platform_ports::model::{AccessClaims, SecretString};
+use platform_ports::auth::AccessClaims;
+use platform_ports::auth::{TokenCodec, TokenError};
+use platform_ports::model::SecretString;
 
 pub use keys::JwtKeys;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use platform_ports::crypto::HashError;
+use platform_ports::identity::HashError;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 

@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
-use platform_ports::crypto::{HashError, PasswordHasher};
-use platform_ports::model::{PasswordHash, SecretString};
+use platform_ports::identity::PasswordHash;
+use platform_ports::identity::{HashError, PasswordHasher};
+use platform_ports::model::SecretString;
 use tokio::sync::OnceCell;
 
 use gate::BlockingGate;

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use platform_ports::crypto::{TokenCodec, TokenError};
+use platform_ports::auth::{TokenCodec, TokenError};
 use serde_json::json;
 
 use super::*;

@@ -1,7 +1,7 @@
 //! Key checks at construction, and the JWKS document.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode_header};
-use platform_ports::crypto::{TokenCodec, TokenError};
+use platform_ports::auth::{TokenCodec, TokenError};
 
 use super::*;
 

@@ -11,7 +11,8 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform_adapter_crypto::{JwtAlgorithm, JwtCodec, JwtSettings};
-use platform_ports::model::{AccessClaims, SecretString, TenantId, TokenFamilyId, UserId};
+use platform_ports::auth::AccessClaims;
+use platform_ports::model::{SecretString, TenantId, TokenFamilyId, UserId};
 
 pub const SECRET: &str = "test-only-jwt-secret-0123456789abcdef";
 pub const ISSUER: &str = "platform";

@@ -1,7 +1,7 @@
 //! What a codec signs, it verifies, unchanged.
 
 use jsonwebtoken::{Algorithm, decode_header};
-use platform_ports::crypto::{TokenCodec, TokenError};
+use platform_ports::auth::{TokenCodec, TokenError};
 
 use super::*;
 

@@ -1,8 +1,9 @@
 //! The JSON the blog routes read and write; each derives its OpenAPI schema.
 
 use chrono::{DateTime, Utc};
-use platform_ports::driving::PostInput;
-use platform_ports::model::{Post, PostId, PostStatus, TenantId, UserId, rfc3339_micros, rfc3339_micros_opt};
+use platform_ports::blog::PostInput;
+use platform_ports::blog::{Post, PostStatus};
+use platform_ports::model::{PostId, TenantId, UserId, rfc3339_micros, rfc3339_micros_opt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -1,6 +1,6 @@
 //! The blog port's errors as problems.
 
-use platform_ports::driving::BlogError;
+use platform_ports::blog::BlogError;
 
 use crate::blog::perm;
 use crate::problem::Problem;
@@ -27,7 +27,8 @@ pub(crate) fn blog(err: BlogError) -> Problem {
 mod tests {
     use axum::response::IntoResponse;
     use http::StatusCode;
-    use platform_ports::model::{FieldError, PostStatus};
+    use platform_ports::blog::PostStatus;
+    use platform_ports::model::FieldError;
 
     use super::*;
     use crate::problem::ErrorCause;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{delete, get, post, put};
-use platform_ports::driving::{Authorizer, BlogService};
-use platform_ports::model::Permission;
+use platform_ports::authz::Authorizer;
+use platform_ports::authz::Permission;
+use platform_ports::blog::BlogService;
 use utoipa::OpenApi;
 
 use crate::security::require_permission;

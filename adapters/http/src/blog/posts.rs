@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::LOCATION;
-use platform_ports::model::{PostFilter, PostId, PostStatus, UserId};
+use platform_ports::blog::{PostFilter, PostStatus};
+use platform_ports::model::{PostId, UserId};
 
 use crate::blog::dto::{PostBody, PostStatusView, PostView};
 use crate::blog::{BlogDeps, errors, perm};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName};
-use platform_ports::driving::Authenticator;
+use platform_ports::auth::Authenticator;
 use platform_ports::model::{Actor, RequestContext, TenantId};
 
 /// The header naming the tenant of an unauthenticated call.
@@ -133,9 +133,10 @@ mod tests {
     use std::sync::Arc;
 
     use http::HeaderValue;
-    use platform_ports::crypto::TokenError;
-    use platform_ports::driving::{AuthError, MockAuthenticator};
-    use platform_ports::model::{AccessClaims, TokenFamilyId, UserId};
+    use platform_ports::auth::AccessClaims;
+    use platform_ports::auth::TokenError;
+    use platform_ports::auth::{AuthError, MockAuthenticator};
+    use platform_ports::model::{TokenFamilyId, UserId};
     use uuid::Uuid;
 
     use super::*;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
-use platform_ports::errors::{ErrorPublisher, ErrorReport};
+use platform_ports::error_bus::{ErrorPublisher, ErrorReport};
 use platform_ports::model::RequestContext;
 
 use crate::problem::{ErrorCause, PROBLEM_JSON, Problem};
@@ -124,7 +124,7 @@ fn is_short_text(headers: &HeaderMap, body: &Body) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use platform_ports::errors::MockErrorPublisher;
+    use platform_ports::error_bus::MockErrorPublisher;
     use serde_json::Value;
 
     use super::*;

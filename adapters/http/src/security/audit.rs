@@ -1,7 +1,8 @@
 //! `GET /api/v1/audit`: the tenant's audit trail, newest first.
 
 use axum::extract::State;
-use platform_ports::model::{AuditFilter, UserId};
+use platform_ports::audit::AuditFilter;
+use platform_ports::model::UserId;
 
 use platform_core::permissions as perm;
 

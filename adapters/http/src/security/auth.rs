@@ -4,8 +4,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::LOCATION;
-use platform_ports::driving::{Credentials, LimitedAction, RegisterUser};
+use platform_ports::auth::Credentials;
+use platform_ports::identity::RegisterUser;
 use platform_ports::model::RequestContext;
+use platform_ports::ratelimit::LimitedAction;
 
 use crate::extract::{AppJson, Ctx};
 use crate::openapi::components::{

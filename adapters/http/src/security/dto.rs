@@ -4,9 +4,11 @@
 //! so the document describes exactly what is (de)serialized.
 
 use chrono::{DateTime, Utc};
-use platform_ports::model::{
-    AuditEntry, Permission, Role, RoleId, SecretString, TenantId, TokenPair, User, UserId, rfc3339_micros,
-};
+use platform_ports::audit::AuditEntry;
+use platform_ports::auth::TokenPair;
+use platform_ports::authz::Permission;
+use platform_ports::identity::{Role, User};
+use platform_ports::model::{RoleId, SecretString, TenantId, UserId, rfc3339_micros};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 

@@ -1,7 +1,13 @@
 //! The security ports' errors as problems: one table per port, so a code
 //! means the same thing on every route.
 
-use platform_ports::driving::{AuditError, AuthError, AuthzError, IdentityError};
+use platform_ports::audit::AuditError;
+
+use platform_ports::auth::AuthError;
+
+use platform_ports::authz::AuthzError;
+
+use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, ValidationErrors};
 
 use crate::problem::Problem;
@@ -96,7 +102,7 @@ mod tests {
 
     use axum::response::IntoResponse;
     use http::StatusCode;
-    use platform_ports::model::Permission;
+    use platform_ports::authz::Permission;
 
     use super::*;
     use crate::problem::ErrorCause;

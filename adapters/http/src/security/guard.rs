@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use platform_ports::driving::Authorizer;
-use platform_ports::model::Permission;
+use platform_ports::authz::Authorizer;
+use platform_ports::authz::Permission;
 use tower::{Layer, Service};
 
 use crate::extract::MissingContext;

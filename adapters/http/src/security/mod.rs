@@ -19,9 +19,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, patch, post, put};
 use platform_core::permissions as perm;
-use platform_ports::crypto::TokenCodec;
-use platform_ports::driving::{Auditor, Authenticator, Authorizer, RateLimiter, RoleService, UserService};
-use platform_ports::model::Permission;
+use platform_ports::audit::Auditor;
+use platform_ports::auth::Authenticator;
+use platform_ports::auth::TokenCodec;
+use platform_ports::authz::Authorizer;
+use platform_ports::authz::Permission;
+use platform_ports::identity::{RoleService, UserService};
+use platform_ports::ratelimit::RateLimiter;
 use utoipa::OpenApi;
 
 pub use guard::{Require, RequireService, require_authenticated, require_permission};

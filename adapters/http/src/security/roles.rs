@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::LOCATION;
-use platform_ports::driving::RoleInput;
-use platform_ports::model::{FieldError, Permission, RoleId, UserId, ValidationErrors};
+use platform_ports::authz::Permission;
+use platform_ports::identity::RoleInput;
+use platform_ports::model::{FieldError, RoleId, UserId, ValidationErrors};
 
 use platform_core::permissions as perm;
 

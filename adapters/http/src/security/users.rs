@@ -2,7 +2,8 @@
 
 use axum::extract::State;
 use http::StatusCode;
-use platform_ports::model::{Email, RequestContext, RoleId, UserFilter, UserId, UserUpdates};
+use platform_ports::identity::{UserFilter, UserUpdates};
+use platform_ports::model::{Email, RequestContext, RoleId, UserId};
 
 use platform_core::permissions as perm;
 

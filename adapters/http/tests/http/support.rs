@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::Router;
 use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, build_router};
-use platform_ports::driving::Authenticator;
-use platform_ports::errors::{ErrorContext, ErrorReport, MockErrorPublisher};
+use platform_ports::auth::Authenticator;
+use platform_ports::error_bus::{ErrorContext, ErrorReport, MockErrorPublisher};
 use platform_ports::health::MockHealthRegistry;
 use platform_ports::metrics::{Counter, Gauge, Histogram, Label, LabelValue, Metrics, MetricsError, UpDownCounter};
 use tokio::sync::oneshot;

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
+use platform_ports::events::Event;
 use platform_ports::events::{BusError, EventBus, EventHandler};
-use platform_ports::model::{Event, TenantId};
+use platform_ports::model::TenantId;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 
@@ -205,7 +206,7 @@ async fn a_failing_handler_is_retried_until_it_succeeds() {
     assert!(bus.dead_letters(10).await.unwrap().is_empty());
 }
 
-async fn wait_for_dead_letters(bus: &InProcessEventBus, count: usize) -> Vec<platform_ports::model::DeadLetter> {
+async fn wait_for_dead_letters(bus: &InProcessEventBus, count: usize) -> Vec<platform_ports::events::DeadLetter> {
     timeout(WAIT, async {
         loop {
             let letters = bus.dead_letters(usize::MAX).await.unwrap();

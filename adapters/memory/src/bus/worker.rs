@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
 use platform_ports::events::EventHandler;
-use platform_ports::model::{DeadLetter, Event};
+use platform_ports::events::{DeadLetter, Event};
 use tokio::sync::{mpsc, watch};
 
 use super::InProcessBusSettings;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use platform_ports::model::{JobId, JobInfo, JobState, NewJob};
+use platform_ports::jobs::{JobInfo, JobState, NewJob};
+use platform_ports::model::JobId;
 use tokio::time::Instant;
 
 /// How far ahead a job may be scheduled; later `run_at`s are clamped so the

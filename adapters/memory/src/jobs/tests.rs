@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 use platform_ports::BoxError;
 use platform_ports::jobs::{JobError, JobHandler, JobQueue};
+use platform_ports::jobs::{JobInfo, JobState, NewJob};
 use platform_ports::lifecycle::BackgroundService;
-use platform_ports::model::{JobId, JobInfo, JobState, NewJob};
+use platform_ports::model::JobId;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::{Instant, timeout};
 

@@ -7,8 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use im::{HashMap, OrdMap, OrdSet};
 use platform_ports::StoreError;
-use platform_ports::model::{RefreshTokenId, RefreshTokenRecord, TokenFamilyId, TokenHash, UserId};
-use platform_ports::repos::{RefreshTokenStore, Transaction};
+use platform_ports::auth::RefreshTokenStore;
+use platform_ports::auth::{RefreshTokenRecord, TokenHash};
+use platform_ports::model::{RefreshTokenId, TokenFamilyId, UserId};
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 use uuid::Uuid;
 

@@ -7,8 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use im::HashMap;
 use platform_ports::StoreError;
-use platform_ports::model::{TokenHash, UserId, VerificationPurpose, VerificationToken};
-use platform_ports::repos::{Transaction, VerificationTokenStore};
+use platform_ports::auth::VerificationTokenStore;
+use platform_ports::auth::{TokenHash, VerificationPurpose, VerificationToken};
+use platform_ports::model::UserId;
+use platform_ports::persistence::Transaction;
 use shaku::Component;
 
 use crate::store::{MemoryStore, MemoryTx};

@@ -4,8 +4,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{RefreshTokenId, RefreshTokenRecord, TenantId, TokenFamilyId, TokenHash, UserId};
-use platform_ports::repos::{RefreshTokenStore, Transaction};
+use platform_ports::auth::RefreshTokenStore;
+use platform_ports::auth::{RefreshTokenRecord, TokenHash};
+use platform_ports::model::{RefreshTokenId, TenantId, TokenFamilyId, UserId};
+use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;

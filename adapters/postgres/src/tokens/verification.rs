@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
-use platform_ports::model::{TenantId, TokenHash, UserId, VerificationPurpose, VerificationToken};
-use platform_ports::repos::{Transaction, VerificationTokenStore};
+use platform_ports::auth::VerificationTokenStore;
+use platform_ports::auth::{TokenHash, VerificationPurpose, VerificationToken};
+use platform_ports::model::{TenantId, UserId};
+use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;

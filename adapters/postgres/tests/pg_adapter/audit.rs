@@ -5,8 +5,9 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use platform_adapter_postgres::{PgAuditStore, PgUnitOfWork};
 use platform_contract::fixtures::{audit_entry, committed, now, tenant};
-use platform_ports::model::{AuditEntry, AuditFilter, PageRequest, UserId};
-use platform_ports::repos::AuditStore;
+use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::model::{PageRequest, UserId};
 
 use crate::support::TestSchema;
 use crate::support::metrics::RecordingMetrics;

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use platform_adapter_postgres::{PgDatabase, PgOutbox, PgUnitOfWork};
 use platform_contract::fixtures::{committed, event, tenant};
-use platform_ports::model::{EventId, OutboxMessage};
-use platform_ports::repos::Outbox;
+use platform_ports::events::Outbox;
+use platform_ports::events::OutboxMessage;
+use platform_ports::model::EventId;
 
 use crate::support::TestSchema;
 

@@ -8,8 +8,11 @@ use chrono::Utc;
 use platform_adapter_postgres::{PgAuditStore, PgRoleRepository, PgUnitOfWork, PgUserRepository};
 use platform_contract::fixtures::{audit_entry, committed, role, tenant, user};
 use platform_ports::StoreError;
-use platform_ports::model::{AuditEntry, Role, User};
-use platform_ports::repos::{AuditStore, RoleRepository, UnitOfWork, UserRepository};
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::AuditStore;
+use platform_ports::identity::{Role, User};
+use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::persistence::UnitOfWork;
 
 use crate::support::TestSchema;
 

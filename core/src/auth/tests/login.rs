@@ -1,9 +1,10 @@
 use std::sync::{Arc, Mutex};
 
 use platform_ports::StoreError;
-use platform_ports::crypto::HashError;
-use platform_ports::driving::{AuthError, Authenticator, Credentials};
-use platform_ports::model::{AccessClaims, RefreshTokenRecord, SecretString, TokenHash};
+use platform_ports::auth::{AccessClaims, RefreshTokenRecord, TokenHash};
+use platform_ports::auth::{AuthError, Authenticator, Credentials};
+use platform_ports::identity::HashError;
+use platform_ports::model::SecretString;
 use platform_ports::testing::TxOutcome;
 
 use super::*;
@@ -32,7 +33,7 @@ fn known_user(h: &mut Harness, account: &User, password_ok: bool) {
 }
 
 /// Expects exactly one `auth.login.failed` entry, checked by `check`.
-fn expect_failure_audit(h: &mut Harness, check: impl Fn(&platform_ports::model::AuditEntry) -> bool + Send + 'static) {
+fn expect_failure_audit(h: &mut Harness, check: impl Fn(&platform_ports::audit::AuditEntry) -> bool + Send + 'static) {
     h.audit
         .expect_append()
         .withf(move |_, entry| entry.action == LOGIN_FAILED && entry.tenant_id == tenant() && check(entry))
@@ -274,7 +275,7 @@ async fn signing_failure_leaves_no_session_behind() {
     h.audit.expect_append().returning(|_, _| Ok(()));
     h.codec
         .expect_encode()
-        .returning(|_| Err(platform_ports::crypto::TokenError::Signing("no key".into())));
+        .returning(|_| Err(platform_ports::auth::TokenError::Signing("no key".into())));
     let (service, tx, _) = h.build();
 
     let err = service

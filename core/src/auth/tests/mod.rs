@@ -9,15 +9,18 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use platform_ports::audit::MockAuditStore;
+use platform_ports::auth::MockRefreshTokenStore;
+use platform_ports::auth::{MockOpaqueTokens, MockTokenCodec};
+use platform_ports::auth::{RefreshTokenRecord, TokenHash};
 use platform_ports::clock::{MockClock, MockIdGenerator};
-use platform_ports::crypto::{MockOpaqueTokens, MockPasswordHasher, MockTokenCodec};
+use platform_ports::identity::MockPasswordHasher;
+use platform_ports::identity::{MockRoleRepository, MockUserRepository};
+use platform_ports::identity::{PasswordHash, Role, User};
 use platform_ports::model::{
-    Email, PasswordHash, RefreshTokenId, RefreshTokenRecord, RequestContext, Role, RoleId, SecretString, TenantId,
-    TokenFamilyId, TokenHash, User, UserId,
+    Email, RefreshTokenId, RequestContext, RoleId, SecretString, TenantId, TokenFamilyId, UserId,
 };
-use platform_ports::repos::{
-    MockAuditStore, MockRefreshTokenStore, MockRoleRepository, MockUnitOfWork, MockUserRepository, Transaction,
-};
+use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::FakeTx;
 use uuid::Uuid;
 

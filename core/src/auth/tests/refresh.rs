@@ -2,8 +2,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration as Delta;
 use platform_ports::StoreError;
-use platform_ports::driving::{AuthError, Authenticator};
-use platform_ports::model::{RefreshTokenId, RefreshTokenRecord, SecretString};
+use platform_ports::auth::RefreshTokenRecord;
+use platform_ports::auth::{AuthError, Authenticator};
+use platform_ports::model::{RefreshTokenId, SecretString};
 use platform_ports::testing::TxOutcome;
 
 use super::*;

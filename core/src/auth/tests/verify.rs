@@ -1,9 +1,9 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-use platform_ports::crypto::TokenError;
-use platform_ports::driving::{AuthError, Authenticator};
-use platform_ports::model::AccessClaims;
+use platform_ports::auth::AccessClaims;
+use platform_ports::auth::TokenError;
+use platform_ports::auth::{AuthError, Authenticator};
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! Updating and deleting: owners, managers, and everyone else.
 
-use platform_ports::driving::BlogService;
+use platform_ports::blog::BlogService;
 use serde_json::json;
 
 use super::*;

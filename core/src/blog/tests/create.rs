@@ -1,7 +1,7 @@
 //! Writing drafts.
 
-use platform_ports::driving::BlogService;
-use platform_ports::repos::MockOutbox;
+use platform_ports::blog::BlogService;
+use platform_ports::events::MockOutbox;
 use serde_json::json;
 
 use super::*;

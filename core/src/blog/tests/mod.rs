@@ -15,10 +15,17 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use platform_ports::StoreError;
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::MockAuditStore;
+use platform_ports::authz::MockPermissionResolver;
+use platform_ports::blog::MockPostRepository;
+use platform_ports::blog::{BlogError, PostInput};
+use platform_ports::blog::{Post, PostStatus};
 use platform_ports::clock::{MockClock, MockIdGenerator};
-use platform_ports::driving::{BlogError, MockPermissionResolver, PostInput};
-use platform_ports::model::{Actor, AuditEntry, Event, Post, PostId, PostStatus, RequestContext, TenantId, UserId};
-use platform_ports::repos::{MockAuditStore, MockOutbox, MockPostRepository, MockUnitOfWork, Transaction};
+use platform_ports::events::Event;
+use platform_ports::events::MockOutbox;
+use platform_ports::model::{Actor, PostId, RequestContext, TenantId, UserId};
+use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::{FakeTx, TxOutcome};
 use uuid::Uuid;
 

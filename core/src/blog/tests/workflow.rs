@@ -1,7 +1,7 @@
 //! Publishing, archiving and restoring.
 
 use chrono::{DateTime, Utc};
-use platform_ports::driving::BlogService;
+use platform_ports::blog::BlogService;
 use serde_json::json;
 
 use super::*;
@@ -168,7 +168,7 @@ async fn a_manager_publishes_another_authors_draft() {
 async fn a_failing_audit_write_rolls_the_move_back() {
     let mut h = Harness::new().holding(stored(AUTHOR, PostStatus::Draft));
     expect_move(&mut h, PostStatus::Published, Some(now()));
-    h.audit = platform_ports::repos::MockAuditStore::new();
+    h.audit = platform_ports::audit::MockAuditStore::new();
     h.audit.expect_append().returning(|_, _| Err(broken()));
     let (blog, log) = h.build();
 

@@ -1,7 +1,9 @@
 //! A role's permissions, and which users hold it.
 
-use platform_ports::driving::IdentityError;
-use platform_ports::model::{Permission, RequestContext, Role, RoleId, UserId};
+use platform_ports::authz::Permission;
+use platform_ports::identity::IdentityError;
+use platform_ports::identity::Role;
+use platform_ports::model::{RequestContext, RoleId, UserId};
 use serde_json::json;
 
 use super::RoleManager;

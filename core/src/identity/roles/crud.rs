@@ -1,7 +1,8 @@
 //! Creating, reading, renaming and deleting roles.
 
-use platform_ports::driving::{IdentityError, RoleInput};
-use platform_ports::model::{FieldError, RequestContext, Role, RoleId, ValidationErrors};
+use platform_ports::identity::Role;
+use platform_ports::identity::{IdentityError, RoleInput};
+use platform_ports::model::{FieldError, RequestContext, RoleId, ValidationErrors};
 
 use super::RoleManager;
 use crate::identity::names::actions;

@@ -7,10 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::AuditStore;
+use platform_ports::authz::Permission;
+use platform_ports::authz::PermissionResolver;
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::driving::{IdentityError, PermissionResolver, RoleInput, RoleService};
-use platform_ports::model::{AuditEntry, Event, Permission, RequestContext, Role, RoleId, UserId};
-use platform_ports::repos::{AuditStore, Outbox, RoleRepository, Transaction, UnitOfWork};
+use platform_ports::events::Event;
+use platform_ports::events::Outbox;
+use platform_ports::identity::Role;
+use platform_ports::identity::RoleRepository;
+use platform_ports::identity::{IdentityError, RoleInput, RoleService};
+use platform_ports::model::{RequestContext, RoleId, UserId};
+use platform_ports::persistence::{Transaction, UnitOfWork};
 use serde_json::json;
 
 use super::names::{EVENT_SOURCE, actions, events};

@@ -1,8 +1,10 @@
 //! The bootstrap administrator.
 
 use platform_ports::StoreError;
-use platform_ports::driving::UserService;
-use platform_ports::model::{Permission, Role, RoleId};
+use platform_ports::authz::Permission;
+use platform_ports::identity::Role;
+use platform_ports::identity::UserService;
+use platform_ports::model::RoleId;
 use platform_ports::testing::TxOutcome;
 
 use super::*;

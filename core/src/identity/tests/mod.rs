@@ -16,18 +16,22 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::MockAuditStore;
+use platform_ports::auth::MockOpaqueTokens;
+use platform_ports::auth::TokenHash;
+use platform_ports::auth::{MockRefreshTokenStore, MockVerificationTokenStore};
+use platform_ports::authz::MockPermissionResolver;
 use platform_ports::clock::{MockClock, MockIdGenerator};
-use platform_ports::crypto::{MockOpaqueTokens, MockPasswordHasher};
-use platform_ports::driving::{IdentityError, MockPermissionResolver};
-use platform_ports::model::{
-    Actor, AuditEntry, Email, Event, PasswordHash, RequestContext, SecretString, TenantId, TokenFamilyId, TokenHash,
-    User, UserId,
-};
+use platform_ports::events::Event;
+use platform_ports::events::MockOutbox;
+use platform_ports::identity::IdentityError;
+use platform_ports::identity::MockPasswordHasher;
+use platform_ports::identity::{MockRoleRepository, MockUserRepository};
+use platform_ports::identity::{PasswordHash, User};
+use platform_ports::model::{Actor, Email, RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
 use platform_ports::notify::MockNotifier;
-use platform_ports::repos::{
-    MockAuditStore, MockOutbox, MockRefreshTokenStore, MockRoleRepository, MockUnitOfWork, MockUserRepository,
-    MockVerificationTokenStore, Transaction,
-};
+use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::{FakeTx, TxOutcome};
 use uuid::Uuid;
 

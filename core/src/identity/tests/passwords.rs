@@ -1,8 +1,8 @@
 //! Changing a password with the old one.
 
 use platform_ports::StoreError;
-use platform_ports::crypto::HashError;
-use platform_ports::driving::{IdentityError, UserService};
+use platform_ports::identity::HashError;
+use platform_ports::identity::{IdentityError, UserService};
 use platform_ports::model::TokenFamilyId;
 use platform_ports::testing::TxOutcome;
 

@@ -1,8 +1,11 @@
 //! Profiles: update, get, list, delete.
 
 use platform_ports::StoreError;
-use platform_ports::driving::{AuthzError, IdentityError, UserService};
-use platform_ports::model::{Page, PageRequest, UserFilter, UserUpdates, VerificationPurpose};
+use platform_ports::auth::VerificationPurpose;
+use platform_ports::authz::AuthzError;
+use platform_ports::identity::{IdentityError, UserService};
+use platform_ports::identity::{UserFilter, UserUpdates};
+use platform_ports::model::{Page, PageRequest};
 use platform_ports::testing::TxOutcome;
 
 use super::*;

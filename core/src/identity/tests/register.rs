@@ -1,8 +1,8 @@
 //! Registration.
 
 use platform_ports::StoreError;
-use platform_ports::driving::{IdentityError, RegisterUser, UserService};
-use platform_ports::model::VerificationPurpose;
+use platform_ports::auth::VerificationPurpose;
+use platform_ports::identity::{IdentityError, RegisterUser, UserService};
 use platform_ports::notify::NotifyError;
 use platform_ports::testing::TxOutcome;
 

@@ -1,8 +1,9 @@
 //! Mailed tokens: email verification and password reset.
 
 use platform_ports::StoreError;
-use platform_ports::driving::{IdentityError, UserService};
-use platform_ports::model::{TenantId, UserId, VerificationPurpose, VerificationToken};
+use platform_ports::auth::{VerificationPurpose, VerificationToken};
+use platform_ports::identity::{IdentityError, UserService};
+use platform_ports::model::{TenantId, UserId};
 use platform_ports::testing::TxOutcome;
 
 use super::*;

@@ -1,10 +1,12 @@
 //! The bootstrap administrator.
 
-use platform_ports::driving::IdentityError;
-use platform_ports::model::{
-    AuditEntry, Email, Event, PasswordHash, Permission, RequestContext, Role, RoleId, SecretString, User, UserId,
-};
-use platform_ports::repos::Transaction;
+use platform_ports::audit::AuditEntry;
+use platform_ports::authz::Permission;
+use platform_ports::events::Event;
+use platform_ports::identity::IdentityError;
+use platform_ports::identity::{PasswordHash, Role, User};
+use platform_ports::model::{Email, RequestContext, RoleId, SecretString, UserId};
+use platform_ports::persistence::Transaction;
 use serde_json::json;
 
 use super::UserManager;

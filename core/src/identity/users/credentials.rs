@@ -1,7 +1,9 @@
 //! Registration, email verification and passwords.
 
-use platform_ports::driving::{IdentityError, RegisterUser};
-use platform_ports::model::{Email, RequestContext, SecretString, User, UserId, VerificationPurpose};
+use platform_ports::auth::VerificationPurpose;
+use platform_ports::identity::User;
+use platform_ports::identity::{IdentityError, RegisterUser};
+use platform_ports::model::{Email, RequestContext, SecretString, UserId};
 use serde_json::json;
 
 use super::UserManager;

@@ -7,18 +7,22 @@ mod profile;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::AuditStore;
+use platform_ports::auth::OpaqueTokens;
+use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
+use platform_ports::auth::{TokenHash, VerificationPurpose, VerificationToken};
+use platform_ports::authz::PermissionResolver;
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::crypto::{OpaqueTokens, PasswordHasher};
-use platform_ports::driving::{IdentityError, PermissionResolver, RegisterUser, UserService};
-use platform_ports::model::{
-    AuditEntry, Email, Event, Page, PageRequest, RequestContext, SecretString, TokenHash, User, UserFilter, UserId,
-    UserUpdates, VerificationPurpose, VerificationToken,
-};
+use platform_ports::events::Event;
+use platform_ports::events::Outbox;
+use platform_ports::identity::PasswordHasher;
+use platform_ports::identity::{IdentityError, RegisterUser, UserService};
+use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::identity::{User, UserFilter, UserUpdates};
+use platform_ports::model::{Email, Page, PageRequest, RequestContext, SecretString, UserId};
 use platform_ports::notify::Notifier;
-use platform_ports::repos::{
-    AuditStore, Outbox, RefreshTokenStore, RoleRepository, Transaction, UnitOfWork, UserRepository,
-    VerificationTokenStore,
-};
+use platform_ports::persistence::{Transaction, UnitOfWork};
 use serde_json::json;
 
 use super::names::EVENT_SOURCE;

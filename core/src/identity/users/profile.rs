@@ -1,9 +1,9 @@
 //! Profiles: read, list, update, delete.
 
-use platform_ports::driving::IdentityError;
-use platform_ports::model::{
-    Email, Page, PageRequest, RequestContext, User, UserFilter, UserId, UserUpdates, VerificationPurpose,
-};
+use platform_ports::auth::VerificationPurpose;
+use platform_ports::identity::IdentityError;
+use platform_ports::identity::{User, UserFilter, UserUpdates};
+use platform_ports::model::{Email, Page, PageRequest, RequestContext, UserId};
 use serde_json::json;
 
 use super::UserManager;

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use platform_adapter_http::{BlogDeps, blog_routes};
-use platform_ports::crypto::TokenError;
-use platform_ports::driving::{
-    AuthError, Authenticator, AuthzError, MockAuthenticator, MockAuthorizer, MockBlogService,
-};
-use platform_ports::model::{Permission, Post, PostId, PostStatus, UserId};
+use platform_ports::auth::TokenError;
+use platform_ports::auth::{AuthError, Authenticator, MockAuthenticator};
+use platform_ports::authz::Permission;
+use platform_ports::authz::{AuthzError, MockAuthorizer};
+use platform_ports::blog::MockBlogService;
+use platform_ports::blog::{Post, PostStatus};
+use platform_ports::model::{PostId, UserId};
 use uuid::Uuid;
 
 use crate::security::{TOKEN, TOKEN_TENANT, TOKEN_USER, at, claims, is_token_ctx};

@@ -1,7 +1,8 @@
 //! Creating, reading, listing, replacing and deleting posts.
 
-use platform_ports::driving::BlogError;
-use platform_ports::model::{FieldError, Page, PageRequest, PostFilter, PostId, PostStatus};
+use platform_ports::blog::BlogError;
+use platform_ports::blog::{PostFilter, PostStatus};
+use platform_ports::model::{FieldError, Page, PageRequest, PostId};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! Publish, archive and restore; invalid transitions; failures.
 
-use platform_ports::driving::BlogError;
-use platform_ports::model::PostStatus;
+use platform_ports::blog::BlogError;
+use platform_ports::blog::PostStatus;
 use reqwest::Method;
 
 use super::{Blog, POST, PUBLISH, READ, post};

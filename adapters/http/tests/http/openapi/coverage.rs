@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use platform_adapter_http::{HttpSettings, OperationalDeps, build_router};
-use platform_ports::driving::MockAuthorizer;
-use platform_ports::errors::MockErrorPublisher;
+use platform_ports::authz::MockAuthorizer;
+use platform_ports::error_bus::MockErrorPublisher;
 use platform_ports::health::MockHealthRegistry;
 
 use super::routes::served;

@@ -1,7 +1,7 @@
 //! `/docs`: an HTML page served from the binary, loading nothing from
 //! elsewhere.
 
-use platform_ports::driving::MockAuthorizer;
+use platform_ports::authz::MockAuthorizer;
 
 use super::serve;
 

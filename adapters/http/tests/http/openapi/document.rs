@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use platform_adapter_http::problem::Problem;
-use platform_ports::driving::MockAuthorizer;
+use platform_ports::authz::MockAuthorizer;
 use platform_ports::model::FieldError;
 use serde_json::Value;
 

@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use platform_ports::driving::{AuthzError, MockAuthorizer};
-use platform_ports::model::Permission;
+use platform_ports::authz::Permission;
+use platform_ports::authz::{AuthzError, MockAuthorizer};
 use reqwest::Method;
 use serde_json::Value;
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use axum::Router;
 use platform_adapter_http::{BlogDeps, SecurityDeps, blog_routes, security_routes};
-use platform_ports::driving::{Authenticator, Authorizer, MockAuthorizer, MockBlogService};
+use platform_ports::auth::Authenticator;
+use platform_ports::authz::{Authorizer, MockAuthorizer};
+use platform_ports::blog::MockBlogService;
 use platform_ports::health::HealthReport;
 
 use crate::security::Ports;

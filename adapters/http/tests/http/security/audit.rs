@@ -1,8 +1,9 @@
 //! `GET /api/v1/audit`: filter parsing and the entry shape.
 
 use platform_core::permissions as perm;
-use platform_ports::driving::AuditError;
-use platform_ports::model::{AuditFilter, FieldError, Page, PageRequest};
+use platform_ports::audit::AuditError;
+use platform_ports::audit::AuditFilter;
+use platform_ports::model::{FieldError, Page, PageRequest};
 use reqwest::Method;
 use serde_json::json;
 

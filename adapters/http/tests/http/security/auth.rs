@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use platform_ports::driving::{AuthError, IdentityError};
-use platform_ports::model::{FieldError, TenantId, TokenPair, UserId, ValidationErrors};
+use platform_ports::auth::AuthError;
+
+use platform_ports::auth::TokenPair;
+use platform_ports::identity::IdentityError;
+use platform_ports::model::{FieldError, TenantId, UserId, ValidationErrors};
 use serde_json::json;
 use uuid::Uuid;
 

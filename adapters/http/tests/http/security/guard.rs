@@ -2,7 +2,7 @@
 //! 503 when the authorizer's backend fails.
 
 use platform_core::permissions as perm;
-use platform_ports::driving::AuthzError;
+use platform_ports::authz::AuthzError;
 use platform_ports::model::{Page, UserId};
 use reqwest::Method;
 

@@ -16,15 +16,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use platform_adapter_http::{SecurityDeps, security_routes};
-use platform_ports::crypto::{MockTokenCodec, TokenError};
-use platform_ports::driving::{
-    AuthError, Authenticator, AuthzError, MockAuditor, MockAuthenticator, MockAuthorizer, MockRateLimiter,
-    MockRoleService, MockUserService, RateLimited,
-};
-use platform_ports::model::{
-    AccessClaims, AuditEntry, AuditId, Email, PasswordHash, Permission, RequestContext, Role, RoleId, TenantId,
-    TokenFamilyId, User, UserId,
-};
+use platform_ports::audit::AuditEntry;
+use platform_ports::audit::MockAuditor;
+use platform_ports::auth::AccessClaims;
+use platform_ports::auth::{AuthError, Authenticator, MockAuthenticator};
+use platform_ports::auth::{MockTokenCodec, TokenError};
+use platform_ports::authz::Permission;
+use platform_ports::authz::{AuthzError, MockAuthorizer};
+use platform_ports::identity::{MockRoleService, MockUserService};
+use platform_ports::identity::{PasswordHash, Role, User};
+use platform_ports::model::{AuditId, Email, RequestContext, RoleId, TenantId, TokenFamilyId, UserId};
+use platform_ports::ratelimit::{MockRateLimiter, RateLimited};
 use uuid::Uuid;
 
 use crate::support::{Setup, TestApp};

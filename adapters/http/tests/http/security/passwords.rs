@@ -1,6 +1,6 @@
 //! Mailed tokens (email verification, password reset) and password changes.
 
-use platform_ports::driving::IdentityError;
+use platform_ports::identity::IdentityError;
 use platform_ports::model::FieldError;
 use reqwest::Method;
 use serde_json::json;

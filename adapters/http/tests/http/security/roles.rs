@@ -1,8 +1,9 @@
 //! Roles, their permissions, assignments and the permission catalogue.
 
 use platform_core::permissions as perm;
-use platform_ports::driving::IdentityError;
-use platform_ports::model::{FieldError, Permission, RoleId, UserId};
+use platform_ports::authz::Permission;
+use platform_ports::identity::IdentityError;
+use platform_ports::model::{FieldError, RoleId, UserId};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;

@@ -1,8 +1,9 @@
 //! `/api/v1/users*`: filters, paging, path ids and profile updates.
 
 use platform_core::permissions as perm;
-use platform_ports::driving::IdentityError;
-use platform_ports::model::{Email, Page, PageRequest, RoleId, UserFilter, UserId, UserUpdates};
+use platform_ports::identity::IdentityError;
+use platform_ports::identity::{UserFilter, UserUpdates};
+use platform_ports::model::{Email, Page, PageRequest, RoleId, UserId};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;

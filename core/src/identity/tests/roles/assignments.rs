@@ -1,8 +1,8 @@
 //! A role's permission set, and assigning it to users.
 
 use platform_ports::StoreError;
-use platform_ports::driving::{IdentityError, RoleInput, RoleService};
-use platform_ports::model::Permission;
+use platform_ports::authz::Permission;
+use platform_ports::identity::{IdentityError, RoleInput, RoleService};
 use platform_ports::testing::TxOutcome;
 use serde_json::json;
 

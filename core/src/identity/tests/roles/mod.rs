@@ -4,8 +4,10 @@
 mod assignments;
 
 use platform_ports::StoreError;
-use platform_ports::driving::{IdentityError, RoleInput, RoleService};
-use platform_ports::model::{Permission, Role, RoleId};
+use platform_ports::authz::Permission;
+use platform_ports::identity::Role;
+use platform_ports::identity::{IdentityError, RoleInput, RoleService};
+use platform_ports::model::RoleId;
 use platform_ports::testing::TxOutcome;
 use serde_json::json;
 

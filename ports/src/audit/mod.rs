@@ -1,0 +1,9 @@
+//! The audit log: entries, the append-only `AuditStore` and the `Auditor`.
+
+mod entry;
+mod service;
+mod store;
+
+pub use entry::*;
+pub use service::*;
+pub use store::*;

@@ -1,0 +1,7 @@
+//! Authorization: permissions and the `PermissionResolver` / `Authorizer`.
+
+mod permission;
+mod service;
+
+pub use permission::*;
+pub use service::*;

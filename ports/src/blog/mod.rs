@@ -1,0 +1,9 @@
+//! The Blog example feature: posts, the `PostRepository` and the `BlogService`.
+
+mod post;
+mod repository;
+mod service;
+
+pub use post::*;
+pub use repository::*;
+pub use service::*;

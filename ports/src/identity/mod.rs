@@ -1,0 +1,16 @@
+//! Identity (users, roles, passwords): the model, the repositories, the
+//! password hasher and the `UserService` / `RoleService` driving ports.
+
+mod password;
+mod role;
+mod role_repository;
+mod service;
+mod user;
+mod user_repository;
+
+pub use password::*;
+pub use role::*;
+pub use role_repository::*;
+pub use service::*;
+pub use user::*;
+pub use user_repository::*;

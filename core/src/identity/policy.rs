@@ -2,7 +2,6 @@
 //! and the links mailed to users.
 
 use platform_ports::authz::Permission;
-
 use platform_ports::model::{Email, FieldError, SecretString, ValidationErrors};
 
 use super::settings::{IdentitySettings, PermissionCatalog};

@@ -3,7 +3,6 @@
 use shaku::Interface;
 
 use crate::auth::{AccessClaims, TokenHash};
-
 use crate::model::SecretString;
 
 /// Why a token was refused. The HTTP adapter turns every variant into the

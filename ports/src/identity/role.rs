@@ -2,7 +2,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::authz::Permission;
-
 use crate::model::{RoleId, TenantId};
 
 /// A named set of permissions.

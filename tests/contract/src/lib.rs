@@ -25,15 +25,10 @@ pub mod verification_tokens;
 use std::sync::Arc;
 
 use platform_ports::audit::AuditStore;
-
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
-
 use platform_ports::blog::PostRepository;
-
 use platform_ports::events::Outbox;
-
 use platform_ports::identity::{RoleRepository, UserRepository};
-
 use platform_ports::persistence::UnitOfWork;
 
 /// Every persistence port of one backend, sharing one database.

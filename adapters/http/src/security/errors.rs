@@ -2,11 +2,8 @@
 //! means the same thing on every route.
 
 use platform_ports::audit::AuditError;
-
 use platform_ports::auth::AuthError;
-
 use platform_ports::authz::AuthzError;
-
 use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, ValidationErrors};
 

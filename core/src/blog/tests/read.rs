@@ -1,7 +1,6 @@
 //! Who sees which post: `get` and `list`.
 
 use platform_ports::authz::AuthzError;
-
 use platform_ports::blog::BlogService;
 use platform_ports::blog::PostFilter;
 use platform_ports::model::{Page, PageRequest};

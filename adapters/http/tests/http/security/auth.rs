@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use platform_ports::auth::AuthError;
-
 use platform_ports::auth::TokenPair;
 use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, TenantId, UserId, ValidationErrors};

@@ -71,4 +71,10 @@ if command -v redis-server >/dev/null 2>&1; then
     fail "redis is not answering on 127.0.0.1:6379"
   fi
 fi
+# --- The other servers (broker, S3, secret stores, SMTP, AWS endpoint): one
+# script each under .ci/services/, on their own loopback ports.
+for script in "$(dirname "$0")"/services/*.sh; do
+  [ "$(basename "$script")" = lib.sh ] && continue
+  bash "$script" || exit 1
+done
 exit 0

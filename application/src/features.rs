@@ -1,56 +1,121 @@
-//! The manifests of the platform's modules: identity (with authorization),
-//! audit, and the Blog example feature.
+//! The manifests of the platform's modules — events (the outbox), identity
+//! (with authorization and audit), notify (mail delivery) — and the Blog
+//! example feature, each with the reactions it declares.
+
+use std::sync::Arc;
 
 use platform_core::blog;
 use platform_core::identity::events as identity_events;
+use platform_core::notify::{MAIL_TASK_TYPE, MailJobHandler};
 use platform_core::permissions;
 use platform_core::support::IDENTITY_TOPIC;
+use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
+use platform_ports::authz::PermissionResolver;
+use platform_ports::events::{EventHandler, Outbox};
+use platform_ports::jobs::{CronJob, JobHandler};
+use platform_ports::notify::Mailer;
+use shaku::HasComponent;
 
-use crate::modules::FeatureModule;
+use crate::maintenance::{ExpiredTokenCleanup, PurgeSentOutbox};
+use crate::modules::{CronRegistration, FeatureModule, JobRegistration, Subscription};
+use crate::reactions::PermissionCacheInvalidation;
 
-/// Users, roles, permissions and sessions.
-pub const IDENTITY: FeatureModule = FeatureModule {
-    name: "identity",
-    permissions: permissions::ALL,
-    topic: Some(IDENTITY_TOPIC),
-    publishes: &[
-        identity_events::USER_CREATED,
-        identity_events::USER_UPDATED,
-        identity_events::USER_DELETED,
-        identity_events::ROLE_ASSIGNED,
-        identity_events::ROLE_REVOKED,
-        identity_events::PERMISSION_GRANTED,
-    ],
-    handles: &[],
-    jobs: &["mail.send"],
-    migrations: &[
-        "0001_identity.sql",
-        "0002_tokens.sql",
-        "0003_audit.sql",
-        "0005_outbox.sql",
-    ],
-    routes: &[
-        "/api/v1/auth",
-        "/api/v1/users",
-        "/api/v1/roles",
-        "/api/v1/permissions",
-        "/api/v1/audit",
-    ],
-};
+/// The transactional outbox: published rows are kept a week, then purged hourly.
+pub fn events<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn Outbox>,
+{
+    FeatureModule {
+        name: "events",
+        permissions: &[],
+        topic: None,
+        publishes: &[],
+        handles: Vec::new(),
+        jobs: Vec::new(),
+        cron: vec![CronRegistration {
+            name: "outbox-purge",
+            spec: "0 17 * * * *",
+            job: |m: &M| -> Arc<dyn CronJob> { Arc::new(PurgeSentOutbox::new(m.resolve())) },
+        }],
+        migrations: &["0005_outbox.sql"],
+        mount: None,
+    }
+}
+
+/// Users, roles, permissions, sessions and the audit log.
+pub fn identity<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn RefreshTokenStore>
+        + HasComponent<dyn VerificationTokenStore>
+        + HasComponent<dyn PermissionResolver>,
+{
+    FeatureModule {
+        name: "identity",
+        permissions: permissions::ALL,
+        topic: Some(IDENTITY_TOPIC),
+        publishes: &[
+            identity_events::USER_CREATED,
+            identity_events::USER_UPDATED,
+            identity_events::USER_DELETED,
+            identity_events::ROLE_ASSIGNED,
+            identity_events::ROLE_REVOKED,
+            identity_events::PERMISSION_GRANTED,
+        ],
+        handles: vec![Subscription {
+            topic: IDENTITY_TOPIC,
+            subscriber: "identity.permission-cache",
+            handler: |m: &M| -> Arc<dyn EventHandler> { Arc::new(PermissionCacheInvalidation::new(m.resolve())) },
+        }],
+        jobs: Vec::new(),
+        // The seed's "cleanup expired tokens (daily)".
+        cron: vec![CronRegistration {
+            name: "expired-token-cleanup",
+            spec: "0 30 3 * * *",
+            job: |m: &M| -> Arc<dyn CronJob> { Arc::new(ExpiredTokenCleanup::new(m.resolve(), m.resolve())) },
+        }],
+        migrations: &["0001_identity.sql", "0002_tokens.sql", "0003_audit.sql"],
+        mount: Some("/api/v1"),
+    }
+}
+
+/// Mail leaves through the job queue, so delivery is retried and off the
+/// request path.
+pub fn notify<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn Mailer>,
+{
+    FeatureModule {
+        name: "notify",
+        permissions: &[],
+        topic: None,
+        publishes: &[],
+        handles: Vec::new(),
+        jobs: vec![JobRegistration {
+            task_type: MAIL_TASK_TYPE,
+            handler: |m: &M| -> Arc<dyn JobHandler> { Arc::new(MailJobHandler::new(m.resolve())) },
+        }],
+        cron: Vec::new(),
+        migrations: &[],
+        mount: None,
+    }
+}
 
 /// The example feature: blog posts with a publishing workflow.
-pub const BLOG: FeatureModule = FeatureModule {
-    name: "blog",
-    permissions: blog::permissions::ALL,
-    topic: Some(blog::BLOG_TOPIC),
-    publishes: &[
-        blog::events::POST_CREATED,
-        blog::events::POST_UPDATED,
-        blog::events::POST_PUBLISHED,
-        blog::events::POST_DELETED,
-    ],
-    handles: &[],
-    jobs: &[],
-    migrations: &["0004_blog.sql"],
-    routes: &["/api/v1/blog/posts"],
-};
+pub fn blog<M>() -> FeatureModule<M> {
+    FeatureModule {
+        name: "blog",
+        permissions: blog::permissions::ALL,
+        topic: Some(blog::BLOG_TOPIC),
+        publishes: &[
+            blog::events::POST_CREATED,
+            blog::events::POST_UPDATED,
+            blog::events::POST_PUBLISHED,
+            blog::events::POST_DELETED,
+        ],
+        handles: Vec::new(),
+        jobs: Vec::new(),
+        cron: Vec::new(),
+        migrations: &["0004_blog.sql"],
+        mount: Some("/api/v1/blog"),
+    }
+}

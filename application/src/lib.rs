@@ -1,12 +1,14 @@
-//! Use cases as the outside sees them: the outbox relay that carries
-//! committed events to the bus, maintenance jobs, and the feature-module
-//! registry with the platform's module manifests.
+//! The platform's reactions and the wiring of its modules: the outbox relay
+//! that carries committed events to the bus, event subscribers, job
+//! handlers, cron jobs, and the feature-module manifests that declare them.
 
 pub mod features;
 pub mod maintenance;
 pub mod modules;
+pub mod reactions;
 pub mod relay;
 
-pub use maintenance::ExpiredTokenCleanup;
-pub use modules::{FeatureModule, FeatureRegistry, RegistryError};
+pub use maintenance::{ExpiredTokenCleanup, PurgeSentOutbox};
+pub use modules::{CronRegistration, FeatureModule, FeatureRegistry, JobRegistration, RegistryError, Subscription};
+pub use reactions::PermissionCacheInvalidation;
 pub use relay::{OutboxRelay, RelaySettings};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use platform_ports::BoxError;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
+use platform_ports::events::Outbox;
 use platform_ports::jobs::CronJob;
 
 /// Deletes refresh and verification tokens past their expiry (the seed's
@@ -32,9 +33,35 @@ impl CronJob for ExpiredTokenCleanup {
     }
 }
 
+/// How long published outbox rows are kept for inspection.
+pub const OUTBOX_RETENTION_DAYS: i64 = 7;
+
+/// Deletes outbox rows published more than [`OUTBOX_RETENTION_DAYS`] ago.
+pub struct PurgeSentOutbox {
+    outbox: Arc<dyn Outbox>,
+}
+
+impl PurgeSentOutbox {
+    /// A purge of `outbox`.
+    pub fn new(outbox: Arc<dyn Outbox>) -> Self {
+        Self { outbox }
+    }
+}
+
+#[async_trait]
+impl CronJob for PurgeSentOutbox {
+    async fn run(&self) -> Result<(), BoxError> {
+        let before = chrono::Utc::now() - chrono::Duration::days(OUTBOX_RETENTION_DAYS);
+        let purged = self.outbox.purge_sent(before).await?;
+        tracing::info!(purged, "purged published outbox rows");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use platform_ports::auth::{MockRefreshTokenStore, MockVerificationTokenStore};
+    use platform_ports::events::MockOutbox;
 
     use super::*;
 
@@ -48,5 +75,20 @@ mod tests {
             .run()
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn purges_rows_published_before_the_retention() {
+        let mut outbox = MockOutbox::new();
+        outbox
+            .expect_purge_sent()
+            .withf(|before| {
+                let age = chrono::Utc::now() - *before;
+                age >= chrono::Duration::days(OUTBOX_RETENTION_DAYS)
+                    && age < chrono::Duration::days(OUTBOX_RETENTION_DAYS) + chrono::Duration::minutes(1)
+            })
+            .times(1)
+            .returning(|_| Ok(4));
+        PurgeSentOutbox::new(Arc::new(outbox)).run().await.unwrap();
     }
 }

@@ -5,22 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, build_router};
-use platform_adapter_telemetry::{DiskSpaceChecker, MemoryUsageChecker};
-use platform_application::{ExpiredTokenCleanup, OutboxRelay, RelaySettings};
-use platform_core::errors::LogSink;
-use platform_core::notify::{MAIL_TASK_TYPE, MailJobHandler};
+use platform_application::{OutboxRelay, RelaySettings};
 use platform_ports::auth::Authenticator;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
-use platform_ports::identity::User;
-use platform_ports::identity::UserService;
-use platform_ports::jobs::{JobQueue, Scheduler};
+use platform_ports::identity::{IdentityError, User, UserService};
 use platform_ports::metrics::Metrics;
 use platform_ports::model::{RequestContext, SecretString};
 use shaku::{HasComponent, ModuleBuilder};
 
+use crate::compose::{self, Built, Parts, Purpose, Served};
 use crate::config::Settings;
-use crate::container::{self, AdapterChoice, PlatformModule};
+use crate::container::{self, PlatformModule};
 use crate::lifecycle::Lifecycle;
 
 /// Changes the container before it is built (tests swap ports for mocks).
@@ -42,7 +38,28 @@ pub struct Platform {
     lifecycle: Lifecycle,
     server: HttpServer,
     router: axum::Router,
-    choices: Vec<AdapterChoice>,
+    served: Vec<Served>,
+}
+
+/// The container the configuration describes, before test overrides, and
+/// everything the families built besides their ports.
+///
+/// # Errors
+/// When a family cannot build (naming its key) or the modules clash.
+pub async fn container(
+    settings: &Settings,
+    purpose: Purpose,
+) -> anyhow::Result<(ModuleBuilder<PlatformModule>, Parts)> {
+    let mut assembly = compose::assemble(settings, purpose).await?;
+    let parts = std::mem::take(&mut assembly.parts);
+    Ok((container::feed(assembly, settings)?, parts))
+}
+
+/// Logs, once, which adapter serves each port.
+pub fn log_served(served: &[Served]) {
+    for s in served {
+        tracing::info!(port = s.port, adapter = %s.adapter, "adapter");
+    }
 }
 
 impl Platform {
@@ -59,56 +76,37 @@ impl Platform {
     /// # Errors
     /// When an adapter cannot be built or the address cannot be bound.
     pub async fn build_with(settings: Settings, options: PlatformOptions) -> anyhow::Result<Self> {
-        let wiring = container::builder(&settings).await?;
+        Self::assemble(settings, options, Parts::default()).await
+    }
+
+    /// Builds with the secret source configuration loading used, so it is
+    /// reported with the other adapters and its checks and services join theirs.
+    ///
+    /// # Errors
+    /// When an adapter cannot be built or the address cannot be bound.
+    pub async fn build_with_secrets(
+        settings: Settings,
+        secrets: Built<compose::secrets::SecretPort>,
+    ) -> anyhow::Result<Self> {
+        Self::assemble(settings, PlatformOptions::default(), secrets.parts).await
+    }
+
+    async fn assemble(settings: Settings, options: PlatformOptions, mut parts: Parts) -> anyhow::Result<Self> {
+        let registry = crate::features::registry()?;
+        let (builder, built) = container(&settings, Purpose::Serve).await?;
+        parts.extend(built);
         let builder = match options.customize {
-            Some(customize) => customize(wiring.builder),
-            None => wiring.builder,
+            Some(customize) => customize(builder),
+            None => builder,
         };
         let module = Arc::new(builder.build());
-        container::log_choices(&wiring.choices);
-
-        let metrics: Arc<dyn Metrics> = module.resolve();
-        wiring.error_bus.add_sink(Arc::new(LogSink));
-        wiring.error_bus.set_counter(Some(metrics.counter(
-            "platform.errors",
-            "Errors published to the error bus",
-            "{error}",
-        )));
-        wiring.error_bus.set_dropped_counter(Some(metrics.counter(
-            "platform.errors.dropped",
-            "Error reports dropped because the error bus was full",
-            "{error}",
-        )));
+        log_served(&parts.served);
 
         let health: Arc<dyn HealthRegistry> = module.resolve();
-        let h = &settings.health;
-        health.register(
-            "disk",
-            Arc::new(DiskSpaceChecker::new(
-                h.disk_path.clone(),
-                h.disk_min_free_mb * 1024 * 1024,
-            )),
-        );
-        let max_rss = (h.memory_max_rss_mb > 0).then(|| h.memory_max_rss_mb * 1024 * 1024);
-        health.register(
-            "memory",
-            Arc::new(MemoryUsageChecker::new(max_rss, h.memory_min_available_ratio)),
-        );
-
-        for (name, checker) in &wiring.checkers {
+        for (name, checker) in &parts.checks {
             health.register(name, checker.clone());
         }
-        let scheduler: Arc<dyn Scheduler> = module.resolve();
-        for (name, spec, job) in wiring.cron.iter().cloned().chain(maintenance_jobs(&module)) {
-            scheduler
-                .schedule(name, spec, job)
-                .await
-                .map_err(|e| anyhow::anyhow!("scheduling {name}: {e}"))?;
-        }
-
-        // Mail leaves through the job queue, so delivery is retried and off the request path.
-        let jobs: Arc<dyn JobQueue> = module.resolve();
-        jobs.register(MAIL_TASK_TYPE, Arc::new(MailJobHandler::new(module.resolve())))?;
+        crate::features::register_reactions(&registry, &module).await?;
 
         if !settings.admin.email.is_empty() {
             let users: Arc<dyn UserService> = module.resolve();
@@ -128,10 +126,8 @@ impl Platform {
             tracing::info!(user_id = %admin.id, email = %admin.email, "bootstrap administrator ready");
         }
 
+        let metrics: Arc<dyn Metrics> = module.resolve();
         let authenticator: Arc<dyn Authenticator> = module.resolve();
-        for feature in crate::features::registry()?.modules() {
-            tracing::info!(module = feature.name, routes = ?feature.routes, permissions = feature.permissions.len(), "feature module");
-        }
         let api = crate::features::routes(&module).merge(options.routes);
         let http = http_settings(&settings);
         let deps = OperationalDeps {
@@ -144,7 +140,7 @@ impl Platform {
         let server = HttpServer::bind(&http).await?;
 
         let mut lifecycle = Lifecycle::new();
-        for service in wiring.services {
+        for service in parts.services {
             lifecycle.add(service);
         }
         // Last to start, first to stop: its final round publishes what the
@@ -161,7 +157,7 @@ impl Platform {
             lifecycle,
             server,
             router,
-            choices: wiring.choices,
+            served: parts.served,
         })
     }
 
@@ -177,10 +173,10 @@ impl Platform {
         &self.module
     }
 
-    /// Which adapter serves each port.
+    /// Which adapter serves each port, as built.
     #[must_use]
-    pub fn choices(&self) -> &[AdapterChoice] {
-        &self.choices
+    pub fn served(&self) -> &[Served] {
+        &self.served
     }
 
     /// Starts the background services, serves until `shutdown` resolves,
@@ -258,7 +254,7 @@ pub async fn shutdown_signal() {
 /// # Errors
 /// When the container cannot be built or the administrator cannot be created.
 pub async fn create_admin(settings: &Settings, email: &str, password: &SecretString) -> anyhow::Result<User> {
-    let module = container::builder(settings).await?.builder.build();
+    let module = container(settings, Purpose::Serve).await?.0.build();
     let users: Arc<dyn UserService> = module.resolve();
     users
         .ensure_admin(&RequestContext::system("cli"), email, password)
@@ -267,20 +263,11 @@ pub async fn create_admin(settings: &Settings, email: &str, password: &SecretStr
 }
 
 /// An identity error with its field errors spelled out (start-up and CLI messages).
-fn describe(err: &platform_ports::identity::IdentityError) -> String {
+fn describe(err: &IdentityError) -> String {
     match err {
-        platform_ports::identity::IdentityError::Validation(v) => v.to_string(),
+        IdentityError::Validation(v) => v.to_string(),
         other => other.to_string(),
     }
-}
-
-/// The platform's own cron jobs (the seed's "cleanup expired tokens (daily)").
-fn maintenance_jobs(module: &PlatformModule) -> Vec<container::CronEntry> {
-    vec![(
-        "expired-token-cleanup",
-        "0 30 3 * * *",
-        Arc::new(ExpiredTokenCleanup::new(module.resolve(), module.resolve())),
-    )]
 }
 
 /// Applies the migrations (`platform migrate`).
@@ -288,7 +275,7 @@ fn maintenance_jobs(module: &PlatformModule) -> Vec<container::CronEntry> {
 /// # Errors
 /// When PostgreSQL cannot be reached or a migration fails.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = platform_adapter_postgres::PgDatabase::connect(&crate::infra::pg_settings(settings), None).await?;
+    let db = platform_adapter_postgres::PgDatabase::connect(&compose::persistence::pg_settings(settings), None).await?;
     db.migrate().await?;
     db.close().await;
     Ok(())
@@ -299,7 +286,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// # Errors
 /// When PostgreSQL cannot be reached.
 pub async fn migration_status(settings: &Settings) -> anyhow::Result<Vec<String>> {
-    let db = platform_adapter_postgres::PgDatabase::connect(&crate::infra::pg_settings(settings), None).await?;
+    let db = platform_adapter_postgres::PgDatabase::connect(&compose::persistence::pg_settings(settings), None).await?;
     let rows = db.migration_status().await?;
     db.close().await;
     Ok(rows

@@ -1,19 +1,33 @@
-//! The feature modules of this build: one entry each (manifest and routes).
-//! Adding a module adds a line here (and its component to the shaku module).
+//! The feature modules of this build: one line each. A module's manifest
+//! (in `application`) declares its permissions, reactions, migrations and
+//! mount point; its routes come from the HTTP adapter, mounted where the
+//! manifest says.
+
+use std::sync::Arc;
 
 use platform_adapter_http::{BlogDeps, SecurityDeps, blog_routes, security_routes};
-use platform_application::features::{BLOG, IDENTITY};
+use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
+use platform_ports::events::EventBus;
+use platform_ports::jobs::{JobQueue, Scheduler};
 use shaku::HasComponent;
 
 use crate::container::PlatformModule;
 
-type Routes = fn(&PlatformModule) -> axum::Router;
+/// Builds a module's router, its paths under `mount`.
+type Routes = fn(&PlatformModule, &str) -> axum::Router;
 
-/// Every module: its manifest and how its routes are built from the container.
-const FEATURES: &[(FeatureModule, Routes)] = &[(IDENTITY, identity_routes), (BLOG, blog)];
+/// Every module of this build, and the routes of those that serve HTTP.
+fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
+    vec![
+        (features::events(), None),
+        (features::identity(), Some(identity_routes)),
+        (features::notify(), None),
+        (features::blog(), Some(blog)),
+    ]
+}
 
-fn identity_routes(m: &PlatformModule) -> axum::Router {
+fn identity_routes(m: &PlatformModule, _mount: &str) -> axum::Router {
     security_routes(SecurityDeps {
         authenticator: m.resolve(),
         users: m.resolve(),
@@ -25,25 +39,89 @@ fn identity_routes(m: &PlatformModule) -> axum::Router {
     })
 }
 
-fn blog(m: &PlatformModule) -> axum::Router {
+fn blog(m: &PlatformModule, _mount: &str) -> axum::Router {
     blog_routes(BlogDeps {
         blog: m.resolve(),
         authorizer: m.resolve(),
     })
 }
 
-/// The checked registry.
+/// The checked registry (permissions, task types, embedded migrations).
 ///
 /// # Errors
-/// When two modules clash (name or permission).
-pub fn registry() -> anyhow::Result<FeatureRegistry> {
-    FeatureRegistry::new(FEATURES.iter().map(|(manifest, _)| *manifest))
-        .map_err(|e| anyhow::anyhow!("feature modules: {e}"))
+/// When two modules clash (name, permission, task type), a declared
+/// migration is not embedded, or routes and mount points disagree.
+pub fn registry() -> anyhow::Result<FeatureRegistry<PlatformModule>> {
+    let modules = modules();
+    for (module, routes) in &modules {
+        if module.mount.is_some() != routes.is_some() {
+            anyhow::bail!(
+                "feature module `{}`: a mount point needs routes and routes need a mount point",
+                module.name
+            );
+        }
+    }
+    let registry = FeatureRegistry::new(modules.into_iter().map(|(module, _)| module))
+        .map_err(|e| anyhow::anyhow!("feature modules: {e}"))?;
+    let embedded: Vec<String> = platform_migrations::migrator()
+        .iter()
+        .map(|m| format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_")))
+        .collect();
+    registry
+        .check_migrations(&embedded)
+        .map_err(|e| anyhow::anyhow!("feature modules: {e}"))?;
+    Ok(registry)
 }
 
-/// Every module's routes, merged.
+/// Every module's routes, each mounted at its manifest's mount point.
 pub(crate) fn routes(module: &PlatformModule) -> axum::Router {
-    FEATURES
-        .iter()
-        .fold(axum::Router::new(), |router, (_, routes)| router.merge(routes(module)))
+    modules()
+        .into_iter()
+        .filter_map(|(manifest, routes)| Some((manifest.mount?, routes?)))
+        .fold(axum::Router::new(), |router, (mount, routes)| {
+            router.merge(routes(module, mount))
+        })
+}
+
+/// Registers every module's reactions: job handlers with the queue, cron
+/// jobs with the scheduler, event handlers with the bus.
+///
+/// # Errors
+/// When a registration is refused (a clash, a bad cron expression, a bus
+/// that cannot subscribe); the message names the module.
+pub(crate) async fn register_reactions(
+    registry: &FeatureRegistry<PlatformModule>,
+    module: &PlatformModule,
+) -> anyhow::Result<()> {
+    let jobs: Arc<dyn JobQueue> = module.resolve();
+    let scheduler: Arc<dyn Scheduler> = module.resolve();
+    let bus: Arc<dyn EventBus> = module.resolve();
+    for feature in registry.modules() {
+        let name = feature.name;
+        for job in &feature.jobs {
+            jobs.register(job.task_type, (job.handler)(module))
+                .map_err(|e| anyhow::anyhow!("feature module `{name}`: job `{}`: {e}", job.task_type))?;
+        }
+        for cron in &feature.cron {
+            scheduler
+                .schedule(cron.name, cron.spec, (cron.job)(module))
+                .await
+                .map_err(|e| anyhow::anyhow!("feature module `{name}`: cron `{}`: {e}", cron.name))?;
+        }
+        for sub in &feature.handles {
+            bus.subscribe(sub.topic, sub.subscriber, (sub.handler)(module))
+                .await
+                .map_err(|e| anyhow::anyhow!("feature module `{name}`: subscriber `{}`: {e}", sub.subscriber))?;
+        }
+        tracing::info!(
+            module = name,
+            mount = feature.mount.unwrap_or("-"),
+            permissions = feature.permissions.len(),
+            jobs = feature.jobs.len(),
+            cron = feature.cron.len(),
+            subscribers = feature.handles.len(),
+            "feature module"
+        );
+    }
+    Ok(())
 }

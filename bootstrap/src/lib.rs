@@ -3,14 +3,13 @@
 
 pub mod app;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod container;
+mod domain;
 pub mod features;
-pub(crate) mod infra;
 mod jsonlog;
 pub mod lifecycle;
 pub mod logging;
 mod logwriter;
 pub mod secrets;
-mod shared;
-mod wiring;

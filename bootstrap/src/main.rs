@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use platform_bootstrap::cli::{AdminAction, Cli, Command, ConfigAction, MigrateAction};
+use platform_bootstrap::compose::{self, Built, Purpose};
 use platform_bootstrap::config::{self, LoadOptions};
-use platform_bootstrap::secrets::FileSecretSource;
-use platform_bootstrap::{app, container, logging};
+use platform_bootstrap::{app, logging};
+use platform_ports::health::HealthRegistry;
+use shaku::HasComponent;
 
 /// Exit code for configuration errors (distinct from run-time failures).
 const CONFIG_ERROR: u8 = 2;
@@ -22,15 +24,16 @@ async fn main() -> ExitCode {
     let loaded = match load(&opts).await {
         Ok(loaded) => loaded,
         Err(err) => {
-            eprintln!("configuration error: {err}");
+            eprintln!("configuration error: {err:#}");
             return ExitCode::from(CONFIG_ERROR);
         }
     };
+    let (loaded, secrets) = loaded;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config {
             action: ConfigAction::Check,
-        } => config_check(&loaded),
-        Command::Serve => serve(loaded).await,
+        } => config_check(&loaded, secrets).await,
+        Command::Serve => serve(loaded, secrets).await,
         Command::Migrate { action } => migrate(&loaded, action).await,
         Command::Admin {
             action: AdminAction::Create {
@@ -41,27 +44,41 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn load(opts: &LoadOptions) -> Result<config::LoadedConfig, config::ConfigError> {
+type SecretSource = Built<compose::secrets::SecretPort>;
+
+/// Loads the layered configuration, then applies the configured secret
+/// source as its last layer.
+async fn load(opts: &LoadOptions) -> anyhow::Result<(config::LoadedConfig, SecretSource)> {
     let mut loaded = config::load(opts)?;
-    let dir = Some(loaded.settings.secrets.dir.clone())
-        .filter(|d| !d.is_empty())
-        .map(Into::into);
-    config::apply_secrets(&mut loaded.settings, &FileSecretSource::new(dir)).await?;
-    Ok(loaded)
+    let secrets = compose::secrets::build(&loaded.settings.secrets)?;
+    config::apply_secrets(&mut loaded.settings, &*secrets.ports).await?;
+    Ok((loaded, secrets))
 }
 
-fn config_check(loaded: &config::LoadedConfig) -> ExitCode {
-    let adapters = match container::choices(&loaded.settings) {
-        Ok(choices) => choices,
+/// Builds every adapter the configuration selects (connecting, never
+/// migrating), runs their health checks, and prints the settings (secrets
+/// redacted), the adapter serving each port as built, and the checks.
+async fn config_check(loaded: &config::LoadedConfig, secrets: SecretSource) -> ExitCode {
+    let (builder, built) = match app::container(&loaded.settings, Purpose::Check).await {
+        Ok(container) => container,
         Err(err) => {
-            eprintln!("configuration error: {err}");
+            eprintln!("configuration error: {err:#}");
             return ExitCode::from(CONFIG_ERROR);
         }
     };
+    let mut parts = secrets.parts;
+    parts.extend(built);
+    let module = builder.build();
+    let health: std::sync::Arc<dyn HealthRegistry> = module.resolve();
+    for (name, checker) in &parts.checks {
+        health.register(name, checker.clone());
+    }
+    let report = health.check().await;
     let doc = serde_json::json!({
         "config_dir": config::display_dir(loaded.config_dir.as_deref()),
         "settings": loaded.settings,
-        "adapters": adapters.iter().map(|c| (c.port, c.adapter)).collect::<std::collections::BTreeMap<_, _>>(),
+        "adapters": parts.served.iter().map(|s| (s.port, &s.adapter)).collect::<std::collections::BTreeMap<_, _>>(),
+        "health": report.checks,
     });
     match serde_json::to_string_pretty(&doc) {
         Ok(text) => {
@@ -75,7 +92,7 @@ fn config_check(loaded: &config::LoadedConfig) -> ExitCode {
     }
 }
 
-async fn serve(loaded: config::LoadedConfig) -> ExitCode {
+async fn serve(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode {
     let _guard = match logging::init(&loaded.settings.logging) {
         Ok(guard) => guard,
         Err(err) => {
@@ -88,7 +105,7 @@ async fn serve(loaded: config::LoadedConfig) -> ExitCode {
         config_dir = %config::display_dir(loaded.config_dir.as_deref()),
         "starting platform"
     );
-    let platform = match app::Platform::build(loaded.settings).await {
+    let platform = match app::Platform::build_with_secrets(loaded.settings, secrets).await {
         Ok(platform) => platform,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "start-up failed");

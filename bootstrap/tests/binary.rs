@@ -104,6 +104,12 @@ fn config_check_prints_redacted_configuration() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["settings"]["server"]["port"], 0);
     assert_eq!(doc["settings"]["database"]["dsn"], "[REDACTED]");
-    assert_eq!(doc["adapters"]["UserRepository"], "memory");
+    // The adapters as built, and their health.
+    assert_eq!(
+        doc["adapters"]["UserRepository"],
+        "platform_adapter_memory::MemoryUserRepository"
+    );
+    assert_eq!(doc["adapters"]["SecretSource"], "platform_bootstrap::FileSecretSource");
+    assert_eq!(doc["health"]["disk"]["status"], "up");
     assert!(!stdout.contains("hunter2") && !stdout.contains("test-only-jwt-secret"));
 }

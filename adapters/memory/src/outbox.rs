@@ -196,4 +196,9 @@ impl Outbox for MemoryOutbox {
     async fn pending(&self) -> Result<u64, StoreError> {
         Ok(self.store.snapshot().logs.outbox.len() as u64)
     }
+
+    /// Sent messages are removed at once (`mark_sent`): nothing to purge.
+    async fn purge_sent(&self, _before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }

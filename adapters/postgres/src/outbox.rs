@@ -58,7 +58,7 @@ struct ClaimedRow {
 ///
 /// Leases and the retry times handed to `mark_failed` are compared with the
 /// database's clock, the one clock every instance shares. Sent messages keep
-/// their row (stamped `sent_at`) until [`PgOutbox::purge_sent`] removes them.
+/// their row (stamped `sent_at`) until [`Outbox::purge_sent`](platform_ports::events::Outbox::purge_sent) removes them.
 #[derive(Clone, Debug)]
 pub struct PgOutbox {
     db: PgDatabase,
@@ -86,23 +86,6 @@ impl PgOutbox {
             )
             .await?;
         Ok(error.flatten())
-    }
-
-    /// Deletes messages sent before `before`; returns how many.
-    ///
-    /// # Errors
-    /// [`StoreError::Backend`].
-    pub async fn purge_sent(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = self
-            .db
-            .run(
-                "outbox.purge_sent",
-                sqlx::query("DELETE FROM outbox WHERE sent_at < $1")
-                    .bind(before)
-                    .execute(self.db.pool()),
-            )
-            .await?;
-        Ok(done.rows_affected())
     }
 
     async fn claim_in(
@@ -228,5 +211,18 @@ impl Outbox for PgOutbox {
             )
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn purge_sent(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = self
+            .db
+            .run(
+                "outbox.purge_sent",
+                sqlx::query("DELETE FROM outbox WHERE sent_at < $1")
+                    .bind(before)
+                    .execute(self.db.pool()),
+            )
+            .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -41,14 +41,21 @@ impl Default for AuditWriterSettings {
     }
 }
 
+/// The writer task and the way to ask it to finish.
+type Running = (watch::Sender<bool>, JoinHandle<()>);
+
 /// An [`AuditStore`] whose `append_batch` only queues; everything else goes
 /// straight to the inner store (in-transaction appends stay transactional).
+///
+/// Clones share one queue and one writer task: the container holds one as
+/// the `AuditStore`, the lifecycle starts and stops another.
+#[derive(Clone)]
 pub struct BatchedAuditWriter {
     inner: Arc<dyn AuditStore>,
     settings: AuditWriterSettings,
     tx: mpsc::Sender<AuditEntry>,
-    rx: Mutex<Option<mpsc::Receiver<AuditEntry>>>,
-    running: Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>,
+    rx: Arc<Mutex<Option<mpsc::Receiver<AuditEntry>>>>,
+    running: Arc<Mutex<Option<Running>>>,
     written: Arc<AtomicU64>,
 }
 
@@ -60,8 +67,8 @@ impl BatchedAuditWriter {
             inner,
             settings,
             tx,
-            rx: Mutex::new(Some(rx)),
-            running: Mutex::new(None),
+            rx: Arc::new(Mutex::new(Some(rx))),
+            running: Arc::new(Mutex::new(None)),
             written: Arc::new(AtomicU64::new(0)),
         }
     }

@@ -45,4 +45,12 @@ pub trait Outbox: Interface {
     /// # Errors
     /// [`StoreError::Backend`] when the backend fails.
     async fn pending(&self) -> Result<u64, StoreError>;
+
+    /// Deletes published messages sent before `before` (kept until then for
+    /// inspection); returns how many went. An outbox that forgets messages
+    /// once sent has nothing to purge and returns 0.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn purge_sent(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

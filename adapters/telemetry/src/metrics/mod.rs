@@ -24,12 +24,14 @@ const METER_NAME: &str = "platform";
 ///
 /// Each instance owns its provider and Prometheus registry: nothing is
 /// recorded in the global provider, so several servers can run in one
-/// process (tests) without sharing counts.
-#[derive(shaku::Component)]
+/// process (tests) without sharing counts. Clones share the provider: the
+/// composition root hands one to the container and others to the adapters
+/// that record.
+#[derive(Clone, shaku::Component)]
 #[shaku(interface = Metrics)]
 pub struct OtelMetrics {
     #[shaku(force_default)]
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
 }
 
 impl OtelMetrics {
@@ -39,7 +41,7 @@ impl OtelMetrics {
     /// [`MetricsError`] when the exporter cannot be registered.
     pub fn new(service_name: &str) -> Result<Self, MetricsError> {
         Ok(Self {
-            pipeline: Pipeline::build(service_name)?,
+            pipeline: Arc::new(Pipeline::build(service_name)?),
         })
     }
 }
@@ -49,7 +51,7 @@ impl Default for OtelMetrics {
     /// the error and records into a provider without exporter (`render` then fails).
     fn default() -> Self {
         Self {
-            pipeline: Pipeline::default(),
+            pipeline: Arc::new(Pipeline::default()),
         }
     }
 }

@@ -1,0 +1,104 @@
+//! Event subscribers: how the platform reacts to its own events.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use platform_core::identity::events as identity_events;
+use platform_ports::BoxError;
+use platform_ports::authz::PermissionResolver;
+use platform_ports::events::{Event, EventHandler};
+use platform_ports::model::UserId;
+
+/// Drops a user's cached permissions when an identity event changes them.
+///
+/// The use case already invalidates right after its commit; this second,
+/// at-least-once pass (through the outbox and the bus) covers a cache that
+/// was unreachable at that moment and, on a shared bus, every other instance.
+pub struct PermissionCacheInvalidation {
+    permissions: Arc<dyn PermissionResolver>,
+}
+
+impl PermissionCacheInvalidation {
+    /// A subscriber invalidating through `permissions`.
+    pub fn new(permissions: Arc<dyn PermissionResolver>) -> Self {
+        Self { permissions }
+    }
+}
+
+/// The user whose permissions `event` changed, if any.
+fn affected_user(event: &Event) -> Option<UserId> {
+    let field = match event.event_type.as_str() {
+        identity_events::ROLE_ASSIGNED | identity_events::ROLE_REVOKED => "user_id",
+        identity_events::USER_DELETED => "id",
+        _ => return None,
+    };
+    serde_json::from_value(event.data.get(field)?.clone()).ok()
+}
+
+#[async_trait]
+impl EventHandler for PermissionCacheInvalidation {
+    async fn handle(&self, event: &Event) -> Result<(), BoxError> {
+        if let Some(user) = affected_user(event) {
+            // Failing makes the bus retry: the cache may be back by then.
+            self.permissions.invalidate(user).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use platform_ports::authz::MockPermissionResolver;
+    use platform_ports::model::TenantId;
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(event_type: &str, data: serde_json::Value) -> Event {
+        Event::new(event_type, "identity", TenantId::DEFAULT, data)
+    }
+
+    #[tokio::test]
+    async fn role_changes_and_deletions_invalidate_the_user() {
+        let user = UserId::new();
+        let mut resolver = MockPermissionResolver::new();
+        resolver
+            .expect_invalidate()
+            .withf(move |u| *u == user)
+            .times(3)
+            .returning(|_| Ok(()));
+        let handler = PermissionCacheInvalidation::new(Arc::new(resolver));
+        for e in [
+            event(
+                identity_events::ROLE_ASSIGNED,
+                json!({ "user_id": user, "role_id": UserId::new() }),
+            ),
+            event(identity_events::ROLE_REVOKED, json!({ "user_id": user })),
+            event(identity_events::USER_DELETED, json!({ "id": user })),
+        ] {
+            handler.handle(&e).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn other_events_change_nothing() {
+        let mut resolver = MockPermissionResolver::new();
+        resolver.expect_invalidate().never();
+        let handler = PermissionCacheInvalidation::new(Arc::new(resolver));
+        handler
+            .handle(&event(identity_events::USER_UPDATED, json!({ "id": UserId::new() })))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_invalidation_is_retried_by_the_bus() {
+        let mut resolver = MockPermissionResolver::new();
+        resolver
+            .expect_invalidate()
+            .returning(|_| Err(platform_ports::authz::AuthzError::Backend("cache down".into())));
+        let handler = PermissionCacheInvalidation::new(Arc::new(resolver));
+        let e = event(identity_events::ROLE_REVOKED, json!({ "user_id": UserId::new() }));
+        assert!(handler.handle(&e).await.is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! Persistence: the unit of work, every repository, the outbox and the
+//! audit store (`database.driver`).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use platform_adapter_memory::{
+    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
+    MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+};
+use platform_adapter_postgres::{
+    PgAuditStore, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgRefreshTokenStore, PgRoleRepository,
+    PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
+};
+use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
+use platform_ports::audit::AuditStore;
+use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
+use platform_ports::blog::PostRepository;
+use platform_ports::events::Outbox;
+use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::metrics::Metrics;
+use platform_ports::persistence::UnitOfWork;
+
+use super::{Built, Parts, Purpose, label_of, serve};
+use crate::config::{DatabaseDriver, Settings};
+
+/// The persistence ports.
+pub struct Persistence {
+    /// Opens units of work.
+    pub uow: Box<dyn UnitOfWork>,
+    /// Users.
+    pub users: Box<dyn UserRepository>,
+    /// Roles and assignments.
+    pub roles: Box<dyn RoleRepository>,
+    /// Refresh tokens.
+    pub refresh_tokens: Box<dyn RefreshTokenStore>,
+    /// Verification and reset tokens.
+    pub verification_tokens: Box<dyn VerificationTokenStore>,
+    /// The audit log, behind the batched writer.
+    pub audit: Box<dyn AuditStore>,
+    /// Blog posts.
+    pub posts: Box<dyn PostRepository>,
+    /// The transactional outbox.
+    pub outbox: Box<dyn Outbox>,
+}
+
+/// Builds the configured persistence: in memory, or on PostgreSQL (connected,
+/// and migrated when `database.migrate_on_start` and serving).
+///
+/// # Errors
+/// When PostgreSQL cannot be reached or migrated; the message names `database.dsn`.
+pub async fn build(
+    settings: &Settings,
+    metrics: &Arc<dyn Metrics>,
+    purpose: Purpose,
+) -> anyhow::Result<Built<Persistence>> {
+    let mut parts = Parts::default();
+    let ports = match settings.database.driver {
+        DatabaseDriver::Memory => {
+            let store = Arc::new(MemoryStore::default());
+            Persistence {
+                uow: serve!(parts, UnitOfWork, MemoryUnitOfWork::new(store.clone())),
+                users: serve!(parts, UserRepository, MemoryUserRepository::new(store.clone())),
+                roles: serve!(parts, RoleRepository, MemoryRoleRepository::new(store.clone())),
+                refresh_tokens: serve!(parts, RefreshTokenStore, MemoryRefreshTokenStore::new(store.clone())),
+                verification_tokens: serve!(
+                    parts,
+                    VerificationTokenStore,
+                    MemoryVerificationTokenStore::new(store.clone())
+                ),
+                audit: batched(&mut parts, MemoryAuditStore::new(store.clone())),
+                posts: serve!(parts, PostRepository, MemoryPostRepository::new(store.clone())),
+                outbox: serve!(parts, Outbox, MemoryOutbox::new(store)),
+            }
+        }
+        DatabaseDriver::Postgres => {
+            let db = postgres(settings, metrics.clone(), purpose).await?;
+            parts.check(
+                "postgres",
+                Arc::new(PgHealthChecker::new(db.clone(), settings.health.check_timeout)),
+            );
+            Persistence {
+                uow: serve!(parts, UnitOfWork, PgUnitOfWork::new(db.clone())),
+                users: serve!(parts, UserRepository, PgUserRepository::new(db.clone())),
+                roles: serve!(parts, RoleRepository, PgRoleRepository::new(db.clone())),
+                refresh_tokens: serve!(parts, RefreshTokenStore, PgRefreshTokenStore::new(db.clone())),
+                verification_tokens: serve!(parts, VerificationTokenStore, PgVerificationTokenStore::new(db.clone())),
+                audit: batched(&mut parts, PgAuditStore::new(db.clone())),
+                posts: serve!(parts, PostRepository, PgPostRepository::new(db.clone())),
+                outbox: serve!(parts, Outbox, PgOutbox::new(db)),
+            }
+        }
+    };
+    Ok(Built { ports, parts })
+}
+
+/// Audit entries recorded outside a unit of work are queued and written in
+/// batches, whatever the store; the writer flushes when it stops.
+fn batched(parts: &mut Parts, store: impl AuditStore + 'static) -> Box<dyn AuditStore> {
+    let label = format!("platform_core::BatchedAuditWriter({})", label_of(&store));
+    let writer = BatchedAuditWriter::new(Arc::new(store), AuditWriterSettings::default());
+    parts.service(Arc::new(writer.clone()));
+    serve!(parts, AuditStore, writer, label)
+}
+
+/// The pool settings the configuration describes.
+#[must_use]
+pub fn pg_settings(settings: &Settings) -> PgSettings {
+    let d = &settings.database;
+    PgSettings {
+        max_connections: d.max_connections,
+        min_connections: d.max_idle_connections,
+        acquire_timeout: d.connect_timeout,
+        max_lifetime: d.max_lifetime,
+        idle_timeout: d.idle_timeout,
+        application_name: d.application_name.clone(),
+        ..PgSettings::new(d.dsn.clone())
+    }
+}
+
+/// Connects, and migrates when serving with `database.migrate_on_start`.
+async fn postgres(settings: &Settings, metrics: Arc<dyn Metrics>, purpose: Purpose) -> anyhow::Result<PgDatabase> {
+    let db = PgDatabase::connect(&pg_settings(settings), Some(metrics))
+        .await
+        .context("database.dsn: cannot connect to PostgreSQL")?;
+    if purpose == Purpose::Serve && settings.database.migrate_on_start {
+        db.migrate().await.context("database: migrations failed")?;
+        tracing::info!("database migrations applied");
+    }
+    Ok(db)
+}

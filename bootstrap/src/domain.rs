@@ -1,0 +1,108 @@
+//! The domain's settings: parameters of core's shaku components, from the
+//! typed configuration. Adapters are built in `compose`, not here.
+
+use platform_core::auth::{AuthService, AuthServiceParameters, AuthSettings};
+use platform_core::authz::{CachedPermissionResolver, CachedPermissionResolverParameters, PermissionCacheSettings};
+use platform_core::health::{CompositeHealthRegistry, CompositeHealthRegistryParameters};
+use platform_core::identity::{
+    IdentitySettings, PermissionCatalog, RoleManager, RoleManagerParameters, UserManager, UserManagerParameters,
+};
+use platform_core::ratelimit::{CacheRateLimiter, CacheRateLimiterParameters, RateLimitRule, RateLimitSettings};
+use shaku::ModuleBuilder;
+
+use crate::config::{self, Settings};
+use crate::container::PlatformModule;
+
+/// Sets every domain component's parameters.
+///
+/// # Errors
+/// When the feature modules do not fit together (the permission catalog).
+pub(crate) fn configure(
+    builder: ModuleBuilder<PlatformModule>,
+    s: &Settings,
+) -> anyhow::Result<ModuleBuilder<PlatformModule>> {
+    let catalog = catalog()?;
+    Ok(builder
+        .with_component_parameters::<CompositeHealthRegistry>(health_params(s))
+        .with_component_parameters::<UserManager>(user_manager_params(s, &catalog))
+        .with_component_parameters::<RoleManager>(role_manager_params(&catalog))
+        .with_component_parameters::<AuthService>(auth_params(s))
+        .with_component_parameters::<CachedPermissionResolver>(permission_cache_params(s))
+        .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s)))
+}
+
+fn health_params(s: &Settings) -> CompositeHealthRegistryParameters {
+    CompositeHealthRegistryParameters {
+        timeout: s.health.check_timeout,
+    }
+}
+
+/// Every permission the platform and its feature modules declare.
+fn catalog() -> anyhow::Result<PermissionCatalog> {
+    Ok(PermissionCatalog::new(crate::features::registry()?.permissions()))
+}
+
+fn user_manager_params(s: &Settings, catalog: &PermissionCatalog) -> UserManagerParameters {
+    UserManagerParameters {
+        settings: IdentitySettings {
+            password_min_length: s.auth.password.min_length,
+            email_verification_ttl: s.auth.email_verification_ttl,
+            password_reset_ttl: s.auth.password_reset_ttl,
+            public_url: s.server.public_url.clone(),
+            require_verified_email: s.auth.require_verified_email,
+        },
+        catalog: catalog.clone(),
+    }
+}
+
+fn role_manager_params(catalog: &PermissionCatalog) -> RoleManagerParameters {
+    RoleManagerParameters {
+        catalog: catalog.clone(),
+    }
+}
+
+fn auth_params(s: &Settings) -> AuthServiceParameters {
+    let a = &s.auth;
+    AuthServiceParameters {
+        settings: AuthSettings {
+            issuer: a.issuer.clone(),
+            audience: a.audience.clone(),
+            access_token_ttl: a.access_token_ttl,
+            refresh_token_ttl: a.refresh_token_ttl,
+            refresh_reuse_grace: a.refresh_reuse_grace,
+            require_verified_email: a.require_verified_email,
+            claims_cache_capacity: 10_000,
+        },
+    }
+}
+
+fn permission_cache_params(s: &Settings) -> CachedPermissionResolverParameters {
+    CachedPermissionResolverParameters {
+        settings: PermissionCacheSettings {
+            enabled: s.cache.enabled,
+            ttl: s.cache.ttl,
+        },
+    }
+}
+
+fn rate_limit_params(s: &Settings) -> CacheRateLimiterParameters {
+    let r = &s.rate_limit;
+    let rule = |c: &config::RateLimitRuleConfig| RateLimitRule {
+        per_ip: c.per_ip,
+        per_account: c.per_account,
+        window: c.window,
+    };
+    CacheRateLimiterParameters {
+        settings: RateLimitSettings {
+            enabled: r.enabled,
+            rules: [
+                ("login", rule(&r.login)),
+                ("refresh", rule(&r.refresh)),
+                ("register", rule(&r.register)),
+                ("password_reset", rule(&r.password_reset)),
+            ]
+            .into_iter()
+            .collect(),
+        },
+    }
+}

@@ -6,9 +6,10 @@ use platform_ports::identity::HashError;
 use platform_ports::identity::User;
 use platform_ports::model::{Email, RefreshTokenId, RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
 
-use super::{AuthService, LOGIN_FAILED, LOGIN_SUCCEEDED, backend, finish, later};
+use super::{AuthService, LOGIN_FAILED, LOGIN_SUCCEEDED, backend, later};
 use crate::meta;
 use crate::support::audit_entry_as;
+use crate::unit_of_work::run_in_unit;
 
 impl AuthService {
     #[tracing::instrument(skip_all, fields(tenant_id = %credentials.tenant_id, user_id))]
@@ -94,15 +95,13 @@ impl AuthService {
         );
         entry.tenant_id = user.tenant_id;
 
-        let mut tx = self.uow.begin().await.map_err(backend)?;
-        let result = async {
-            self.refresh_tokens.insert(&mut tx, &record).await.map_err(backend)?;
-            self.audit.append(&mut tx, &entry).await.map_err(backend)?;
+        let access_token = run_in_unit(self.uow.as_ref(), backend, async |tx| {
+            self.refresh_tokens.insert(tx, &record).await.map_err(backend)?;
+            self.audit.append(tx, &entry).await.map_err(backend)?;
             // Signed before the commit: if signing fails, no session is left behind.
             self.issue_access_token(user.id, roles, user.tenant_id, Some(family), now)
-        }
-        .await;
-        let access_token = finish(tx, result).await?;
+        })
+        .await?;
         Ok(self.token_pair(access_token, &refresh_token))
     }
 
@@ -127,8 +126,9 @@ impl AuthService {
             meta! { "email" => email.map(Email::as_str), "reason" => reason },
         );
         entry.tenant_id = tenant;
-        let mut tx = self.uow.begin().await.map_err(backend)?;
-        let result = self.audit.append(&mut tx, &entry).await.map_err(backend);
-        finish(tx, result).await
+        run_in_unit(self.uow.as_ref(), backend, async |tx| {
+            self.audit.append(tx, &entry).await.map_err(backend)
+        })
+        .await
     }
 }

@@ -22,7 +22,7 @@ use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::identity::PasswordHasher;
 use platform_ports::identity::{RoleRepository, UserRepository};
 use platform_ports::model::{RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
-use platform_ports::persistence::{Transaction, UnitOfWork};
+use platform_ports::persistence::UnitOfWork;
 
 use claims_cache::ClaimsCache;
 
@@ -234,22 +234,4 @@ fn later(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|delta| now.checked_add_signed(delta))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// Commits `tx` when `result` is `Ok`, rolls it back otherwise.
-async fn finish<T>(tx: Transaction, result: Result<T, AuthError>) -> Result<T, AuthError> {
-    match result {
-        Ok(value) => {
-            tx.commit().await.map_err(backend)?;
-            Ok(value)
-        }
-        Err(err) => {
-            if let Err(rollback) = tx.rollback().await {
-                // The original error matters more; the backend discards the
-                // writes anyway when the connection goes.
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(err)
-        }
-    }
 }

@@ -14,9 +14,10 @@ use platform_ports::auth::{RefreshTokenRecord, TokenHash, TokenPair};
 use platform_ports::model::{RefreshTokenId, RequestContext, SecretString};
 use platform_ports::persistence::Transaction;
 
-use super::{AuthService, LOGOUT, REFRESH_TOKEN_REUSED, backend, finish, later};
+use super::{AuthService, LOGOUT, REFRESH_TOKEN_REUSED, backend, later};
 use crate::meta;
 use crate::support::audit_entry_as;
+use crate::unit_of_work::run_in_unit;
 
 /// What presenting a refresh token leads to.
 enum Rotation {
@@ -47,9 +48,8 @@ impl AuthService {
     ) -> Result<TokenPair, AuthError> {
         let hash = self.opaque.hash(token.expose());
         let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(backend)?;
-        let result = async {
-            match self.rotate(ctx, &mut tx, token, &hash, now).await? {
+        let issued = run_in_unit(self.uow.as_ref(), backend, async |tx| {
+            match self.rotate(ctx, tx, token, &hash, now).await? {
                 Rotation::Reused => Ok(None),
                 Rotation::Issue { record, token } => {
                     let user = self
@@ -65,11 +65,11 @@ impl AuthService {
                     Ok(Some(self.token_pair(access_token, &token)))
                 }
             }
-        }
-        .await;
+        })
+        .await?;
         // Committed on reuse too: the family's revocation must persist even
         // though the caller is refused.
-        finish(tx, result).await?.ok_or_else(invalid)
+        issued.ok_or_else(invalid)
     }
 
     async fn rotate(
@@ -184,11 +184,10 @@ impl AuthService {
     pub(super) async fn logout_impl(&self, ctx: &RequestContext, token: &SecretString) -> Result<(), AuthError> {
         let hash = self.opaque.hash(token.expose());
         let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(backend)?;
-        let result = async {
+        run_in_unit(self.uow.as_ref(), backend, async |tx| {
             let current = self
                 .refresh_tokens
-                .find_for_update(&mut tx, &hash)
+                .find_for_update(tx, &hash)
                 .await
                 .map_err(backend)?
                 .filter(|record| is_current(record, now))
@@ -198,7 +197,7 @@ impl AuthService {
             span.record("family_id", tracing::field::display(current.family_id));
             let revoked = self
                 .refresh_tokens
-                .revoke_family(&mut tx, current.family_id, now)
+                .revoke_family(tx, current.family_id, now)
                 .await
                 .map_err(backend)?;
             let mut entry = audit_entry_as(
@@ -211,9 +210,8 @@ impl AuthService {
                 meta! { "family_id" => current.family_id.to_string(), "revoked_tokens" => revoked },
             );
             entry.tenant_id = current.tenant_id;
-            self.audit.append(&mut tx, &entry).await.map_err(backend)
-        }
-        .await;
-        finish(tx, result).await
+            self.audit.append(tx, &entry).await.map_err(backend)
+        })
+        .await
     }
 }

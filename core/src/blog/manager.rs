@@ -13,12 +13,13 @@ use platform_ports::blog::{Post, PostStatus};
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::Outbox;
 use platform_ports::model::{FieldError, PostId, RequestContext, UserId};
-use platform_ports::persistence::{Transaction, UnitOfWork};
+use platform_ports::persistence::UnitOfWork;
 use serde_json::json;
 
 use super::names::{BLOG_TOPIC, EVENT_SOURCE};
 use super::permissions::POST_MANAGE;
 use crate::support::{audit_entry, event};
+use crate::unit_of_work::run_in_unit;
 
 /// Every port the blog use cases need, for building them without shaku.
 #[derive(Clone)]
@@ -153,41 +154,31 @@ impl BlogManager {
 
     /// Writes `post`, its audit entry and its event in one unit of work.
     pub(super) async fn persist(&self, ctx: &RequestContext, post: &Post, change: Change<'_>) -> Result<(), BlogError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome = self.record(ctx, &mut tx, post, change).await;
-        finish(tx, outcome).await
-    }
-
-    /// The writes of [`Self::persist`], inside its transaction.
-    async fn record(
-        &self,
-        ctx: &RequestContext,
-        tx: &mut Transaction,
-        post: &Post,
-        change: Change<'_>,
-    ) -> Result<(), BlogError> {
-        match change.write {
-            Write::Create => self.posts.create(tx, post).await,
-            Write::Update => self.posts.update(tx, post).await,
-            Write::Delete => self.posts.delete(tx, ctx.tenant_id, post.id).await,
-        }
-        .map_err(store_error)?;
-        let mut metadata = change.metadata;
-        metadata.insert("title".to_owned(), json!(post.title));
-        metadata.insert("status".to_owned(), json!(post.status));
-        let (clock, ids) = (self.clock.as_ref(), self.ids.as_ref());
-        let entry = audit_entry(ctx, clock, ids, change.action, Some(post.id.to_string()), metadata);
-        self.audit.append(tx, &entry).await.map_err(store_error)?;
-        let event = event(
-            clock,
-            ids,
-            change.event,
-            EVENT_SOURCE,
-            ctx.tenant_id,
-            post.id.to_string(),
-            event_data(post),
-        );
-        self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            match change.write {
+                Write::Create => self.posts.create(tx, post).await,
+                Write::Update => self.posts.update(tx, post).await,
+                Write::Delete => self.posts.delete(tx, ctx.tenant_id, post.id).await,
+            }
+            .map_err(store_error)?;
+            let mut metadata = change.metadata;
+            metadata.insert("title".to_owned(), json!(post.title));
+            metadata.insert("status".to_owned(), json!(post.status));
+            let (clock, ids) = (self.clock.as_ref(), self.ids.as_ref());
+            let entry = audit_entry(ctx, clock, ids, change.action, Some(post.id.to_string()), metadata);
+            self.audit.append(tx, &entry).await.map_err(store_error)?;
+            let event = event(
+                clock,
+                ids,
+                change.event,
+                EVENT_SOURCE,
+                ctx.tenant_id,
+                post.id.to_string(),
+                event_data(post),
+            );
+            self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)
+        })
+        .await
     }
 }
 
@@ -229,20 +220,5 @@ pub(super) fn list_error(err: StoreError) -> BlogError {
             BlogError::Validation(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
         }
         other => store_error(other),
-    }
-}
-
-/// Commits when the work succeeded, rolls back otherwise.
-async fn finish(tx: Transaction, outcome: Result<(), BlogError>) -> Result<(), BlogError> {
-    match outcome {
-        Ok(()) => tx.commit().await.map_err(store_error),
-        Err(err) => {
-            // Dropping would roll back too; asking explicitly surfaces a
-            // backend that cannot, without hiding the error that matters.
-            if let Err(rollback) = tx.rollback().await {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(err)
-        }
     }
 }

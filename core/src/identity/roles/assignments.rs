@@ -9,8 +9,9 @@ use serde_json::json;
 use super::RoleManager;
 use crate::identity::names::{actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{finish, log_invalidation, store_error};
+use crate::identity::unit::{log_invalidation, store_error};
 use crate::meta;
+use crate::unit_of_work::run_in_unit;
 
 impl RoleManager {
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
@@ -21,28 +22,26 @@ impl RoleManager {
         permissions: Vec<Permission>,
     ) -> Result<Role, IdentityError> {
         let permissions = policy::declared(&self.catalog, permissions).map_err(IdentityError::Validation)?;
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(Role, Vec<UserId>), IdentityError> = async {
+        let (role, holders) = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let current = self.find(ctx, id).await?;
             let role = Role {
                 permissions,
                 ..current.clone()
             };
             let changed = self
-                .record_permission_diff(ctx, &mut tx, &role, &current.permissions)
+                .record_permission_diff(ctx, tx, &role, &current.permissions)
                 .await?;
             if !changed {
                 return Ok((current, Vec::new()));
             }
             self.roles
-                .set_permissions(&mut tx, ctx.tenant_id, id, &role.permissions)
+                .set_permissions(tx, ctx.tenant_id, id, &role.permissions)
                 .await
                 .map_err(store_error)?;
             let holders = self.holders(ctx, id).await?;
             Ok((role, holders))
-        }
-        .await;
-        let (role, holders) = finish(tx, outcome).await?;
+        })
+        .await?;
         self.invalidate_all(&holders).await;
         Ok(role)
     }
@@ -54,8 +53,7 @@ impl RoleManager {
         user_id: UserId,
         role_id: RoleId,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<bool, IdentityError> = async {
+        let changed = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, role_id).await?;
             let held = self
                 .roles
@@ -68,7 +66,7 @@ impl RoleManager {
             }
             // The repository answers NotFound for a user outside the tenant.
             self.roles
-                .assign_to_user(&mut tx, ctx.tenant_id, user_id, &[role_id])
+                .assign_to_user(tx, ctx.tenant_id, user_id, &[role_id])
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -83,11 +81,11 @@ impl RoleManager {
                 user_id,
                 json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await?;
+            self.record(tx, &entry, Some(&event)).await?;
             Ok(true)
-        }
-        .await;
-        if finish(tx, outcome).await? {
+        })
+        .await?;
+        if changed {
             log_invalidation(user_id, self.permissions.invalidate(user_id).await);
         }
         Ok(())
@@ -100,12 +98,11 @@ impl RoleManager {
         user_id: UserId,
         role_id: RoleId,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, role_id).await?;
             // NotFound when the user does not hold it.
             self.roles
-                .revoke_from_user(&mut tx, ctx.tenant_id, user_id, role_id)
+                .revoke_from_user(tx, ctx.tenant_id, user_id, role_id)
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -120,10 +117,9 @@ impl RoleManager {
                 user_id,
                 json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            self.record(tx, &entry, Some(&event)).await
+        })
+        .await?;
         log_invalidation(user_id, self.permissions.invalidate(user_id).await);
         Ok(())
     }

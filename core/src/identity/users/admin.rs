@@ -12,9 +12,10 @@ use serde_json::json;
 use super::UserManager;
 use crate::identity::names::{ADMIN_ROLE, EVENT_SOURCE, actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{finish, hash_error, invalid, log_invalidation, store_error};
+use crate::identity::unit::{hash_error, invalid, log_invalidation, store_error};
 use crate::meta;
 use crate::support::{audit_entry_as, event};
+use crate::unit_of_work::run_in_unit;
 
 /// The administrator's account as found before the unit of work.
 enum Account {
@@ -63,12 +64,11 @@ impl UserManager {
             None => Account::New(self.hasher.hash(password).await.map_err(hash_error)?),
         };
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<User, IdentityError> = async {
-            let role = self.ensure_admin_role(ctx, &mut tx).await?;
+        let user = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            let role = self.ensure_admin_role(ctx, tx).await?;
             let user = match account {
-                Account::Existing(user) => self.ensure_verified(ctx, &mut tx, user).await?,
-                Account::New(hash) => self.create_admin(ctx, &mut tx, email, hash).await?,
+                Account::Existing(user) => self.ensure_verified(ctx, tx, user).await?,
+                Account::New(hash) => self.create_admin(ctx, tx, email, hash).await?,
             };
             let held = self
                 .roles
@@ -77,7 +77,7 @@ impl UserManager {
                 .map_err(store_error)?;
             if !held.iter().any(|r| r.id == role.id) {
                 self.roles
-                    .assign_to_user(&mut tx, ctx.tenant_id, user.id, &[role.id])
+                    .assign_to_user(tx, ctx.tenant_id, user.id, &[role.id])
                     .await
                     .map_err(store_error)?;
                 let entry = self.system_entry(
@@ -92,12 +92,11 @@ impl UserManager {
                     user.id.to_string(),
                     json!({ "user_id": user.id, "role_id": role.id, "role": ADMIN_ROLE }),
                 );
-                self.record(&mut tx, &entry, Some(&event)).await?;
+                self.record(tx, &entry, Some(&event)).await?;
             }
             Ok(user)
-        }
-        .await;
-        let user = finish(tx, outcome).await?;
+        })
+        .await?;
         log_invalidation(user.id, self.permissions.invalidate(user.id).await);
         tracing::info!(user_id = %user.id, "bootstrap administrator ensured");
         Ok(user)

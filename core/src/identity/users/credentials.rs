@@ -9,8 +9,9 @@ use serde_json::json;
 use super::UserManager;
 use crate::identity::names::{actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{all_valid, finish, hash_error, invalid, store_error};
+use crate::identity::unit::{all_valid, hash_error, invalid, store_error};
 use crate::meta;
+use crate::unit_of_work::run_in_unit;
 
 /// Where the verification link points (the front end's page).
 pub(crate) const VERIFY_EMAIL_PATH: &str = "/verify-email";
@@ -64,17 +65,15 @@ impl UserManager {
             json!({ "id": user.id, "email": user.email.as_str() }),
         );
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
-            self.users.create(&mut tx, &user).await.map_err(store_error)?;
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            self.users.create(tx, &user).await.map_err(store_error)?;
             self.verification_tokens
-                .insert(&mut tx, &record)
+                .insert(tx, &record)
                 .await
                 .map_err(store_error)?;
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            self.record(tx, &entry, Some(&event)).await
+        })
+        .await?;
 
         tracing::info!(user_id = %user.id, "user registered");
         self.mail_token(&user.email, VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH, &token)
@@ -90,11 +89,12 @@ impl UserManager {
     ) -> Result<(), IdentityError> {
         let hash = self.tokens.hash(token.expose());
         let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<UserId, IdentityError> = async {
+        // A rolled-back consume leaves the token usable: only a verification
+        // that commits spends it.
+        let user_id = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let record = self
                 .verification_tokens
-                .consume(&mut tx, VerificationPurpose::EmailVerification, &hash, now)
+                .consume(tx, VerificationPurpose::EmailVerification, &hash, now)
                 .await
                 .map_err(store_error)?
                 .filter(|r| r.tenant_id == ctx.tenant_id)
@@ -108,7 +108,7 @@ impl UserManager {
                 .ok_or(IdentityError::InvalidToken)?;
             user.email_verified = true;
             user.updated_at = now;
-            self.users.update(&mut tx, &user).await.map_err(store_error)?;
+            self.users.update(tx, &user).await.map_err(store_error)?;
             let entry = self.entry(
                 ctx,
                 actions::USER_EMAIL_VERIFIED,
@@ -121,13 +121,10 @@ impl UserManager {
                 &user,
                 json!({ "id": user.id, "email": user.email.as_str(), "fields": ["email_verified"] }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await?;
+            self.record(tx, &entry, Some(&event)).await?;
             Ok(user.id)
-        }
-        .await;
-        // A rolled-back consume leaves the token usable: only a verification
-        // that commits spends it.
-        let user_id = finish(tx, outcome).await?;
+        })
+        .await?;
         tracing::info!(user_id = %user_id, "email verified");
         Ok(())
     }
@@ -157,21 +154,19 @@ impl UserManager {
 
         let record = self.token_record(token_hash, &user, VerificationPurpose::PasswordReset);
         let now = record.created_at;
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             // Only the newest reset mail works.
             self.verification_tokens
-                .invalidate_user(&mut tx, user.id, VerificationPurpose::PasswordReset, now)
+                .invalidate_user(tx, user.id, VerificationPurpose::PasswordReset, now)
                 .await
                 .map_err(store_error)?;
             self.verification_tokens
-                .insert(&mut tx, &record)
+                .insert(tx, &record)
                 .await
                 .map_err(store_error)?;
             Ok(())
-        }
-        .await;
-        finish(tx, outcome).await?;
+        })
+        .await?;
         self.mail_token(&user.email, RESET_TEMPLATE, RESET_PASSWORD_PATH, &token)
             .await;
         Ok(())
@@ -191,11 +186,10 @@ impl UserManager {
         let hash = self.tokens.hash(token.expose());
         let now = self.clock.now();
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<UserId, IdentityError> = async {
+        let user_id = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let record = self
                 .verification_tokens
-                .consume(&mut tx, VerificationPurpose::PasswordReset, &hash, now)
+                .consume(tx, VerificationPurpose::PasswordReset, &hash, now)
                 .await
                 .map_err(store_error)?
                 .filter(|r| r.tenant_id == ctx.tenant_id)
@@ -210,10 +204,10 @@ impl UserManager {
             policy::check_password_not_email("new_password", new_password, &user.email).map_err(invalid)?;
             user.password_hash = password_hash;
             user.updated_at = now;
-            self.users.update(&mut tx, &user).await.map_err(store_error)?;
+            self.users.update(tx, &user).await.map_err(store_error)?;
             let revoked = self
                 .refresh_tokens
-                .revoke_user(&mut tx, user.id, None, now)
+                .revoke_user(tx, user.id, None, now)
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -228,11 +222,10 @@ impl UserManager {
                 &user,
                 json!({ "id": user.id, "email": user.email.as_str(), "fields": ["password"] }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await?;
+            self.record(tx, &entry, Some(&event)).await?;
             Ok(user.id)
-        }
-        .await;
-        let user_id = finish(tx, outcome).await?;
+        })
+        .await?;
         tracing::info!(user_id = %user_id, "password reset");
         Ok(())
     }
@@ -270,17 +263,16 @@ impl UserManager {
             .and_then(|a| a.session_id);
         let now = self.clock.now();
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let updated = User {
                 password_hash,
                 updated_at: now,
                 ..user
             };
-            self.users.update(&mut tx, &updated).await.map_err(store_error)?;
+            self.users.update(tx, &updated).await.map_err(store_error)?;
             let revoked = self
                 .refresh_tokens
-                .revoke_user(&mut tx, user_id, keep, now)
+                .revoke_user(tx, user_id, keep, now)
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -295,10 +287,9 @@ impl UserManager {
                 &updated,
                 json!({ "id": user_id, "email": updated.email.as_str(), "fields": ["password"] }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            self.record(tx, &entry, Some(&event)).await
+        })
+        .await?;
         tracing::info!("password changed");
         Ok(())
     }

@@ -94,51 +94,7 @@ pub struct AuthService {
     claims_cache: OnceLock<ClaimsCache>,
 }
 
-/// The ports the [`AuthService`] works with, for [`AuthService::new`].
-pub struct AuthPorts {
-    /// Opens units of work.
-    pub uow: Arc<dyn UnitOfWork>,
-    /// Finds users.
-    pub users: Arc<dyn UserRepository>,
-    /// Loads a user's roles for the token's `roles` claim.
-    pub roles: Arc<dyn RoleRepository>,
-    /// Stores refresh tokens by hash.
-    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    /// Records logins, logouts and reuse.
-    pub audit: Arc<dyn AuditStore>,
-    /// Verifies passwords.
-    pub hasher: Arc<dyn PasswordHasher>,
-    /// Signs and verifies access tokens.
-    pub codec: Arc<dyn TokenCodec>,
-    /// Makes and hashes refresh tokens.
-    pub opaque: Arc<dyn OpaqueTokens>,
-    /// The time.
-    pub clock: Arc<dyn Clock>,
-    /// New ids.
-    pub ids: Arc<dyn IdGenerator>,
-}
-
 impl AuthService {
-    /// A service on `ports`, configured by `settings`.
-    #[must_use]
-    pub fn new(ports: AuthPorts, settings: AuthSettings) -> Self {
-        let claims_cache = OnceLock::from(ClaimsCache::new(settings.claims_cache_capacity));
-        Self {
-            uow: ports.uow,
-            users: ports.users,
-            roles: ports.roles,
-            refresh_tokens: ports.refresh_tokens,
-            audit: ports.audit,
-            hasher: ports.hasher,
-            codec: ports.codec,
-            opaque: ports.opaque,
-            clock: ports.clock,
-            ids: ports.ids,
-            settings,
-            claims_cache,
-        }
-    }
-
     fn claims_cache(&self) -> &ClaimsCache {
         self.claims_cache
             .get_or_init(|| ClaimsCache::new(self.settings.claims_cache_capacity))

@@ -21,25 +21,6 @@ use super::permissions::POST_MANAGE;
 use crate::support::{audit_entry, event};
 use crate::unit_of_work::run_in_unit;
 
-/// Every port the blog use cases need, for building them without shaku.
-#[derive(Clone)]
-pub struct BlogPorts {
-    /// Opens units of work.
-    pub uow: Arc<dyn UnitOfWork>,
-    /// Posts.
-    pub posts: Arc<dyn PostRepository>,
-    /// The audit log.
-    pub audit: Arc<dyn AuditStore>,
-    /// The transactional outbox.
-    pub outbox: Arc<dyn Outbox>,
-    /// Answers whether the caller holds `blog.post.manage`.
-    pub permissions: Arc<dyn PermissionResolver>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
-    /// Identifiers.
-    pub ids: Arc<dyn IdGenerator>,
-}
-
 /// Implements [`BlogService`](platform_ports::blog::BlogService): posts,
 /// their publishing workflow, and who may see and change them.
 #[derive(shaku::Component)]
@@ -86,20 +67,6 @@ pub(super) struct Change<'a> {
 }
 
 impl BlogManager {
-    /// A manager over `ports`.
-    #[must_use]
-    pub fn new(ports: BlogPorts) -> Self {
-        Self {
-            uow: ports.uow,
-            posts: ports.posts,
-            audit: ports.audit,
-            outbox: ports.outbox,
-            permissions: ports.permissions,
-            clock: ports.clock,
-            ids: ports.ids,
-        }
-    }
-
     /// Whether `actor` may act on other authors' posts.
     pub(super) async fn may_manage(&self, ctx: &RequestContext, actor: UserId) -> Result<bool, BlogError> {
         self.permissions

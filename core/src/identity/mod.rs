@@ -18,4 +18,4 @@ pub use names::{ADMIN_ROLE, EVENT_SOURCE, actions, events};
 pub use policy::{DESCRIPTION_MAX, DISPLAY_NAME_MAX, ROLE_NAME_MAX};
 pub use roles::{RoleManager, RoleManagerParameters};
 pub use settings::{IdentitySettings, PermissionCatalog};
-pub use users::{IdentityPorts, UserManager, UserManagerParameters};
+pub use users::{UserManager, UserManagerParameters};

@@ -29,7 +29,7 @@ use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::{FakeTx, TxOutcome};
 use uuid::Uuid;
 
-use super::{BLOG_TOPIC, BlogManager, BlogPorts};
+use super::{BLOG_TOPIC, BlogManager};
 
 /// The tenant every test acts in.
 pub(super) const TENANT: TenantId = TenantId(Uuid::from_u128(0x7e));
@@ -228,7 +228,7 @@ impl Harness {
         let mut ids = MockIdGenerator::new();
         ids.expect_new_id()
             .returning(move || Uuid::from_u128(u128::from(counter.fetch_add(1, Ordering::SeqCst))));
-        let manager = BlogManager::new(BlogPorts {
+        let manager = BlogManager {
             uow: Arc::new(uow),
             posts: Arc::new(self.posts),
             audit: Arc::new(self.audit),
@@ -236,7 +236,7 @@ impl Harness {
             permissions: Arc::new(self.resolver),
             clock: Arc::new(clock),
             ids: Arc::new(ids),
-        });
+        };
         (manager, self.log)
     }
 }

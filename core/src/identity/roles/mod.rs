@@ -24,7 +24,6 @@ use serde_json::json;
 use super::names::{EVENT_SOURCE, actions, events};
 use super::settings::PermissionCatalog;
 use super::unit::{log_invalidation, store_error};
-use super::users::IdentityPorts;
 use crate::meta;
 use crate::support::{IDENTITY_TOPIC, audit_entry, event};
 
@@ -33,39 +32,24 @@ use crate::support::{IDENTITY_TOPIC, audit_entry, event};
 #[shaku(interface = RoleService)]
 pub struct RoleManager {
     #[shaku(inject)]
-    uow: Arc<dyn UnitOfWork>,
+    pub(super) uow: Arc<dyn UnitOfWork>,
     #[shaku(inject)]
-    roles: Arc<dyn RoleRepository>,
+    pub(super) roles: Arc<dyn RoleRepository>,
     #[shaku(inject)]
-    audit: Arc<dyn AuditStore>,
+    pub(super) audit: Arc<dyn AuditStore>,
     #[shaku(inject)]
-    outbox: Arc<dyn Outbox>,
+    pub(super) outbox: Arc<dyn Outbox>,
     #[shaku(inject)]
-    permissions: Arc<dyn PermissionResolver>,
+    pub(super) permissions: Arc<dyn PermissionResolver>,
     #[shaku(inject)]
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     #[shaku(inject)]
-    ids: Arc<dyn IdGenerator>,
+    pub(super) ids: Arc<dyn IdGenerator>,
     /// Every declared permission: roles grant nothing else.
-    catalog: PermissionCatalog,
+    pub(super) catalog: PermissionCatalog,
 }
 
 impl RoleManager {
-    /// A manager over the role-related `ports`.
-    #[must_use]
-    pub fn new(ports: &IdentityPorts, catalog: PermissionCatalog) -> Self {
-        Self {
-            uow: Arc::clone(&ports.uow),
-            roles: Arc::clone(&ports.roles),
-            audit: Arc::clone(&ports.audit),
-            outbox: Arc::clone(&ports.outbox),
-            permissions: Arc::clone(&ports.permissions),
-            clock: Arc::clone(&ports.clock),
-            ids: Arc::clone(&ports.ids),
-            catalog,
-        }
-    }
-
     /// An audit entry attributed from the context.
     fn entry(
         &self,

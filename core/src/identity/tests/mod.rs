@@ -35,7 +35,7 @@ use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::{FakeTx, TxOutcome};
 use uuid::Uuid;
 
-use super::{IdentityPorts, IdentitySettings, PermissionCatalog, RoleManager, UserManager};
+use super::{IdentitySettings, PermissionCatalog, RoleManager, UserManager};
 
 /// The tenant every test acts in.
 pub(super) const TENANT: TenantId = TenantId(Uuid::from_u128(0x7e));
@@ -241,14 +241,9 @@ impl Harness {
         }
     }
 
-    fn ports(self) -> (IdentityPorts, IdentitySettings, PermissionCatalog, Log) {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        let counter = AtomicU64::new(0x1000);
-        let mut ids = MockIdGenerator::new();
-        ids.expect_new_id()
-            .returning(move || Uuid::from_u128(u128::from(counter.fetch_add(1, Ordering::SeqCst))));
-        let ports = IdentityPorts {
+    /// The user manager over these mocks, and the log to inspect.
+    pub(super) fn users(self) -> (UserManager, Log) {
+        let manager = UserManager {
             uow: Arc::new(self.uow),
             users: Arc::new(self.users),
             roles: Arc::new(self.roles),
@@ -260,21 +255,42 @@ impl Harness {
             tokens: Arc::new(self.tokens),
             notifier: Arc::new(self.notifier),
             permissions: Arc::new(self.resolver),
-            clock: Arc::new(clock),
-            ids: Arc::new(ids),
+            clock: Arc::new(fixed_clock()),
+            ids: Arc::new(counting_ids()),
+            settings: self.settings,
+            catalog: self.catalog,
         };
-        (ports, self.settings, self.catalog, self.log)
-    }
-
-    /// The user manager over these mocks, and the log to inspect.
-    pub(super) fn users(self) -> (UserManager, Log) {
-        let (ports, settings, catalog, log) = self.ports();
-        (UserManager::new(ports, settings, catalog), log)
+        (manager, self.log)
     }
 
     /// The role manager over these mocks, and the log to inspect.
     pub(super) fn roles(self) -> (RoleManager, Log) {
-        let (ports, _, catalog, log) = self.ports();
-        (RoleManager::new(&ports, catalog), log)
+        let manager = RoleManager {
+            uow: Arc::new(self.uow),
+            roles: Arc::new(self.roles),
+            audit: Arc::new(self.audit),
+            outbox: Arc::new(self.outbox),
+            permissions: Arc::new(self.resolver),
+            clock: Arc::new(fixed_clock()),
+            ids: Arc::new(counting_ids()),
+            catalog: self.catalog,
+        };
+        (manager, self.log)
     }
+}
+
+/// A clock stopped at [`now`].
+fn fixed_clock() -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    clock
+}
+
+/// Ids counting up from `0x1000`, so every test sees the same ones.
+fn counting_ids() -> MockIdGenerator {
+    let counter = AtomicU64::new(0x1000);
+    let mut ids = MockIdGenerator::new();
+    ids.expect_new_id()
+        .returning(move || Uuid::from_u128(u128::from(counter.fetch_add(1, Ordering::SeqCst))));
+    ids
 }

@@ -30,97 +30,44 @@ use super::settings::{IdentitySettings, PermissionCatalog};
 use super::unit::store_error;
 use crate::support::{IDENTITY_TOPIC, audit_entry, event};
 
-/// Every port the identity use cases need, for building them without shaku.
-#[derive(Clone)]
-pub struct IdentityPorts {
-    /// Opens units of work.
-    pub uow: Arc<dyn UnitOfWork>,
-    /// Users.
-    pub users: Arc<dyn UserRepository>,
-    /// Roles and assignments.
-    pub roles: Arc<dyn RoleRepository>,
-    /// Refresh tokens (revoked on password changes and deletion).
-    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    /// Mailed single-use tokens.
-    pub verification_tokens: Arc<dyn VerificationTokenStore>,
-    /// The audit log.
-    pub audit: Arc<dyn AuditStore>,
-    /// The transactional outbox.
-    pub outbox: Arc<dyn Outbox>,
-    /// argon2id.
-    pub hasher: Arc<dyn PasswordHasher>,
-    /// Random tokens and their hashes.
-    pub tokens: Arc<dyn OpaqueTokens>,
-    /// Mail.
-    pub notifier: Arc<dyn Notifier>,
-    /// The permission cache to invalidate.
-    pub permissions: Arc<dyn PermissionResolver>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
-    /// Identifiers.
-    pub ids: Arc<dyn IdGenerator>,
-}
-
 /// Implements [`UserService`]: registration, verification, passwords,
 /// profiles and the bootstrap administrator.
 #[derive(shaku::Component)]
 #[shaku(interface = UserService)]
 pub struct UserManager {
     #[shaku(inject)]
-    uow: Arc<dyn UnitOfWork>,
+    pub(super) uow: Arc<dyn UnitOfWork>,
     #[shaku(inject)]
-    users: Arc<dyn UserRepository>,
+    pub(super) users: Arc<dyn UserRepository>,
     #[shaku(inject)]
-    roles: Arc<dyn RoleRepository>,
+    pub(super) roles: Arc<dyn RoleRepository>,
     #[shaku(inject)]
-    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub(super) refresh_tokens: Arc<dyn RefreshTokenStore>,
     #[shaku(inject)]
-    verification_tokens: Arc<dyn VerificationTokenStore>,
+    pub(super) verification_tokens: Arc<dyn VerificationTokenStore>,
     #[shaku(inject)]
-    audit: Arc<dyn AuditStore>,
+    pub(super) audit: Arc<dyn AuditStore>,
     #[shaku(inject)]
-    outbox: Arc<dyn Outbox>,
+    pub(super) outbox: Arc<dyn Outbox>,
     #[shaku(inject)]
-    hasher: Arc<dyn PasswordHasher>,
+    pub(super) hasher: Arc<dyn PasswordHasher>,
     #[shaku(inject)]
-    tokens: Arc<dyn OpaqueTokens>,
+    pub(super) tokens: Arc<dyn OpaqueTokens>,
     #[shaku(inject)]
-    notifier: Arc<dyn Notifier>,
+    pub(super) notifier: Arc<dyn Notifier>,
     #[shaku(inject)]
-    permissions: Arc<dyn PermissionResolver>,
+    pub(super) permissions: Arc<dyn PermissionResolver>,
     #[shaku(inject)]
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     #[shaku(inject)]
-    ids: Arc<dyn IdGenerator>,
+    pub(super) ids: Arc<dyn IdGenerator>,
     /// Password rules, token lifetimes, the public URL.
-    settings: IdentitySettings,
+    pub(super) settings: IdentitySettings,
     /// Every declared permission (the admin role holds them all).
-    catalog: PermissionCatalog,
+    pub(super) catalog: PermissionCatalog,
 }
 
 impl UserManager {
-    /// A manager over `ports`.
-    #[must_use]
-    pub fn new(ports: IdentityPorts, settings: IdentitySettings, catalog: PermissionCatalog) -> Self {
-        Self {
-            uow: ports.uow,
-            users: ports.users,
-            roles: ports.roles,
-            refresh_tokens: ports.refresh_tokens,
-            verification_tokens: ports.verification_tokens,
-            audit: ports.audit,
-            outbox: ports.outbox,
-            hasher: ports.hasher,
-            tokens: ports.tokens,
-            notifier: ports.notifier,
-            permissions: ports.permissions,
-            clock: ports.clock,
-            ids: ports.ids,
-            settings,
-            catalog,
-        }
-    }
-
     /// An audit entry attributed from the context.
     fn entry(
         &self,

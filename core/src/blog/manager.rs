@@ -76,28 +76,12 @@ impl BlogManager {
     }
 
     /// The post in the caller's tenant.
-    async fn load(&self, ctx: &RequestContext, id: PostId) -> Result<Post, BlogError> {
+    pub(super) async fn load(&self, ctx: &RequestContext, id: PostId) -> Result<Post, BlogError> {
         self.posts
             .find_by_id(ctx.tenant_id, id)
             .await
             .map_err(store_error)?
             .ok_or(BlogError::NotFound)
-    }
-
-    /// The post if `actor` may see it. Only another author's unpublished
-    /// post needs the manage permission, so most reads ask no resolver.
-    pub(super) async fn load_visible(
-        &self,
-        ctx: &RequestContext,
-        actor: UserId,
-        id: PostId,
-    ) -> Result<Post, BlogError> {
-        let post = self.load(ctx, id).await?;
-        if visible_without_manage(&post, actor) || self.may_manage(ctx, actor).await? {
-            Ok(post)
-        } else {
-            Err(BlogError::NotFound)
-        }
     }
 
     /// The post if `actor` may change it: their own, or anyone's with the

@@ -4,11 +4,12 @@
 //! Every change runs in one unit of work that writes the rows, the audit
 //! entry and the outbox events together; mail goes out only after commit.
 
+mod failures;
 mod names;
 mod policy;
+mod record;
 mod roles;
 mod settings;
-mod unit;
 mod users;
 
 #[cfg(test)]

@@ -4,13 +4,11 @@ use platform_ports::authz::Permission;
 use platform_ports::identity::IdentityError;
 use platform_ports::identity::Role;
 use platform_ports::model::{RequestContext, RoleId, UserId};
-use serde_json::json;
 
 use super::RoleManager;
-use crate::identity::names::{actions, events};
+use crate::identity::failures::{log_invalidation, store_error};
 use crate::identity::policy;
-use crate::identity::unit::{log_invalidation, store_error};
-use crate::meta;
+use crate::identity::record::{Assignment, Recorder};
 use crate::unit_of_work::run_in_unit;
 
 impl RoleManager {
@@ -69,19 +67,8 @@ impl RoleManager {
                 .assign_to_user(tx, ctx.tenant_id, user_id, &[role_id])
                 .await
                 .map_err(store_error)?;
-            let entry = self.entry(
-                ctx,
-                actions::ROLE_ASSIGNED,
-                user_id,
-                meta! { "role_id" => role_id, "role" => role.name },
-            );
-            let event = self.event(
-                ctx,
-                events::ROLE_ASSIGNED,
-                user_id,
-                json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
-            );
-            self.record(tx, &entry, Some(&event)).await?;
+            self.record_assignment(ctx, tx, ctx.user_id(), Assignment::Assigned, user_id, &role)
+                .await?;
             Ok(true)
         })
         .await?;
@@ -105,19 +92,8 @@ impl RoleManager {
                 .revoke_from_user(tx, ctx.tenant_id, user_id, role_id)
                 .await
                 .map_err(store_error)?;
-            let entry = self.entry(
-                ctx,
-                actions::ROLE_REVOKED,
-                user_id,
-                meta! { "role_id" => role_id, "role" => role.name },
-            );
-            let event = self.event(
-                ctx,
-                events::ROLE_REVOKED,
-                user_id,
-                json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
-            );
-            self.record(tx, &entry, Some(&event)).await
+            self.record_assignment(ctx, tx, ctx.user_id(), Assignment::Revoked, user_id, &role)
+                .await
         })
         .await?;
         log_invalidation(user_id, self.permissions.invalidate(user_id).await);

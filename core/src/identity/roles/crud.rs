@@ -5,9 +5,10 @@ use platform_ports::identity::{IdentityError, RoleInput};
 use platform_ports::model::{FieldError, RequestContext, RoleId, ValidationErrors};
 
 use super::RoleManager;
+use crate::identity::failures::{all_valid, invalid, store_error};
 use crate::identity::names::actions;
 use crate::identity::policy;
-use crate::identity::unit::{all_valid, invalid, store_error};
+use crate::identity::record::Recorder;
 use crate::meta;
 use crate::unit_of_work::run_in_unit;
 
@@ -17,13 +18,7 @@ impl RoleManager {
         let name = policy::role_name(&input.name);
         let description = policy::description(input.description.as_deref());
         let permissions = policy::declared(&self.catalog, input.permissions);
-        all_valid(
-            [name.as_ref().err(), description.as_ref().err()]
-                .into_iter()
-                .chain(permission_errors(&permissions)),
-        )?;
-        let (name, description) = (name.map_err(invalid)?, description.map_err(invalid)?);
-        let permissions = permissions.map_err(IdentityError::Validation)?;
+        let (name, description, permissions) = all_fields(name, description, permissions)?;
 
         let now = self.clock.now();
         let role = Role {
@@ -79,13 +74,7 @@ impl RoleManager {
             .filter(|p| !p.is_empty())
             .map(|p| policy::declared(&self.catalog, p))
             .transpose();
-        all_valid(
-            [name.as_ref().err(), description.as_ref().err()]
-                .into_iter()
-                .chain(permission_errors(&permissions)),
-        )?;
-        let (name, description) = (name.map_err(invalid)?, description.map_err(invalid)?);
-        let permissions = permissions.map_err(IdentityError::Validation)?;
+        let (name, description, permissions) = all_fields(name, description, permissions)?;
 
         let (role, holders) = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let current = self.find(ctx, id).await?;
@@ -155,7 +144,25 @@ impl RoleManager {
     }
 }
 
-/// The field errors of a permission check, to report with the other fields'.
-fn permission_errors<T>(checked: &Result<T, ValidationErrors>) -> impl Iterator<Item = Option<&FieldError>> {
-    checked.as_ref().err().into_iter().flat_map(|e| e.0.iter().map(Some))
+/// The checked fields of a role input, or all their errors at once.
+fn all_fields<N, D, P>(
+    name: Result<N, FieldError>,
+    description: Result<D, FieldError>,
+    permissions: Result<P, ValidationErrors>,
+) -> Result<(N, D, P), IdentityError> {
+    let permission_errors = permissions
+        .as_ref()
+        .err()
+        .into_iter()
+        .flat_map(|e| e.0.iter().map(Some));
+    all_valid(
+        [name.as_ref().err(), description.as_ref().err()]
+            .into_iter()
+            .chain(permission_errors),
+    )?;
+    Ok((
+        name.map_err(invalid)?,
+        description.map_err(invalid)?,
+        permissions.map_err(IdentityError::Validation)?,
+    ))
 }

@@ -7,14 +7,12 @@ mod profile;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use platform_ports::audit::AuditEntry;
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::OpaqueTokens;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::auth::{TokenHash, VerificationPurpose, VerificationToken};
 use platform_ports::authz::PermissionResolver;
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::events::Event;
 use platform_ports::events::Outbox;
 use platform_ports::identity::PasswordHasher;
 use platform_ports::identity::{IdentityError, RegisterUser, UserService};
@@ -25,10 +23,9 @@ use platform_ports::notify::Notifier;
 use platform_ports::persistence::{Transaction, UnitOfWork};
 use serde_json::json;
 
-use super::names::EVENT_SOURCE;
+use super::failures::store_error;
+use super::record::Recorder;
 use super::settings::{IdentitySettings, PermissionCatalog};
-use super::unit::store_error;
-use crate::support::{IDENTITY_TOPIC, audit_entry, event};
 
 /// Implements [`UserService`]: registration, verification, passwords,
 /// profiles and the bootstrap administrator.
@@ -68,54 +65,6 @@ pub struct UserManager {
 }
 
 impl UserManager {
-    /// An audit entry attributed from the context.
-    fn entry(
-        &self,
-        ctx: &RequestContext,
-        action: &str,
-        target: impl ToString,
-        metadata: std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> AuditEntry {
-        audit_entry(
-            ctx,
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            action,
-            Some(target.to_string()),
-            metadata,
-        )
-    }
-
-    /// An identity event about `user`.
-    fn user_event(&self, ctx: &RequestContext, event_type: &str, user: &User, data: serde_json::Value) -> Event {
-        event(
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            event_type,
-            EVENT_SOURCE,
-            ctx.tenant_id,
-            user.id.to_string(),
-            data,
-        )
-    }
-
-    /// Writes the audit entry and, when given, the event into the unit of work.
-    async fn record(
-        &self,
-        tx: &mut Transaction,
-        entry: &AuditEntry,
-        event: Option<&Event>,
-    ) -> Result<(), IdentityError> {
-        self.audit.append(tx, entry).await.map_err(store_error)?;
-        if let Some(event) = event {
-            self.outbox
-                .enqueue(tx, IDENTITY_TOPIC, event)
-                .await
-                .map_err(store_error)?;
-        }
-        Ok(())
-    }
-
     /// A fresh mailed token for `user`: the token to send and the record to store.
     fn mailed_token(&self, user: &User, purpose: VerificationPurpose) -> (SecretString, VerificationToken) {
         let token = self.tokens.generate();
@@ -141,6 +90,16 @@ impl UserManager {
         }
     }
 
+    /// Stores `record` as its user's only live token of its purpose: the
+    /// mails sent before it stop working.
+    async fn replace_token(&self, tx: &mut Transaction, record: &VerificationToken) -> Result<(), IdentityError> {
+        self.verification_tokens
+            .invalidate_user(tx, record.user_id, record.purpose, record.created_at)
+            .await
+            .map_err(store_error)?;
+        self.verification_tokens.insert(tx, record).await.map_err(store_error)
+    }
+
     /// Mails a token after its unit of work committed. A failure is logged,
     /// not returned: the change stands and the user can ask for another mail.
     async fn mail_token(&self, email: &Email, template: &str, path: &str, token: &SecretString) {
@@ -153,6 +112,16 @@ impl UserManager {
         {
             tracing::error!(template, error = %err, "could not queue identity mail");
         }
+    }
+}
+
+impl Recorder for UserManager {
+    fn stamps(&self) -> (&dyn Clock, &dyn IdGenerator) {
+        (self.clock.as_ref(), self.ids.as_ref())
+    }
+
+    fn stores(&self) -> (&dyn AuditStore, &dyn Outbox) {
+        (self.audit.as_ref(), self.outbox.as_ref())
     }
 }
 

@@ -8,9 +8,10 @@ use serde_json::json;
 
 use super::UserManager;
 use super::credentials::{VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH};
+use crate::identity::failures::{all_valid, invalid, list_error, log_invalidation, store_error};
 use crate::identity::names::{actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{all_valid, invalid, list_error, log_invalidation, store_error};
+use crate::identity::record::Recorder;
 use crate::meta;
 use crate::unit_of_work::run_in_unit;
 
@@ -52,14 +53,7 @@ impl UserManager {
                 fields.push("email");
                 // The new address must be proven; tokens mailed to the old one stop working.
                 let (token, record) = self.mailed_token(&user, VerificationPurpose::EmailVerification);
-                self.verification_tokens
-                    .invalidate_user(tx, user.id, VerificationPurpose::EmailVerification, record.created_at)
-                    .await
-                    .map_err(store_error)?;
-                self.verification_tokens
-                    .insert(tx, &record)
-                    .await
-                    .map_err(store_error)?;
+                self.replace_token(tx, &record).await?;
                 mailed = Some(token);
             }
             if fields.is_empty() {
@@ -68,10 +62,10 @@ impl UserManager {
             user.updated_at = self.clock.now();
             self.users.update(tx, &user).await.map_err(store_error)?;
             let entry = self.entry(ctx, actions::USER_UPDATED, user.id, meta! { "fields" => fields });
-            let event = self.user_event(
+            let event = self.event(
                 ctx,
                 events::USER_UPDATED,
-                &user,
+                user.id,
                 json!({ "id": user.id, "email": user.email.as_str(), "fields": fields }),
             );
             self.record(tx, &entry, Some(&event)).await?;
@@ -128,7 +122,7 @@ impl UserManager {
                 user_id,
                 meta! { "email" => user.email.as_str() },
             );
-            let event = self.user_event(ctx, events::USER_DELETED, &user, json!({ "id": user_id }));
+            let event = self.event(ctx, events::USER_DELETED, user.id, json!({ "id": user_id }));
             self.record(tx, &entry, Some(&event)).await
         })
         .await?;

@@ -1,4 +1,6 @@
-//! Error mapping shared by the identity use cases.
+//! How the identity use cases report failures: store, hashing and
+//! validation errors mapped to [`IdentityError`], and the cache
+//! invalidations that may fail without failing the change.
 
 use platform_ports::StoreError;
 use platform_ports::authz::AuthzError;

@@ -15,3 +15,6 @@ pub mod authz;
 pub mod blog;
 pub mod identity;
 pub mod notify;
+
+#[cfg(test)]
+mod testing;

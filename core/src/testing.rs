@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use platform_ports::audit::{AuditEntry, MockAuditStore};
 use platform_ports::clock::{MockClock, MockIdGenerator};
 use platform_ports::events::{Event, MockOutbox};
-use platform_ports::model::{RequestContext, TenantId};
+use platform_ports::model::{Actor, RequestContext, TenantId, TokenFamilyId, UserId};
 use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::{FakeTx, TxOutcome};
 use uuid::Uuid;
@@ -27,6 +27,21 @@ pub(crate) fn anonymous() -> RequestContext {
     RequestContext {
         request_id: "req-anon".into(),
         tenant_id: TENANT,
+        ..RequestContext::default()
+    }
+}
+
+/// A call by `user` in [`TENANT`], from login session `session`.
+pub(crate) fn as_user(user: UserId, session: Option<TokenFamilyId>) -> RequestContext {
+    RequestContext {
+        request_id: "req-user".into(),
+        tenant_id: TENANT,
+        actor: Some(Actor {
+            user_id: user,
+            roles: vec![],
+            tenant_id: TENANT,
+            session_id: session,
+        }),
         ..RequestContext::default()
     }
 }

@@ -20,7 +20,7 @@ use platform_ports::blog::MockPostRepository;
 use platform_ports::blog::{BlogError, PostInput};
 use platform_ports::blog::{Post, PostStatus};
 use platform_ports::events::MockOutbox;
-use platform_ports::model::{Actor, PostId, RequestContext, UserId};
+use platform_ports::model::{PostId, RequestContext, UserId};
 use platform_ports::testing::TxOutcome;
 use uuid::Uuid;
 
@@ -67,17 +67,7 @@ pub(super) fn input(title: &str, tags: &[&str]) -> PostInput {
 
 /// A call by `user` in [`TENANT`].
 pub(super) fn as_user(user: UserId) -> RequestContext {
-    RequestContext {
-        request_id: "req-blog".into(),
-        tenant_id: TENANT,
-        actor: Some(Actor {
-            user_id: user,
-            roles: vec![],
-            tenant_id: TENANT,
-            session_id: None,
-        }),
-        ..RequestContext::default()
-    }
+    crate::testing::as_user(user, None)
 }
 
 /// The fields and codes of a validation failure.

@@ -24,14 +24,14 @@ use platform_ports::identity::IdentityError;
 use platform_ports::identity::MockPasswordHasher;
 use platform_ports::identity::{MockRoleRepository, MockUserRepository};
 use platform_ports::identity::{PasswordHash, User};
-use platform_ports::model::{Actor, Email, RequestContext, SecretString, TokenFamilyId, UserId};
+use platform_ports::model::{Email, SecretString, UserId};
 use platform_ports::notify::MockNotifier;
 use platform_ports::persistence::MockUnitOfWork;
 use uuid::Uuid;
 
 use super::{IdentitySettings, PermissionCatalog, RoleManager, UserManager};
 use crate::support::IDENTITY_TOPIC;
-pub(super) use crate::testing::{Log, TENANT, anonymous, now};
+pub(super) use crate::testing::{Log, TENANT, anonymous, as_user, now};
 use crate::testing::{counting_ids, fixed_clock};
 
 /// The raw token the fake token generator hands out.
@@ -58,21 +58,6 @@ pub(super) fn stored_user(id: u128, email: &str, verified: bool) -> User {
         email_verified: verified,
         created_at: now(),
         updated_at: now(),
-    }
-}
-
-/// A call by `user` in [`TENANT`], from login session `session`.
-pub(super) fn as_user(user: UserId, session: Option<TokenFamilyId>) -> RequestContext {
-    RequestContext {
-        request_id: "req-user".into(),
-        tenant_id: TENANT,
-        actor: Some(Actor {
-            user_id: user,
-            roles: vec![],
-            tenant_id: TENANT,
-            session_id: session,
-        }),
-        ..RequestContext::default()
     }
 }
 

@@ -196,12 +196,7 @@ impl UserManager {
         old_password: &SecretString,
         new_password: &SecretString,
     ) -> Result<(), IdentityError> {
-        let user = self
-            .users
-            .find_by_id(ctx.tenant_id, user_id)
-            .await
-            .map_err(store_error)?
-            .ok_or(IdentityError::NotFound)?;
+        let user = self.find(ctx, user_id).await?;
         if !self
             .hasher
             .verify(old_password, &user.password_hash)

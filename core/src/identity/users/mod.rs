@@ -65,6 +65,15 @@ pub struct UserManager {
 }
 
 impl UserManager {
+    /// The user in the caller's tenant.
+    async fn find(&self, ctx: &RequestContext, id: UserId) -> Result<User, IdentityError> {
+        self.users
+            .find_by_id(ctx.tenant_id, id)
+            .await
+            .map_err(store_error)?
+            .ok_or(IdentityError::NotFound)
+    }
+
     /// A fresh mailed token for `user`: the token to send and the record to store.
     fn mailed_token(&self, user: &User, purpose: VerificationPurpose) -> (SecretString, VerificationToken) {
         let token = self.tokens.generate();

@@ -34,12 +34,7 @@ impl UserManager {
         let (display_name, email) = (display_name.map_err(invalid)?, email.map_err(invalid)?);
 
         let (user, mailed) = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
-            let current = self
-                .users
-                .find_by_id(ctx.tenant_id, user_id)
-                .await
-                .map_err(store_error)?
-                .ok_or(IdentityError::NotFound)?;
+            let current = self.find(ctx, user_id).await?;
             let mut user = current.clone();
             let mut fields: Vec<&str> = Vec::new();
             if let Some(name) = display_name.filter(|n| *n != current.display_name) {
@@ -81,11 +76,7 @@ impl UserManager {
 
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
     pub(super) async fn get_user(&self, ctx: &RequestContext, user_id: UserId) -> Result<User, IdentityError> {
-        self.users
-            .find_by_id(ctx.tenant_id, user_id)
-            .await
-            .map_err(store_error)?
-            .ok_or(IdentityError::NotFound)
+        self.find(ctx, user_id).await
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
@@ -102,12 +93,7 @@ impl UserManager {
     pub(super) async fn delete_user(&self, ctx: &RequestContext, user_id: UserId) -> Result<(), IdentityError> {
         let now = self.clock.now();
         run_in_unit(self.uow.as_ref(), store_error, async |tx| {
-            let user = self
-                .users
-                .find_by_id(ctx.tenant_id, user_id)
-                .await
-                .map_err(store_error)?
-                .ok_or(IdentityError::NotFound)?;
+            let user = self.find(ctx, user_id).await?;
             self.refresh_tokens
                 .revoke_user(tx, user_id, None, now)
                 .await

@@ -92,6 +92,15 @@ pub(super) struct Harness {
     pub(super) log: Log,
 }
 
+/// The blog holding [`AUTHOR`]'s post in `status`, for [`OTHER`], who does
+/// not hold `blog.post.manage` (asked once).
+pub(super) fn others_post(status: PostStatus) -> (BlogManager, Log) {
+    Harness::new()
+        .holding(stored(AUTHOR, status))
+        .manager(OTHER, false)
+        .build()
+}
+
 impl Harness {
     pub(super) fn new() -> Self {
         let log = Log::on_topic(BLOG_TOPIC);

@@ -122,6 +122,24 @@ impl Harness {
         }
     }
 
+    /// Expects one `template` mail to `to` carrying the raw token, sent only
+    /// after commit; `data_ok` checks the rest of its data.
+    pub(super) fn expect_token_mail(
+        &mut self,
+        to: &'static str,
+        template: &'static str,
+        data_ok: impl Fn(&serde_json::Value) -> bool + Send + Sync + 'static,
+    ) {
+        let committed = self.log.committed();
+        self.notifier
+            .expect_send_email_with_template()
+            .withf(move |address, name, data| {
+                committed() && address == to && name == template && data["token"] == RAW_TOKEN && data_ok(data)
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+    }
+
     /// The user manager over these mocks, and the log to inspect.
     pub(super) fn users(self) -> (UserManager, Log) {
         let manager = UserManager {

@@ -12,13 +12,13 @@ use platform_ports::blog::PostRepository;
 use platform_ports::blog::{Post, PostStatus};
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::Outbox;
-use platform_ports::model::{FieldError, PostId, RequestContext, UserId};
+use platform_ports::model::{PostId, RequestContext, UserId};
 use platform_ports::persistence::UnitOfWork;
 use serde_json::json;
 
 use super::names::{BLOG_TOPIC, EVENT_SOURCE};
 use super::permissions::POST_MANAGE;
-use crate::support::{audit_entry, event};
+use crate::support::{audit_entry, event, foreign_cursor};
 use crate::unit_of_work::run_in_unit;
 
 /// Implements [`BlogService`](platform_ports::blog::BlogService): posts,
@@ -167,9 +167,7 @@ pub(super) fn store_error(err: StoreError) -> BlogError {
 /// A list's store failure: a conflict there means a cursor the list did not make.
 pub(super) fn list_error(err: StoreError) -> BlogError {
     match err {
-        StoreError::Conflict(_) => {
-            BlogError::Validation(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
-        }
+        StoreError::Conflict(_) => BlogError::Validation(foreign_cursor()),
         other => store_error(other),
     }
 }

@@ -8,6 +8,8 @@ use platform_ports::identity::HashError;
 use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, UserId, ValidationErrors};
 
+use crate::support::foreign_cursor;
+
 /// A store failure as the use cases report it: missing rows and the two
 /// uniqueness rules clients can act on keep their meaning, the rest is a
 /// backend failure.
@@ -23,9 +25,7 @@ pub(crate) fn store_error(err: StoreError) -> IdentityError {
 /// A list's store failure: a conflict there means a cursor the list did not make.
 pub(crate) fn list_error(err: StoreError) -> IdentityError {
     match err {
-        StoreError::Conflict(_) => {
-            IdentityError::Validation(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
-        }
+        StoreError::Conflict(_) => IdentityError::Validation(foreign_cursor()),
         other => store_error(other),
     }
 }

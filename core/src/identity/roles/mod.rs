@@ -22,6 +22,9 @@ use super::record::Recorder;
 use super::settings::PermissionCatalog;
 
 /// Implements [`RoleService`].
+///
+/// Built by shaku; the fields are open to `identity` so its tests can
+/// build it from mocks.
 #[derive(shaku::Component)]
 #[shaku(interface = RoleService)]
 pub struct RoleManager {

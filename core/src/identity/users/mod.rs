@@ -29,6 +29,9 @@ use super::settings::{IdentitySettings, PermissionCatalog};
 
 /// Implements [`UserService`]: registration, verification, passwords,
 /// profiles and the bootstrap administrator.
+///
+/// Built by shaku; the fields are open to `identity` so its tests can
+/// build it from mocks.
 #[derive(shaku::Component)]
 #[shaku(interface = UserService)]
 pub struct UserManager {

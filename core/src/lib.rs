@@ -7,6 +7,7 @@ pub mod namespace;
 pub mod permissions;
 pub mod ratelimit;
 pub mod support;
+mod unit_of_work;
 
 pub mod audit;
 pub mod auth;
@@ -14,3 +15,6 @@ pub mod authz;
 pub mod blog;
 pub mod identity;
 pub mod notify;
+
+#[cfg(test)]
+mod testing;

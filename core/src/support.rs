@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use platform_ports::audit::AuditEntry;
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::Event;
-use platform_ports::model::{AuditId, EventId, RequestContext, TenantId, UserId};
+use platform_ports::model::{AuditId, EventId, FieldError, RequestContext, TenantId, UserId, ValidationErrors};
 
 /// The topic of identity events (users, roles, permissions): one topic, so
 /// events of one aggregate keep their order.
@@ -50,6 +50,12 @@ pub fn audit_entry_as(
         actor_id: actor,
         ..audit_entry(ctx, clock, ids, action, target, metadata)
     }
+}
+
+/// The validation error of a list asked for with a cursor it did not make
+/// (stores report such a cursor as a conflict).
+pub(crate) fn foreign_cursor() -> ValidationErrors {
+    FieldError::new("cursor", "invalid", "is not a cursor this list returned").into()
 }
 
 /// A domain event about `aggregate`, stamped with the clock and a fresh id.

@@ -22,7 +22,7 @@ use platform_ports::audit::{AuditError, Auditor};
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::model::{FieldError, Page, PageRequest, RequestContext};
 
-use crate::support::audit_entry_as;
+use crate::support::{audit_entry_as, foreign_cursor};
 
 /// Implements [`Auditor`] over the [`AuditStore`].
 #[derive(shaku::Component)]
@@ -83,9 +83,7 @@ impl Auditor for AuditService {
             .query(ctx.tenant_id, &filter, &page)
             .await
             .map_err(|err| match err {
-                StoreError::Conflict(_) => AuditError::Validation(
-                    FieldError::new("cursor", "invalid", "is not a cursor this list returned").into(),
-                ),
+                StoreError::Conflict(_) => AuditError::Validation(foreign_cursor()),
                 other => backend(other),
             })
     }

@@ -4,16 +4,18 @@
 mod claims_cache;
 mod login;
 mod session;
+mod tokens;
+
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
 use platform_ports::BoxError;
-use platform_ports::audit::AuditStore;
+use platform_ports::audit::{AuditEntry, AuditStore};
 use platform_ports::auth::RefreshTokenStore;
 use platform_ports::auth::{AccessClaims, TokenPair};
 use platform_ports::auth::{AuthError, Authenticator, Credentials};
@@ -21,10 +23,14 @@ use platform_ports::auth::{OpaqueTokens, TokenCodec};
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::identity::PasswordHasher;
 use platform_ports::identity::{RoleRepository, UserRepository};
-use platform_ports::model::{RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
-use platform_ports::persistence::{Transaction, UnitOfWork};
+use platform_ports::model::{Email, RequestContext, SecretString, TenantId, UserId};
+use platform_ports::persistence::UnitOfWork;
 
 use claims_cache::ClaimsCache;
+use session::Rotation;
+
+use crate::support::audit_entry_as;
+use crate::unit_of_work::run_in_unit;
 
 /// How long a rotated refresh token still yields its successor by default.
 pub const DEFAULT_REFRESH_REUSE_GRACE: Duration = Duration::from_secs(10);
@@ -94,108 +100,114 @@ pub struct AuthService {
     claims_cache: OnceLock<ClaimsCache>,
 }
 
-/// The ports the [`AuthService`] works with, for [`AuthService::new`].
-pub struct AuthPorts {
-    /// Opens units of work.
-    pub uow: Arc<dyn UnitOfWork>,
-    /// Finds users.
-    pub users: Arc<dyn UserRepository>,
-    /// Loads a user's roles for the token's `roles` claim.
-    pub roles: Arc<dyn RoleRepository>,
-    /// Stores refresh tokens by hash.
-    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    /// Records logins, logouts and reuse.
-    pub audit: Arc<dyn AuditStore>,
-    /// Verifies passwords.
-    pub hasher: Arc<dyn PasswordHasher>,
-    /// Signs and verifies access tokens.
-    pub codec: Arc<dyn TokenCodec>,
-    /// Makes and hashes refresh tokens.
-    pub opaque: Arc<dyn OpaqueTokens>,
-    /// The time.
-    pub clock: Arc<dyn Clock>,
-    /// New ids.
-    pub ids: Arc<dyn IdGenerator>,
-}
-
 impl AuthService {
-    /// A service on `ports`, configured by `settings`.
-    #[must_use]
-    pub fn new(ports: AuthPorts, settings: AuthSettings) -> Self {
-        let claims_cache = OnceLock::from(ClaimsCache::new(settings.claims_cache_capacity));
-        Self {
-            uow: ports.uow,
-            users: ports.users,
-            roles: ports.roles,
-            refresh_tokens: ports.refresh_tokens,
-            audit: ports.audit,
-            hasher: ports.hasher,
-            codec: ports.codec,
-            opaque: ports.opaque,
-            clock: ports.clock,
-            ids: ports.ids,
-            settings,
-            claims_cache,
-        }
-    }
-
     fn claims_cache(&self) -> &ClaimsCache {
         self.claims_cache
             .get_or_init(|| ClaimsCache::new(self.settings.claims_cache_capacity))
     }
 
-    /// Signs an access token for the user, issued at `now`.
-    fn issue_access_token(
+    /// An audit entry about `user` (also its target), filed under the
+    /// account's `tenant`.
+    fn audit_entry(
         &self,
-        user_id: UserId,
-        roles: Vec<String>,
-        tenant_id: TenantId,
-        session: Option<TokenFamilyId>,
-        now: DateTime<Utc>,
-    ) -> Result<String, AuthError> {
-        let claims = AccessClaims {
-            sub: user_id,
-            roles,
-            tenant_id,
-            exp: later(now, self.settings.access_token_ttl).timestamp(),
-            iat: now.timestamp(),
-            jti: self.ids.new_id().to_string(),
-            iss: self.settings.issuer.clone(),
-            aud: self.settings.audience.clone(),
-            sid: session,
-        };
-        self.codec.encode(&claims).map_err(backend)
-    }
-
-    /// The role names that go into a user's access token.
-    async fn role_names(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<String>, AuthError> {
-        let roles = self.roles.roles_of_user(tenant, user_id).await.map_err(backend)?;
-        Ok(roles.into_iter().map(|role| role.name).collect())
-    }
-
-    /// A token pair around a signed access token.
-    fn token_pair(&self, access_token: String, refresh_token: &SecretString) -> TokenPair {
-        TokenPair {
-            access_token,
-            refresh_token: refresh_token.expose().to_owned(),
-            token_type: "Bearer".to_owned(),
-            expires_in: self.settings.access_token_ttl.as_secs(),
+        ctx: &RequestContext,
+        tenant: TenantId,
+        user: Option<UserId>,
+        action: &str,
+        metadata: BTreeMap<String, serde_json::Value>,
+    ) -> AuditEntry {
+        let target = user.map(|id| id.to_string());
+        AuditEntry {
+            tenant_id: tenant,
+            ..audit_entry_as(
+                ctx,
+                self.clock.as_ref(),
+                self.ids.as_ref(),
+                user,
+                action,
+                target,
+                metadata,
+            )
         }
     }
 }
 
 #[async_trait]
 impl Authenticator for AuthService {
+    #[tracing::instrument(skip_all, fields(tenant_id = %credentials.tenant_id, user_id))]
     async fn login(&self, ctx: &RequestContext, credentials: Credentials) -> Result<TokenPair, AuthError> {
-        self.login_impl(ctx, credentials).await
+        let tenant = credentials.tenant_id;
+        // A malformed address is refused exactly like an unknown one, so the
+        // response never tells which addresses the service would accept.
+        let email = Email::parse(&credentials.email).ok();
+        let user = match &email {
+            Some(email) => self.users.find_by_email(tenant, email).await.map_err(backend)?,
+            None => None,
+        };
+        let Some(user) = user else {
+            // Spend the time of a real verification: unknown and wrong look alike.
+            self.hasher.verify_dummy(&credentials.password).await.map_err(backend)?;
+            let reason = if email.is_some() {
+                "unknown_user"
+            } else {
+                "invalid_email"
+            };
+            self.record_failure(ctx, tenant, None, email.as_ref(), reason).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        tracing::Span::current().record("user_id", tracing::field::display(user.id));
+
+        if !self.password_matches(&credentials.password, &user).await? {
+            self.record_failure(ctx, tenant, Some(user.id), Some(&user.email), "wrong_password")
+                .await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        if self.settings.require_verified_email && !user.email_verified {
+            self.record_failure(ctx, tenant, Some(user.id), Some(&user.email), "email_not_verified")
+                .await?;
+            return Err(AuthError::EmailNotVerified);
+        }
+        self.open_session(ctx, &user).await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id, family_id))]
     async fn refresh(&self, ctx: &RequestContext, refresh_token: &SecretString) -> Result<TokenPair, AuthError> {
-        self.refresh_impl(ctx, refresh_token).await
+        let hash = self.opaque.hash(refresh_token.expose());
+        let now = self.clock.now();
+        let issued = run_in_unit(self.uow.as_ref(), backend, async |tx| {
+            match self.rotate(ctx, tx, refresh_token, &hash, now).await? {
+                Rotation::Reused => Ok(None),
+                Rotation::Issue { record, token } => {
+                    let user = self
+                        .users
+                        .find_by_id(record.tenant_id, record.user_id)
+                        .await
+                        .map_err(backend)?
+                        .ok_or_else(session::invalid)?;
+                    // Reloaded: role changes reach the session at its next refresh.
+                    let roles = self.role_names(user.tenant_id, user.id).await?;
+                    let access_token =
+                        self.issue_access_token(user.id, roles, user.tenant_id, Some(record.family_id), now)?;
+                    Ok(Some(self.token_pair(access_token, &token)))
+                }
+            }
+        })
+        .await?;
+        // Committed on reuse too: the family's revocation must persist even
+        // though the caller is refused.
+        issued.ok_or_else(session::invalid)
     }
 
+    #[tracing::instrument(skip_all, fields(user_id, family_id))]
     async fn logout(&self, ctx: &RequestContext, refresh_token: &SecretString) -> Result<(), AuthError> {
-        self.logout_impl(ctx, refresh_token).await
+        let hash = self.opaque.hash(refresh_token.expose());
+        let now = self.clock.now();
+        run_in_unit(self.uow.as_ref(), backend, async |tx| {
+            let current = self.current_for_update(tx, &hash, now).await?;
+            self.end_session(ctx, tx, &current, LOGOUT, now).await
+        })
+        .await?;
+        Ok(())
     }
 
     fn verify_token(&self, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
@@ -226,30 +238,4 @@ impl Authenticator for AuthService {
 /// Wraps a dependency failure.
 fn backend(err: impl Into<BoxError>) -> AuthError {
     AuthError::Backend(err.into())
-}
-
-/// `now + ttl`, saturating instead of overflowing on absurd lifetimes.
-fn later(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
-    TimeDelta::from_std(ttl)
-        .ok()
-        .and_then(|delta| now.checked_add_signed(delta))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// Commits `tx` when `result` is `Ok`, rolls it back otherwise.
-async fn finish<T>(tx: Transaction, result: Result<T, AuthError>) -> Result<T, AuthError> {
-    match result {
-        Ok(value) => {
-            tx.commit().await.map_err(backend)?;
-            Ok(value)
-        }
-        Err(err) => {
-            if let Err(rollback) = tx.rollback().await {
-                // The original error matters more; the backend discards the
-                // writes anyway when the connection goes.
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(err)
-        }
-    }
 }

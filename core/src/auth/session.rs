@@ -10,16 +10,15 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use platform_ports::auth::AuthError;
-use platform_ports::auth::{RefreshTokenRecord, TokenHash, TokenPair};
-use platform_ports::model::{RefreshTokenId, RequestContext, SecretString};
+use platform_ports::auth::{RefreshTokenRecord, TokenHash};
+use platform_ports::model::{RequestContext, SecretString};
 use platform_ports::persistence::Transaction;
 
-use super::{AuthService, LOGOUT, REFRESH_TOKEN_REUSED, backend, finish, later};
+use super::{AuthService, REFRESH_TOKEN_REUSED, backend};
 use crate::meta;
-use crate::support::audit_entry_as;
 
 /// What presenting a refresh token leads to.
-enum Rotation {
+pub(super) enum Rotation {
     /// Hand out `token` (whose record is `record`) with a new access token.
     Issue {
         record: RefreshTokenRecord,
@@ -29,7 +28,8 @@ enum Rotation {
     Reused,
 }
 
-fn invalid() -> AuthError {
+/// The refusal of a token that is unknown, expired, revoked or reused.
+pub(super) fn invalid() -> AuthError {
     AuthError::InvalidToken(None)
 }
 
@@ -39,47 +39,14 @@ fn is_current(record: &RefreshTokenRecord, now: DateTime<Utc>) -> bool {
 }
 
 impl AuthService {
-    #[tracing::instrument(skip_all, fields(user_id, family_id))]
-    pub(super) async fn refresh_impl(
+    /// The live record of the presented token, locked for this unit of
+    /// work; names its user and family on the current span.
+    pub(super) async fn current_for_update(
         &self,
-        ctx: &RequestContext,
-        token: &SecretString,
-    ) -> Result<TokenPair, AuthError> {
-        let hash = self.opaque.hash(token.expose());
-        let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(backend)?;
-        let result = async {
-            match self.rotate(ctx, &mut tx, token, &hash, now).await? {
-                Rotation::Reused => Ok(None),
-                Rotation::Issue { record, token } => {
-                    let user = self
-                        .users
-                        .find_by_id(record.tenant_id, record.user_id)
-                        .await
-                        .map_err(backend)?
-                        .ok_or_else(invalid)?;
-                    // Reloaded: role changes reach the session at its next refresh.
-                    let roles = self.role_names(user.tenant_id, user.id).await?;
-                    let access_token =
-                        self.issue_access_token(user.id, roles, user.tenant_id, Some(record.family_id), now)?;
-                    Ok(Some(self.token_pair(access_token, &token)))
-                }
-            }
-        }
-        .await;
-        // Committed on reuse too: the family's revocation must persist even
-        // though the caller is refused.
-        finish(tx, result).await?.ok_or_else(invalid)
-    }
-
-    async fn rotate(
-        &self,
-        ctx: &RequestContext,
         tx: &mut Transaction,
-        token: &SecretString,
         hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<Rotation, AuthError> {
+    ) -> Result<RefreshTokenRecord, AuthError> {
         let current = self
             .refresh_tokens
             .find_for_update(tx, hash)
@@ -90,21 +57,23 @@ impl AuthService {
         let span = tracing::Span::current();
         span.record("user_id", tracing::field::display(current.user_id));
         span.record("family_id", tracing::field::display(current.family_id));
+        Ok(current)
+    }
 
+    /// Exchanges the presented token for its successor, or revokes its
+    /// family when a rotated token comes back outside the grace window.
+    pub(super) async fn rotate(
+        &self,
+        ctx: &RequestContext,
+        tx: &mut Transaction,
+        token: &SecretString,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, AuthError> {
+        let current = self.current_for_update(tx, hash, now).await?;
         let Some(rotated_at) = current.rotated_at else {
             let successor = self.opaque.successor(token.expose());
-            let next = RefreshTokenRecord {
-                id: RefreshTokenId(self.ids.new_id()),
-                family_id: current.family_id,
-                user_id: current.user_id,
-                tenant_id: current.tenant_id,
-                token_hash: self.opaque.hash(successor.expose()),
-                created_at: now,
-                expires_at: later(now, self.settings.refresh_token_ttl),
-                rotated_at: None,
-                replaced_by: None,
-                revoked_at: None,
-            };
+            let next = self.token_record(current.family_id, current.user_id, current.tenant_id, &successor, now);
             self.refresh_tokens.insert(tx, &next).await.map_err(backend)?;
             self.refresh_tokens
                 .mark_rotated(tx, current.id, next.id, now)
@@ -123,24 +92,35 @@ impl AuthService {
             return Ok(issue);
         }
 
+        let revoked = self.end_session(ctx, tx, &current, REFRESH_TOKEN_REUSED, now).await?;
+        tracing::warn!(revoked, "rotated refresh token reused; session revoked");
+        Ok(Rotation::Reused)
+    }
+
+    /// Revokes the family of `current` and audits it as `action` (logout,
+    /// reuse); returns how many tokens were revoked.
+    pub(super) async fn end_session(
+        &self,
+        ctx: &RequestContext,
+        tx: &mut Transaction,
+        current: &RefreshTokenRecord,
+        action: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, AuthError> {
         let revoked = self
             .refresh_tokens
             .revoke_family(tx, current.family_id, now)
             .await
             .map_err(backend)?;
-        tracing::warn!(revoked, "rotated refresh token reused; session revoked");
-        let mut entry = audit_entry_as(
+        let entry = self.audit_entry(
             ctx,
-            self.clock.as_ref(),
-            self.ids.as_ref(),
+            current.tenant_id,
             Some(current.user_id),
-            REFRESH_TOKEN_REUSED,
-            Some(current.user_id.to_string()),
+            action,
             meta! { "family_id" => current.family_id.to_string(), "revoked_tokens" => revoked },
         );
-        entry.tenant_id = current.tenant_id;
         self.audit.append(tx, &entry).await.map_err(backend)?;
-        Ok(Rotation::Reused)
+        Ok(revoked)
     }
 
     /// The successor `current` was already exchanged for, when that one is
@@ -178,42 +158,5 @@ impl AuthService {
             record: next,
             token: successor,
         }))
-    }
-
-    #[tracing::instrument(skip_all, fields(user_id, family_id))]
-    pub(super) async fn logout_impl(&self, ctx: &RequestContext, token: &SecretString) -> Result<(), AuthError> {
-        let hash = self.opaque.hash(token.expose());
-        let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(backend)?;
-        let result = async {
-            let current = self
-                .refresh_tokens
-                .find_for_update(&mut tx, &hash)
-                .await
-                .map_err(backend)?
-                .filter(|record| is_current(record, now))
-                .ok_or_else(invalid)?;
-            let span = tracing::Span::current();
-            span.record("user_id", tracing::field::display(current.user_id));
-            span.record("family_id", tracing::field::display(current.family_id));
-            let revoked = self
-                .refresh_tokens
-                .revoke_family(&mut tx, current.family_id, now)
-                .await
-                .map_err(backend)?;
-            let mut entry = audit_entry_as(
-                ctx,
-                self.clock.as_ref(),
-                self.ids.as_ref(),
-                Some(current.user_id),
-                LOGOUT,
-                Some(current.user_id.to_string()),
-                meta! { "family_id" => current.family_id.to_string(), "revoked_tokens" => revoked },
-            );
-            entry.tenant_id = current.tenant_id;
-            self.audit.append(&mut tx, &entry).await.map_err(backend)
-        }
-        .await;
-        finish(tx, result).await
     }
 }

@@ -36,13 +36,16 @@ fn role(permissions: &[&str]) -> Role {
     }
 }
 
-/// Two roles whose union is `a.x`, `b.y`, `c.z` (with a duplicate, unsorted).
-fn repository_roles(roles: &mut MockRoleRepository, user: UserId) {
+/// A repository giving `user` two roles whose union is `a.x`, `b.y`, `c.z`
+/// (with a duplicate, unsorted), asked once.
+fn repository_roles(user: UserId) -> MockRoleRepository {
+    let mut roles = MockRoleRepository::new();
     roles
         .expect_roles_of_user()
         .withf(move |tenant, id| *tenant == TenantId::DEFAULT && *id == user)
         .times(1)
         .returning(|_, _| Ok(vec![role(&["c.z", "a.x"]), role(&["b.y", "a.x"])]));
+    roles
 }
 
 fn union() -> Vec<Permission> {
@@ -51,6 +54,14 @@ fn union() -> Vec<Permission> {
 
 fn resolver(cache: MockCache, roles: MockRoleRepository, enabled: bool) -> CachedPermissionResolver {
     CachedPermissionResolver::new(Arc::new(cache), Arc::new(roles), settings(enabled))
+}
+
+/// The permissions of `user` as the resolver over these mocks answers them.
+async fn permissions_of(user: UserId, cache: MockCache, roles: MockRoleRepository, enabled: bool) -> Vec<Permission> {
+    resolver(cache, roles, enabled)
+        .user_permissions(TenantId::DEFAULT, user)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -68,10 +79,7 @@ async fn cache_hit_skips_the_repository() {
     let mut roles = MockRoleRepository::new();
     roles.expect_roles_of_user().never();
 
-    let permissions = resolver(cache, roles, true)
-        .user_permissions(TenantId::DEFAULT, user)
-        .await
-        .unwrap();
+    let permissions = permissions_of(user, cache, roles, true).await;
 
     assert_eq!(permissions, [perm("blog.post.read"), perm("user.read")]);
 }
@@ -87,13 +95,9 @@ async fn cache_miss_loads_the_sorted_union_and_stores_it() {
         .withf(move |k, value, ttl| k == key && value.as_slice() == br#"["a.x","b.y","c.z"]"# && *ttl == Some(TTL))
         .times(1)
         .returning(|_, _, _| Ok(()));
-    let mut roles = MockRoleRepository::new();
-    repository_roles(&mut roles, user);
+    let roles = repository_roles(user);
 
-    let permissions = resolver(cache, roles, true)
-        .user_permissions(TenantId::DEFAULT, user)
-        .await
-        .unwrap();
+    let permissions = permissions_of(user, cache, roles, true).await;
 
     assert_eq!(permissions, union());
 }
@@ -108,8 +112,7 @@ async fn cache_down_still_answers_from_the_repository() {
     cache
         .expect_set()
         .returning(|_, _, _| Err(CacheError::Backend("connection refused".into())));
-    let mut roles = MockRoleRepository::new();
-    repository_roles(&mut roles, user);
+    let roles = repository_roles(user);
 
     let allowed = resolver(cache, roles, true)
         .has_permission(TenantId::DEFAULT, user, &perm("b.y"))
@@ -127,13 +130,9 @@ async fn unreadable_cache_entry_is_reloaded_and_overwritten() {
         .expect_get()
         .returning(|_| Ok(Some(b"[\"Not A Permission\"]".to_vec())));
     cache.expect_set().times(1).returning(|_, _, _| Ok(()));
-    let mut roles = MockRoleRepository::new();
-    repository_roles(&mut roles, user);
+    let roles = repository_roles(user);
 
-    let permissions = resolver(cache, roles, true)
-        .user_permissions(TenantId::DEFAULT, user)
-        .await
-        .unwrap();
+    let permissions = permissions_of(user, cache, roles, true).await;
 
     assert_eq!(permissions, union());
 }
@@ -144,13 +143,9 @@ async fn disabled_cache_is_never_touched() {
     let mut cache = MockCache::new();
     cache.expect_get().never();
     cache.expect_set().never();
-    let mut roles = MockRoleRepository::new();
-    repository_roles(&mut roles, user);
+    let roles = repository_roles(user);
 
-    let permissions = resolver(cache, roles, false)
-        .user_permissions(TenantId::DEFAULT, user)
-        .await
-        .unwrap();
+    let permissions = permissions_of(user, cache, roles, false).await;
 
     assert_eq!(permissions, union());
 }

@@ -12,32 +12,14 @@ use platform_ports::blog::PostRepository;
 use platform_ports::blog::{Post, PostStatus};
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::Outbox;
-use platform_ports::model::{FieldError, PostId, RequestContext, UserId};
-use platform_ports::persistence::{Transaction, UnitOfWork};
+use platform_ports::model::{PostId, RequestContext, UserId};
+use platform_ports::persistence::UnitOfWork;
 use serde_json::json;
 
 use super::names::{BLOG_TOPIC, EVENT_SOURCE};
 use super::permissions::POST_MANAGE;
-use crate::support::{audit_entry, event};
-
-/// Every port the blog use cases need, for building them without shaku.
-#[derive(Clone)]
-pub struct BlogPorts {
-    /// Opens units of work.
-    pub uow: Arc<dyn UnitOfWork>,
-    /// Posts.
-    pub posts: Arc<dyn PostRepository>,
-    /// The audit log.
-    pub audit: Arc<dyn AuditStore>,
-    /// The transactional outbox.
-    pub outbox: Arc<dyn Outbox>,
-    /// Answers whether the caller holds `blog.post.manage`.
-    pub permissions: Arc<dyn PermissionResolver>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
-    /// Identifiers.
-    pub ids: Arc<dyn IdGenerator>,
-}
+use crate::support::{audit_entry, event, foreign_cursor};
+use crate::unit_of_work::run_in_unit;
 
 /// Implements [`BlogService`](platform_ports::blog::BlogService): posts,
 /// their publishing workflow, and who may see and change them.
@@ -85,20 +67,6 @@ pub(super) struct Change<'a> {
 }
 
 impl BlogManager {
-    /// A manager over `ports`.
-    #[must_use]
-    pub fn new(ports: BlogPorts) -> Self {
-        Self {
-            uow: ports.uow,
-            posts: ports.posts,
-            audit: ports.audit,
-            outbox: ports.outbox,
-            permissions: ports.permissions,
-            clock: ports.clock,
-            ids: ports.ids,
-        }
-    }
-
     /// Whether `actor` may act on other authors' posts.
     pub(super) async fn may_manage(&self, ctx: &RequestContext, actor: UserId) -> Result<bool, BlogError> {
         self.permissions
@@ -108,28 +76,12 @@ impl BlogManager {
     }
 
     /// The post in the caller's tenant.
-    async fn load(&self, ctx: &RequestContext, id: PostId) -> Result<Post, BlogError> {
+    pub(super) async fn load(&self, ctx: &RequestContext, id: PostId) -> Result<Post, BlogError> {
         self.posts
             .find_by_id(ctx.tenant_id, id)
             .await
             .map_err(store_error)?
             .ok_or(BlogError::NotFound)
-    }
-
-    /// The post if `actor` may see it. Only another author's unpublished
-    /// post needs the manage permission, so most reads ask no resolver.
-    pub(super) async fn load_visible(
-        &self,
-        ctx: &RequestContext,
-        actor: UserId,
-        id: PostId,
-    ) -> Result<Post, BlogError> {
-        let post = self.load(ctx, id).await?;
-        if visible_without_manage(&post, actor) || self.may_manage(ctx, actor).await? {
-            Ok(post)
-        } else {
-            Err(BlogError::NotFound)
-        }
     }
 
     /// The post if `actor` may change it: their own, or anyone's with the
@@ -153,41 +105,31 @@ impl BlogManager {
 
     /// Writes `post`, its audit entry and its event in one unit of work.
     pub(super) async fn persist(&self, ctx: &RequestContext, post: &Post, change: Change<'_>) -> Result<(), BlogError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome = self.record(ctx, &mut tx, post, change).await;
-        finish(tx, outcome).await
-    }
-
-    /// The writes of [`Self::persist`], inside its transaction.
-    async fn record(
-        &self,
-        ctx: &RequestContext,
-        tx: &mut Transaction,
-        post: &Post,
-        change: Change<'_>,
-    ) -> Result<(), BlogError> {
-        match change.write {
-            Write::Create => self.posts.create(tx, post).await,
-            Write::Update => self.posts.update(tx, post).await,
-            Write::Delete => self.posts.delete(tx, ctx.tenant_id, post.id).await,
-        }
-        .map_err(store_error)?;
-        let mut metadata = change.metadata;
-        metadata.insert("title".to_owned(), json!(post.title));
-        metadata.insert("status".to_owned(), json!(post.status));
-        let (clock, ids) = (self.clock.as_ref(), self.ids.as_ref());
-        let entry = audit_entry(ctx, clock, ids, change.action, Some(post.id.to_string()), metadata);
-        self.audit.append(tx, &entry).await.map_err(store_error)?;
-        let event = event(
-            clock,
-            ids,
-            change.event,
-            EVENT_SOURCE,
-            ctx.tenant_id,
-            post.id.to_string(),
-            event_data(post),
-        );
-        self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            match change.write {
+                Write::Create => self.posts.create(tx, post).await,
+                Write::Update => self.posts.update(tx, post).await,
+                Write::Delete => self.posts.delete(tx, ctx.tenant_id, post.id).await,
+            }
+            .map_err(store_error)?;
+            let mut metadata = change.metadata;
+            metadata.insert("title".to_owned(), json!(post.title));
+            metadata.insert("status".to_owned(), json!(post.status));
+            let (clock, ids) = (self.clock.as_ref(), self.ids.as_ref());
+            let entry = audit_entry(ctx, clock, ids, change.action, Some(post.id.to_string()), metadata);
+            self.audit.append(tx, &entry).await.map_err(store_error)?;
+            let event = event(
+                clock,
+                ids,
+                change.event,
+                EVENT_SOURCE,
+                ctx.tenant_id,
+                post.id.to_string(),
+                event_data(post),
+            );
+            self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)
+        })
+        .await
     }
 }
 
@@ -225,24 +167,7 @@ pub(super) fn store_error(err: StoreError) -> BlogError {
 /// A list's store failure: a conflict there means a cursor the list did not make.
 pub(super) fn list_error(err: StoreError) -> BlogError {
     match err {
-        StoreError::Conflict(_) => {
-            BlogError::Validation(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
-        }
+        StoreError::Conflict(_) => BlogError::Validation(foreign_cursor()),
         other => store_error(other),
-    }
-}
-
-/// Commits when the work succeeded, rolls back otherwise.
-async fn finish(tx: Transaction, outcome: Result<(), BlogError>) -> Result<(), BlogError> {
-    match outcome {
-        Ok(()) => tx.commit().await.map_err(store_error),
-        Err(err) => {
-            // Dropping would roll back too; asking explicitly surfaces a
-            // backend that cannot, without hiding the error that matters.
-            if let Err(rollback) = tx.rollback().await {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(err)
-        }
     }
 }

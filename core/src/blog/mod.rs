@@ -48,6 +48,6 @@ mod workflow;
 #[cfg(test)]
 mod tests;
 
-pub use manager::{BlogManager, BlogManagerParameters, BlogPorts};
+pub use manager::{BlogManager, BlogManagerParameters};
 pub use names::{BLOG_TOPIC, EVENT_SOURCE, actions, events};
 pub use policy::{CONTENT_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};

@@ -46,7 +46,14 @@ impl BlogService for BlogManager {
     #[tracing::instrument(level = "debug", skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, post_id = %id))]
     async fn get(&self, ctx: &RequestContext, id: PostId) -> Result<Post, BlogError> {
         let reader = actor(ctx)?;
-        self.load_visible(ctx, reader, id).await
+        let post = self.load(ctx, id).await?;
+        // Only another author's unpublished post needs the manage
+        // permission, so most reads ask no resolver.
+        if visible_without_manage(&post, reader) || self.may_manage(ctx, reader).await? {
+            Ok(post)
+        } else {
+            Err(BlogError::NotFound)
+        }
     }
 
     /// The visibility flags are the service's to set, whatever the caller

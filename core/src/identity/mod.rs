@@ -4,11 +4,12 @@
 //! Every change runs in one unit of work that writes the rows, the audit
 //! entry and the outbox events together; mail goes out only after commit.
 
+mod failures;
 mod names;
 mod policy;
+mod record;
 mod roles;
 mod settings;
-mod unit;
 mod users;
 
 #[cfg(test)]
@@ -18,4 +19,4 @@ pub use names::{ADMIN_ROLE, EVENT_SOURCE, actions, events};
 pub use policy::{DESCRIPTION_MAX, DISPLAY_NAME_MAX, ROLE_NAME_MAX};
 pub use roles::{RoleManager, RoleManagerParameters};
 pub use settings::{IdentitySettings, PermissionCatalog};
-pub use users::{IdentityPorts, UserManager, UserManagerParameters};
+pub use users::{UserManager, UserManagerParameters};

@@ -43,6 +43,14 @@ fn expect_failure_audit(h: &mut Harness, check: impl Fn(&platform_ports::audit::
     h.codec.expect_encode().never();
 }
 
+/// Logs in with `email` and `password` on the service built from `h`,
+/// expecting a refusal: the error, and the transaction to inspect.
+async fn refused_login(h: Harness, email: &str, password: &str) -> (AuthError, FakeTx) {
+    let (service, tx, _) = h.build();
+    let err = service.login(&ctx(), credentials(email, password)).await.unwrap_err();
+    (err, tx)
+}
+
 #[tokio::test]
 async fn login_opens_a_session_and_returns_a_token_pair() {
     let mut h = Harness::new();
@@ -120,12 +128,8 @@ async fn unknown_email_spends_a_dummy_verification_and_is_audited() {
     expect_failure_audit(&mut h, |e| {
         e.actor_id.is_none() && e.metadata["email"] == "ada@example.com"
     });
-    let (service, tx, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "whatever it is"))
-        .await
-        .unwrap_err();
+    let (err, tx) = refused_login(h, "ada@example.com", "whatever it is").await;
 
     assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::Committed, "failure entry not committed");
@@ -138,12 +142,8 @@ async fn malformed_email_is_refused_like_an_unknown_one() {
     h.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
     // The raw input is not recorded: it may be a mistyped password.
     expect_failure_audit(&mut h, |e| e.actor_id.is_none() && e.metadata["email"].is_null());
-    let (service, _, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("not an address", "whatever it is"))
-        .await
-        .unwrap_err();
+    let (err, _) = refused_login(h, "not an address", "whatever it is").await;
 
     assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
 }
@@ -161,12 +161,8 @@ async fn wrong_password_is_invalid_credentials_and_audited_against_the_user() {
     expect_failure_audit(&mut h, move |e| {
         e.actor_id == Some(id) && e.metadata["reason"] == "wrong_password"
     });
-    let (service, tx, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "wrong"))
-        .await
-        .unwrap_err();
+    let (err, tx) = refused_login(h, "ada@example.com", "wrong").await;
 
     assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::Committed);
@@ -181,12 +177,8 @@ async fn malformed_stored_hash_is_refused_like_a_wrong_password() {
         .returning(move |_, _| Ok(Some(account.clone())));
     h.hasher.expect_verify().returning(|_, _| Err(HashError::Malformed));
     expect_failure_audit(&mut h, |_| true);
-    let (service, _, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "anything"))
-        .await
-        .unwrap_err();
+    let (err, _) = refused_login(h, "ada@example.com", "anything").await;
 
     assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
 }
@@ -198,12 +190,8 @@ async fn unverified_email_is_refused_when_required_after_the_password_check() {
     let account = user(false);
     known_user(&mut h, &account, true);
     expect_failure_audit(&mut h, |e| e.metadata["reason"] == "email_not_verified");
-    let (service, _, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let (err, _) = refused_login(h, "ada@example.com", "correct horse battery").await;
 
     assert!(matches!(err, AuthError::EmailNotVerified), "{err:?}");
 }
@@ -215,12 +203,8 @@ async fn unverified_email_with_a_wrong_password_is_invalid_credentials() {
     let account = user(false);
     known_user(&mut h, &account, false);
     expect_failure_audit(&mut h, |e| e.metadata["reason"] == "wrong_password");
-    let (service, _, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let (err, _) = refused_login(h, "ada@example.com", "correct horse battery").await;
 
     assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
 }
@@ -236,12 +220,8 @@ async fn repository_error_is_backend_and_nothing_is_committed() {
         .returning(|_, _| Err(StoreError::backend("connection reset")));
     h.audit.expect_append().never();
     h.codec.expect_encode().never();
-    let (service, tx, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let (err, tx) = refused_login(h, "ada@example.com", "correct horse battery").await;
 
     assert!(matches!(err, AuthError::Backend(_)), "{err:?}");
     assert_ne!(tx.outcome(), TxOutcome::Committed);
@@ -255,12 +235,8 @@ async fn failing_user_lookup_is_backend() {
         .returning(|_, _| Err(StoreError::backend("down")));
     h.hasher.expect_verify_dummy().never();
     h.audit.expect_append().never();
-    let (service, _, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "x"))
-        .await
-        .unwrap_err();
+    let (err, _) = refused_login(h, "ada@example.com", "x").await;
 
     assert!(matches!(err, AuthError::Backend(_)), "{err:?}");
 }
@@ -276,12 +252,8 @@ async fn signing_failure_leaves_no_session_behind() {
     h.codec
         .expect_encode()
         .returning(|_| Err(platform_ports::auth::TokenError::Signing("no key".into())));
-    let (service, tx, _) = h.build();
 
-    let err = service
-        .login(&ctx(), credentials("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let (err, tx) = refused_login(h, "ada@example.com", "correct horse battery").await;
 
     assert!(matches!(err, AuthError::Backend(_)), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::RolledBack);

@@ -24,7 +24,7 @@ use platform_ports::persistence::{MockUnitOfWork, Transaction};
 use platform_ports::testing::FakeTx;
 use uuid::Uuid;
 
-use super::{AuthPorts, AuthService, AuthSettings};
+use super::{AuthService, AuthSettings};
 
 /// Access-token lifetime in the tests' settings.
 const ACCESS_TTL: i64 = 900;
@@ -193,11 +193,11 @@ impl Harness {
 
     /// The service as shaku builds it: field by field, the claims cache
     /// still unsized (`AuthServiceParameters` has `settings` only).
-    fn build_as_shaku_does(self) -> AuthService {
+    fn build(self) -> (AuthService, FakeTx, Arc<AtomicI64>) {
         let super::AuthServiceParameters { settings } = super::AuthServiceParameters {
             settings: self.settings,
         };
-        AuthService {
+        let service = AuthService {
             uow: Arc::new(self.uow),
             users: Arc::new(self.users),
             roles: Arc::new(self.roles),
@@ -210,25 +210,7 @@ impl Harness {
             ids: Arc::new(self.ids),
             settings,
             claims_cache: std::sync::OnceLock::new(),
-        }
-    }
-
-    fn build(self) -> (AuthService, FakeTx, Arc<AtomicI64>) {
-        let service = AuthService::new(
-            AuthPorts {
-                uow: Arc::new(self.uow),
-                users: Arc::new(self.users),
-                roles: Arc::new(self.roles),
-                refresh_tokens: Arc::new(self.tokens),
-                audit: Arc::new(self.audit),
-                hasher: Arc::new(self.hasher),
-                codec: Arc::new(self.codec),
-                opaque: Arc::new(self.opaque),
-                clock: Arc::new(self.clock),
-                ids: Arc::new(self.ids),
-            },
-            self.settings,
-        );
+        };
         (service, self.tx, self.now)
     }
 }

@@ -62,6 +62,14 @@ fn successor_record(owner: &User, now: DateTime<Utc>) -> RefreshTokenRecord {
     record(&successor_of(OLD), owner, now)
 }
 
+/// Presents `OLD` to the service built from `h`, expecting a refusal: the
+/// error, and the transaction to inspect.
+async fn refused_refresh(h: Harness) -> (AuthError, FakeTx) {
+    let (service, tx, _) = h.build();
+    let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+    (err, tx)
+}
+
 #[tokio::test]
 async fn refresh_rotates_into_the_successor_of_the_same_family() {
     let mut h = Harness::new();
@@ -135,9 +143,8 @@ async fn reuse_after_the_grace_window_revokes_the_family_and_commits() {
     h.tokens.expect_insert().never();
     h.tokens.expect_mark_rotated().never();
     h.codec.expect_encode().never();
-    let (service, tx, _) = h.build();
 
-    let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+    let (err, tx) = refused_refresh(h).await;
 
     assert!(matches!(err, AuthError::InvalidToken(None)), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::Committed, "revocation must persist");
@@ -183,9 +190,8 @@ async fn reuse_within_the_grace_window_of_a_used_successor_revokes_the_family() 
         .returning(move |_, _| Ok(Some(next.clone())));
     h.tokens.expect_revoke_family().times(1).returning(|_, _, _| Ok(1));
     h.audit.expect_append().times(1).returning(|_, _| Ok(()));
-    let (service, tx, _) = h.build();
 
-    let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+    let (err, tx) = refused_refresh(h).await;
 
     assert!(matches!(err, AuthError::InvalidToken(None)), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::Committed);
@@ -207,9 +213,8 @@ async fn successor_derived_with_another_key_is_refused_without_revoking() {
         .returning(move |_, _| Ok(Some(next.clone())));
     no_writes(&mut h);
     h.codec.expect_encode().never();
-    let (service, tx, _) = h.build();
 
-    let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+    let (err, tx) = refused_refresh(h).await;
 
     assert!(matches!(err, AuthError::InvalidToken(None)), "{err:?}");
     assert_ne!(tx.outcome(), TxOutcome::Committed);
@@ -239,9 +244,8 @@ async fn unknown_revoked_and_expired_tokens_are_rejected_without_writes() {
         presented(&mut h, found(&owner, now));
         no_writes(&mut h);
         h.codec.expect_encode().never();
-        let (service, tx, _) = h.build();
 
-        let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+        let (err, tx) = refused_refresh(h).await;
 
         assert!(matches!(err, AuthError::InvalidToken(None)), "{case}: {err:?}");
         assert_ne!(tx.outcome(), TxOutcome::Committed, "{case}");
@@ -258,9 +262,8 @@ async fn refresh_of_a_deleted_user_is_rejected_and_rolled_back() {
     h.tokens.expect_mark_rotated().returning(|_, _, _, _| Ok(()));
     h.users.expect_find_by_id().returning(|_, _| Ok(None));
     h.codec.expect_encode().never();
-    let (service, tx, _) = h.build();
 
-    let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+    let (err, tx) = refused_refresh(h).await;
 
     assert!(matches!(err, AuthError::InvalidToken(None)), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::RolledBack);
@@ -277,9 +280,8 @@ async fn store_error_during_refresh_is_backend_and_not_committed() {
         .expect_mark_rotated()
         .returning(|_, _, _, _| Err(StoreError::backend("disk full")));
     h.codec.expect_encode().never();
-    let (service, tx, _) = h.build();
 
-    let err = service.refresh(&ctx(), &token(OLD)).await.unwrap_err();
+    let (err, tx) = refused_refresh(h).await;
 
     assert!(matches!(err, AuthError::Backend(_)), "{err:?}");
     assert_eq!(tx.outcome(), TxOutcome::RolledBack);

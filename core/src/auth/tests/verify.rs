@@ -44,7 +44,7 @@ fn the_cache_works_when_built_by_the_container() {
     let mut h = Harness::new();
     let exp = h.now().timestamp() + 60;
     h.codec.expect_decode().times(1).returning(move |_| Ok(claims(exp)));
-    let service = h.build_as_shaku_does();
+    let (service, _, _) = h.build();
 
     service.verify_token("token-a").unwrap();
     service.verify_token("token-a").unwrap();

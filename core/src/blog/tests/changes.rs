@@ -50,10 +50,7 @@ async fn an_update_that_changes_nothing_writes_nothing() {
 
 #[tokio::test]
 async fn another_author_without_manage_is_forbidden_and_nothing_is_written() {
-    let (blog, log) = Harness::new()
-        .holding(stored(AUTHOR, PostStatus::Published))
-        .manager(OTHER, false)
-        .build();
+    let (blog, log) = others_post(PostStatus::Published);
 
     let err = blog
         .update(&as_user(OTHER), POST, input("Mine now", &[]))
@@ -66,10 +63,7 @@ async fn another_author_without_manage_is_forbidden_and_nothing_is_written() {
 
 #[tokio::test]
 async fn another_authors_draft_is_not_found_rather_than_forbidden() {
-    let (blog, log) = Harness::new()
-        .holding(stored(AUTHOR, PostStatus::Draft))
-        .manager(OTHER, false)
-        .build();
+    let (blog, log) = others_post(PostStatus::Draft);
 
     let err = blog
         .update(&as_user(OTHER), POST, input("Mine now", &[]))
@@ -161,10 +155,7 @@ async fn an_author_deletes_their_post() {
 
 #[tokio::test]
 async fn deleting_another_authors_post_needs_manage() {
-    let (blog, log) = Harness::new()
-        .holding(stored(AUTHOR, PostStatus::Published))
-        .manager(OTHER, false)
-        .build();
+    let (blog, log) = others_post(PostStatus::Published);
 
     let err = blog.delete(&as_user(OTHER), POST).await.unwrap_err();
 

@@ -10,40 +10,30 @@ mod create;
 mod read;
 mod workflow;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use platform_ports::StoreError;
-use platform_ports::audit::AuditEntry;
 use platform_ports::audit::MockAuditStore;
 use platform_ports::authz::MockPermissionResolver;
 use platform_ports::blog::MockPostRepository;
 use platform_ports::blog::{BlogError, PostInput};
 use platform_ports::blog::{Post, PostStatus};
-use platform_ports::clock::{MockClock, MockIdGenerator};
-use platform_ports::events::Event;
 use platform_ports::events::MockOutbox;
-use platform_ports::model::{Actor, PostId, RequestContext, TenantId, UserId};
-use platform_ports::persistence::{MockUnitOfWork, Transaction};
-use platform_ports::testing::{FakeTx, TxOutcome};
+use platform_ports::model::{PostId, RequestContext, UserId};
+use platform_ports::testing::TxOutcome;
 use uuid::Uuid;
 
-use super::{BLOG_TOPIC, BlogManager, BlogPorts};
+use super::{BLOG_TOPIC, BlogManager};
+pub(super) use crate::testing::{Log, TENANT, anonymous, now};
+use crate::testing::{counting_ids, fixed_clock};
 
-/// The tenant every test acts in.
-pub(super) const TENANT: TenantId = TenantId(Uuid::from_u128(0x7e));
 /// The author of the stored posts.
 pub(super) const AUTHOR: UserId = UserId(Uuid::from_u128(0xa1));
 /// Someone else.
 pub(super) const OTHER: UserId = UserId(Uuid::from_u128(0xb2));
 /// The stored post's id.
 pub(super) const POST: PostId = PostId(Uuid::from_u128(0x9057));
-
-/// The fixed time of every test.
-pub(super) fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-}
 
 /// When the stored posts were written.
 pub(super) fn earlier() -> DateTime<Utc> {
@@ -77,26 +67,7 @@ pub(super) fn input(title: &str, tags: &[&str]) -> PostInput {
 
 /// A call by `user` in [`TENANT`].
 pub(super) fn as_user(user: UserId) -> RequestContext {
-    RequestContext {
-        request_id: "req-blog".into(),
-        tenant_id: TENANT,
-        actor: Some(Actor {
-            user_id: user,
-            roles: vec![],
-            tenant_id: TENANT,
-            session_id: None,
-        }),
-        ..RequestContext::default()
-    }
-}
-
-/// An anonymous call in [`TENANT`].
-pub(super) fn anonymous() -> RequestContext {
-    RequestContext {
-        request_id: "req-anon".into(),
-        tenant_id: TENANT,
-        ..RequestContext::default()
-    }
+    crate::testing::as_user(user, None)
 }
 
 /// The fields and codes of a validation failure.
@@ -121,76 +92,23 @@ pub(super) struct Harness {
     pub(super) log: Log,
 }
 
-/// What the use case did, readable after the call.
-#[derive(Clone, Default)]
-pub(super) struct Log {
-    tx: FakeTx,
-    begins: Arc<AtomicUsize>,
-    audits: Arc<Mutex<Vec<AuditEntry>>>,
-    events: Arc<Mutex<Vec<(String, Event)>>>,
-}
-
-impl Log {
-    /// How the (last) unit of work ended.
-    pub(super) fn outcome(&self) -> TxOutcome {
-        self.tx.outcome()
-    }
-
-    /// How many units of work were opened.
-    pub(super) fn begins(&self) -> usize {
-        self.begins.load(Ordering::SeqCst)
-    }
-
-    /// The audit entries appended, in order.
-    pub(super) fn audits(&self) -> Vec<AuditEntry> {
-        self.audits.lock().unwrap().clone()
-    }
-
-    /// The audit actions appended, in order.
-    pub(super) fn actions(&self) -> Vec<String> {
-        self.audits().into_iter().map(|e| e.action).collect()
-    }
-
-    /// The events enqueued, in order (all on the blog topic).
-    pub(super) fn events(&self) -> Vec<Event> {
-        let events = self.events.lock().unwrap();
-        assert!(events.iter().all(|(topic, _)| topic == BLOG_TOPIC), "wrong topic");
-        events.iter().map(|(_, e)| e.clone()).collect()
-    }
-
-    /// The event types enqueued, in order.
-    pub(super) fn event_types(&self) -> Vec<String> {
-        self.events().into_iter().map(|e| e.event_type).collect()
-    }
-
-    /// Nothing was opened, recorded or published.
-    pub(super) fn assert_untouched(&self) {
-        assert_eq!(self.begins(), 0);
-        assert!(self.actions().is_empty());
-        assert!(self.events.lock().unwrap().is_empty());
-    }
+/// The blog holding [`AUTHOR`]'s post in `status`, for [`OTHER`], who does
+/// not hold `blog.post.manage` (asked once).
+pub(super) fn others_post(status: PostStatus) -> (BlogManager, Log) {
+    Harness::new()
+        .holding(stored(AUTHOR, status))
+        .manager(OTHER, false)
+        .build()
 }
 
 impl Harness {
     pub(super) fn new() -> Self {
-        let log = Log::default();
-        let mut audit = MockAuditStore::new();
-        let audits = Arc::clone(&log.audits);
-        audit.expect_append().returning(move |_, entry| {
-            audits.lock().unwrap().push(entry.clone());
-            Ok(())
-        });
-        let mut outbox = MockOutbox::new();
-        let events = Arc::clone(&log.events);
-        outbox.expect_enqueue().returning(move |_, topic, event| {
-            events.lock().unwrap().push((topic.to_owned(), event.clone()));
-            Ok(())
-        });
+        let log = Log::on_topic(BLOG_TOPIC);
         Self {
             posts: MockPostRepository::new(),
             resolver: MockPermissionResolver::new(),
-            audit,
-            outbox,
+            audit: log.audit_store(),
+            outbox: log.outbox(),
             log,
         }
     }
@@ -216,27 +134,15 @@ impl Harness {
 
     /// The blog manager over these mocks, and the log to inspect.
     pub(super) fn build(self) -> (BlogManager, Log) {
-        let mut uow = MockUnitOfWork::new();
-        let (tx, begins) = (self.log.tx.clone(), Arc::clone(&self.log.begins));
-        uow.expect_begin().returning(move || {
-            begins.fetch_add(1, Ordering::SeqCst);
-            Ok(Transaction::new(tx.clone()))
-        });
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        let counter = AtomicU64::new(0x1000);
-        let mut ids = MockIdGenerator::new();
-        ids.expect_new_id()
-            .returning(move || Uuid::from_u128(u128::from(counter.fetch_add(1, Ordering::SeqCst))));
-        let manager = BlogManager::new(BlogPorts {
-            uow: Arc::new(uow),
+        let manager = BlogManager {
+            uow: Arc::new(self.log.unit_of_work()),
             posts: Arc::new(self.posts),
             audit: Arc::new(self.audit),
             outbox: Arc::new(self.outbox),
             permissions: Arc::new(self.resolver),
-            clock: Arc::new(clock),
-            ids: Arc::new(ids),
-        });
+            clock: Arc::new(fixed_clock()),
+            ids: Arc::new(counting_ids()),
+        };
         (manager, self.log)
     }
 }

@@ -29,10 +29,7 @@ async fn authors_read_their_own_drafts() {
 #[tokio::test]
 async fn another_authors_unpublished_post_is_not_found_without_manage() {
     for status in [PostStatus::Draft, PostStatus::Archived] {
-        let (blog, _) = Harness::new()
-            .holding(stored(AUTHOR, status))
-            .manager(OTHER, false)
-            .build();
+        let (blog, _) = others_post(status);
 
         let err = blog.get(&as_user(OTHER), POST).await.unwrap_err();
 

@@ -99,10 +99,7 @@ async fn invalid_moves_are_conflicts_that_write_nothing() {
 
 #[tokio::test]
 async fn publishing_another_authors_draft_needs_manage() {
-    let (blog, log) = Harness::new()
-        .holding(stored(AUTHOR, PostStatus::Draft))
-        .manager(OTHER, false)
-        .build();
+    let (blog, log) = others_post(PostStatus::Draft);
 
     let err = blog
         .transition(&as_user(OTHER), POST, PostStatus::Published)
@@ -116,10 +113,7 @@ async fn publishing_another_authors_draft_needs_manage() {
 
 #[tokio::test]
 async fn archiving_another_authors_published_post_without_manage_is_forbidden() {
-    let (blog, log) = Harness::new()
-        .holding(stored(AUTHOR, PostStatus::Published))
-        .manager(OTHER, false)
-        .build();
+    let (blog, log) = others_post(PostStatus::Published);
 
     let err = blog
         .transition(&as_user(OTHER), POST, PostStatus::Archived)
@@ -132,10 +126,7 @@ async fn archiving_another_authors_published_post_without_manage_is_forbidden() 
 
 #[tokio::test]
 async fn forbidden_comes_before_the_workflow_check() {
-    let (blog, log) = Harness::new()
-        .holding(stored(AUTHOR, PostStatus::Published))
-        .manager(OTHER, false)
-        .build();
+    let (blog, log) = others_post(PostStatus::Published);
 
     let err = blog
         .transition(&as_user(OTHER), POST, PostStatus::Published)

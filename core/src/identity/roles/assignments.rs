@@ -4,13 +4,12 @@ use platform_ports::authz::Permission;
 use platform_ports::identity::IdentityError;
 use platform_ports::identity::Role;
 use platform_ports::model::{RequestContext, RoleId, UserId};
-use serde_json::json;
 
 use super::RoleManager;
-use crate::identity::names::{actions, events};
+use crate::identity::failures::{log_invalidation, store_error};
 use crate::identity::policy;
-use crate::identity::unit::{finish, log_invalidation, store_error};
-use crate::meta;
+use crate::identity::record::{Assignment, Recorder};
+use crate::unit_of_work::run_in_unit;
 
 impl RoleManager {
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
@@ -21,28 +20,26 @@ impl RoleManager {
         permissions: Vec<Permission>,
     ) -> Result<Role, IdentityError> {
         let permissions = policy::declared(&self.catalog, permissions).map_err(IdentityError::Validation)?;
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(Role, Vec<UserId>), IdentityError> = async {
+        let (role, holders) = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let current = self.find(ctx, id).await?;
             let role = Role {
                 permissions,
                 ..current.clone()
             };
             let changed = self
-                .record_permission_diff(ctx, &mut tx, &role, &current.permissions)
+                .record_permission_diff(ctx, tx, &role, &current.permissions)
                 .await?;
             if !changed {
                 return Ok((current, Vec::new()));
             }
             self.roles
-                .set_permissions(&mut tx, ctx.tenant_id, id, &role.permissions)
+                .set_permissions(tx, ctx.tenant_id, id, &role.permissions)
                 .await
                 .map_err(store_error)?;
             let holders = self.holders(ctx, id).await?;
             Ok((role, holders))
-        }
-        .await;
-        let (role, holders) = finish(tx, outcome).await?;
+        })
+        .await?;
         self.invalidate_all(&holders).await;
         Ok(role)
     }
@@ -54,8 +51,7 @@ impl RoleManager {
         user_id: UserId,
         role_id: RoleId,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<bool, IdentityError> = async {
+        let changed = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, role_id).await?;
             let held = self
                 .roles
@@ -68,26 +64,15 @@ impl RoleManager {
             }
             // The repository answers NotFound for a user outside the tenant.
             self.roles
-                .assign_to_user(&mut tx, ctx.tenant_id, user_id, &[role_id])
+                .assign_to_user(tx, ctx.tenant_id, user_id, &[role_id])
                 .await
                 .map_err(store_error)?;
-            let entry = self.entry(
-                ctx,
-                actions::ROLE_ASSIGNED,
-                user_id,
-                meta! { "role_id" => role_id, "role" => role.name },
-            );
-            let event = self.event(
-                ctx,
-                events::ROLE_ASSIGNED,
-                user_id,
-                json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
-            );
-            self.record(&mut tx, &entry, Some(&event)).await?;
+            self.record_assignment(ctx, tx, ctx.user_id(), Assignment::Assigned, user_id, &role)
+                .await?;
             Ok(true)
-        }
-        .await;
-        if finish(tx, outcome).await? {
+        })
+        .await?;
+        if changed {
             log_invalidation(user_id, self.permissions.invalidate(user_id).await);
         }
         Ok(())
@@ -100,30 +85,17 @@ impl RoleManager {
         user_id: UserId,
         role_id: RoleId,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, role_id).await?;
             // NotFound when the user does not hold it.
             self.roles
-                .revoke_from_user(&mut tx, ctx.tenant_id, user_id, role_id)
+                .revoke_from_user(tx, ctx.tenant_id, user_id, role_id)
                 .await
                 .map_err(store_error)?;
-            let entry = self.entry(
-                ctx,
-                actions::ROLE_REVOKED,
-                user_id,
-                meta! { "role_id" => role_id, "role" => role.name },
-            );
-            let event = self.event(
-                ctx,
-                events::ROLE_REVOKED,
-                user_id,
-                json!({ "user_id": user_id, "role_id": role_id, "role": role.name }),
-            );
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            self.record_assignment(ctx, tx, ctx.user_id(), Assignment::Revoked, user_id, &role)
+                .await
+        })
+        .await?;
         log_invalidation(user_id, self.permissions.invalidate(user_id).await);
         Ok(())
     }

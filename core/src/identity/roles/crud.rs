@@ -5,10 +5,12 @@ use platform_ports::identity::{IdentityError, RoleInput};
 use platform_ports::model::{FieldError, RequestContext, RoleId, ValidationErrors};
 
 use super::RoleManager;
+use crate::identity::failures::{all_valid, invalid, store_error};
 use crate::identity::names::actions;
 use crate::identity::policy;
-use crate::identity::unit::{all_valid, finish, invalid, store_error};
+use crate::identity::record::Recorder;
 use crate::meta;
+use crate::unit_of_work::run_in_unit;
 
 impl RoleManager {
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
@@ -16,13 +18,7 @@ impl RoleManager {
         let name = policy::role_name(&input.name);
         let description = policy::description(input.description.as_deref());
         let permissions = policy::declared(&self.catalog, input.permissions);
-        all_valid(
-            [name.as_ref().err(), description.as_ref().err()]
-                .into_iter()
-                .chain(permission_errors(&permissions)),
-        )?;
-        let (name, description) = (name.map_err(invalid)?, description.map_err(invalid)?);
-        let permissions = permissions.map_err(IdentityError::Validation)?;
+        let (name, description, permissions) = all_fields(name, description, permissions)?;
 
         let now = self.clock.now();
         let role = Role {
@@ -34,16 +30,14 @@ impl RoleManager {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
-            self.roles.create(&mut tx, &role).await.map_err(store_error)?;
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            self.roles.create(tx, &role).await.map_err(store_error)?;
             let entry = self.entry(ctx, actions::ROLE_CREATED, role.id, meta! { "name" => role.name });
-            self.record(&mut tx, &entry, None).await?;
-            self.record_permission_diff(ctx, &mut tx, &role, &[]).await?;
+            self.record(tx, &entry, None).await?;
+            self.record_permission_diff(ctx, tx, &role, &[]).await?;
             Ok(())
-        }
-        .await;
-        finish(tx, outcome).await?;
+        })
+        .await?;
         tracing::info!(role_id = %role.id, "role created");
         Ok(role)
     }
@@ -80,16 +74,9 @@ impl RoleManager {
             .filter(|p| !p.is_empty())
             .map(|p| policy::declared(&self.catalog, p))
             .transpose();
-        all_valid(
-            [name.as_ref().err(), description.as_ref().err()]
-                .into_iter()
-                .chain(permission_errors(&permissions)),
-        )?;
-        let (name, description) = (name.map_err(invalid)?, description.map_err(invalid)?);
-        let permissions = permissions.map_err(IdentityError::Validation)?;
+        let (name, description, permissions) = all_fields(name, description, permissions)?;
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(Role, Vec<_>), IdentityError> = async {
+        let (role, holders) = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let current = self.find(ctx, id).await?;
             let mut role = current.clone();
             let mut fields: Vec<&str> = Vec::new();
@@ -110,7 +97,7 @@ impl RoleManager {
                 return Ok((current, Vec::new()));
             }
             role.updated_at = self.clock.now();
-            self.roles.update(&mut tx, &role).await.map_err(store_error)?;
+            self.roles.update(tx, &role).await.map_err(store_error)?;
             if !fields.is_empty() {
                 let entry = self.entry(
                     ctx,
@@ -118,52 +105,64 @@ impl RoleManager {
                     role.id,
                     meta! { "name" => role.name, "fields" => fields },
                 );
-                self.record(&mut tx, &entry, None).await?;
+                self.record(tx, &entry, None).await?;
             }
             let holders = if permissions_changed {
-                self.record_permission_diff(ctx, &mut tx, &role, &current.permissions)
+                self.record_permission_diff(ctx, tx, &role, &current.permissions)
                     .await?;
                 self.holders(ctx, id).await?
             } else {
                 Vec::new()
             };
             Ok((role, holders))
-        }
-        .await;
-        let (role, holders) = finish(tx, outcome).await?;
+        })
+        .await?;
         self.invalidate_all(&holders).await;
         Ok(role)
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, role_id = %id))]
     pub(super) async fn delete_role(&self, ctx: &RequestContext, id: RoleId) -> Result<(), IdentityError> {
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<Vec<_>, IdentityError> = async {
+        let holders = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, id).await?;
             // Asked before the delete takes the assignments with it.
             let holders = self.holders(ctx, id).await?;
-            self.roles
-                .delete(&mut tx, ctx.tenant_id, id)
-                .await
-                .map_err(store_error)?;
+            self.roles.delete(tx, ctx.tenant_id, id).await.map_err(store_error)?;
             let entry = self.entry(
                 ctx,
                 actions::ROLE_DELETED,
                 id,
                 meta! { "name" => role.name, "holders" => holders.len() },
             );
-            self.record(&mut tx, &entry, None).await?;
+            self.record(tx, &entry, None).await?;
             Ok(holders)
-        }
-        .await;
-        let holders = finish(tx, outcome).await?;
+        })
+        .await?;
         self.invalidate_all(&holders).await;
         tracing::info!("role deleted");
         Ok(())
     }
 }
 
-/// The field errors of a permission check, to report with the other fields'.
-fn permission_errors<T>(checked: &Result<T, ValidationErrors>) -> impl Iterator<Item = Option<&FieldError>> {
-    checked.as_ref().err().into_iter().flat_map(|e| e.0.iter().map(Some))
+/// The checked fields of a role input, or all their errors at once.
+fn all_fields<N, D, P>(
+    name: Result<N, FieldError>,
+    description: Result<D, FieldError>,
+    permissions: Result<P, ValidationErrors>,
+) -> Result<(N, D, P), IdentityError> {
+    let permission_errors = permissions
+        .as_ref()
+        .err()
+        .into_iter()
+        .flat_map(|e| e.0.iter().map(Some));
+    all_valid(
+        [name.as_ref().err(), description.as_ref().err()]
+            .into_iter()
+            .chain(permission_errors),
+    )?;
+    Ok((
+        name.map_err(invalid)?,
+        description.map_err(invalid)?,
+        permissions.map_err(IdentityError::Validation)?,
+    ))
 }

@@ -3,123 +3,50 @@
 mod assignments;
 mod crud;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use platform_ports::audit::AuditEntry;
 use platform_ports::audit::AuditStore;
 use platform_ports::authz::Permission;
 use platform_ports::authz::PermissionResolver;
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::events::Event;
 use platform_ports::events::Outbox;
 use platform_ports::identity::Role;
 use platform_ports::identity::RoleRepository;
 use platform_ports::identity::{IdentityError, RoleInput, RoleService};
 use platform_ports::model::{RequestContext, RoleId, UserId};
 use platform_ports::persistence::{Transaction, UnitOfWork};
-use serde_json::json;
 
-use super::names::{EVENT_SOURCE, actions, events};
+use super::failures::{log_invalidation, store_error};
+use super::record::Recorder;
 use super::settings::PermissionCatalog;
-use super::unit::{log_invalidation, store_error};
-use super::users::IdentityPorts;
-use crate::meta;
-use crate::support::{IDENTITY_TOPIC, audit_entry, event};
 
 /// Implements [`RoleService`].
+///
+/// Built by shaku; the fields are open to `identity` so its tests can
+/// build it from mocks.
 #[derive(shaku::Component)]
 #[shaku(interface = RoleService)]
 pub struct RoleManager {
     #[shaku(inject)]
-    uow: Arc<dyn UnitOfWork>,
+    pub(super) uow: Arc<dyn UnitOfWork>,
     #[shaku(inject)]
-    roles: Arc<dyn RoleRepository>,
+    pub(super) roles: Arc<dyn RoleRepository>,
     #[shaku(inject)]
-    audit: Arc<dyn AuditStore>,
+    pub(super) audit: Arc<dyn AuditStore>,
     #[shaku(inject)]
-    outbox: Arc<dyn Outbox>,
+    pub(super) outbox: Arc<dyn Outbox>,
     #[shaku(inject)]
-    permissions: Arc<dyn PermissionResolver>,
+    pub(super) permissions: Arc<dyn PermissionResolver>,
     #[shaku(inject)]
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     #[shaku(inject)]
-    ids: Arc<dyn IdGenerator>,
+    pub(super) ids: Arc<dyn IdGenerator>,
     /// Every declared permission: roles grant nothing else.
-    catalog: PermissionCatalog,
+    pub(super) catalog: PermissionCatalog,
 }
 
 impl RoleManager {
-    /// A manager over the role-related `ports`.
-    #[must_use]
-    pub fn new(ports: &IdentityPorts, catalog: PermissionCatalog) -> Self {
-        Self {
-            uow: Arc::clone(&ports.uow),
-            roles: Arc::clone(&ports.roles),
-            audit: Arc::clone(&ports.audit),
-            outbox: Arc::clone(&ports.outbox),
-            permissions: Arc::clone(&ports.permissions),
-            clock: Arc::clone(&ports.clock),
-            ids: Arc::clone(&ports.ids),
-            catalog,
-        }
-    }
-
-    /// An audit entry attributed from the context.
-    fn entry(
-        &self,
-        ctx: &RequestContext,
-        action: &str,
-        target: impl ToString,
-        metadata: BTreeMap<String, serde_json::Value>,
-    ) -> AuditEntry {
-        audit_entry(
-            ctx,
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            action,
-            Some(target.to_string()),
-            metadata,
-        )
-    }
-
-    /// An identity event about `aggregate`.
-    fn event(
-        &self,
-        ctx: &RequestContext,
-        event_type: &str,
-        aggregate: impl ToString,
-        data: serde_json::Value,
-    ) -> Event {
-        event(
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            event_type,
-            EVENT_SOURCE,
-            ctx.tenant_id,
-            aggregate.to_string(),
-            data,
-        )
-    }
-
-    /// Writes the audit entry and, when given, the event into the unit of work.
-    async fn record(
-        &self,
-        tx: &mut Transaction,
-        entry: &AuditEntry,
-        event: Option<&Event>,
-    ) -> Result<(), IdentityError> {
-        self.audit.append(tx, entry).await.map_err(store_error)?;
-        if let Some(event) = event {
-            self.outbox
-                .enqueue(tx, IDENTITY_TOPIC, event)
-                .await
-                .map_err(store_error)?;
-        }
-        Ok(())
-    }
-
     /// Records what changed between a role's old and new permission sets:
     /// `permission.granted` (with an event) for additions,
     /// `permission.revoked` for removals. Returns whether anything changed.
@@ -130,32 +57,10 @@ impl RoleManager {
         role: &Role,
         old: &[Permission],
     ) -> Result<bool, IdentityError> {
-        let added: Vec<&Permission> = role.permissions.iter().filter(|p| !old.contains(p)).collect();
-        let removed: Vec<&Permission> = old.iter().filter(|p| !role.permissions.contains(p)).collect();
-        if !added.is_empty() {
-            let entry = self.entry(
-                ctx,
-                actions::PERMISSION_GRANTED,
-                role.id,
-                meta! { "role" => role.name, "permissions" => added },
-            );
-            let event = self.event(
-                ctx,
-                events::PERMISSION_GRANTED,
-                role.id,
-                json!({ "role_id": role.id, "role": role.name, "permissions": added }),
-            );
-            self.record(tx, &entry, Some(&event)).await?;
-        }
-        if !removed.is_empty() {
-            let entry = self.entry(
-                ctx,
-                actions::PERMISSION_REVOKED,
-                role.id,
-                meta! { "role" => role.name, "permissions" => removed },
-            );
-            self.record(tx, &entry, None).await?;
-        }
+        let added: Vec<Permission> = role.permissions.iter().filter(|p| !old.contains(p)).cloned().collect();
+        let removed: Vec<Permission> = old.iter().filter(|p| !role.permissions.contains(p)).cloned().collect();
+        self.record_permission_changes(ctx, tx, ctx.user_id(), role, &added, &removed)
+            .await?;
         Ok(!added.is_empty() || !removed.is_empty())
     }
 
@@ -178,6 +83,16 @@ impl RoleManager {
         for user in users {
             log_invalidation(*user, self.permissions.invalidate(*user).await);
         }
+    }
+}
+
+impl Recorder for RoleManager {
+    fn stamps(&self) -> (&dyn Clock, &dyn IdGenerator) {
+        (self.clock.as_ref(), self.ids.as_ref())
+    }
+
+    fn stores(&self) -> (&dyn AuditStore, &dyn Outbox) {
+        (self.audit.as_ref(), self.outbox.as_ref())
     }
 }
 

@@ -12,40 +12,30 @@ mod register;
 mod roles;
 mod tokens;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
-use platform_ports::audit::AuditEntry;
 use platform_ports::audit::MockAuditStore;
 use platform_ports::auth::MockOpaqueTokens;
 use platform_ports::auth::TokenHash;
 use platform_ports::auth::{MockRefreshTokenStore, MockVerificationTokenStore};
 use platform_ports::authz::MockPermissionResolver;
-use platform_ports::clock::{MockClock, MockIdGenerator};
-use platform_ports::events::Event;
 use platform_ports::events::MockOutbox;
 use platform_ports::identity::IdentityError;
 use platform_ports::identity::MockPasswordHasher;
 use platform_ports::identity::{MockRoleRepository, MockUserRepository};
 use platform_ports::identity::{PasswordHash, User};
-use platform_ports::model::{Actor, Email, RequestContext, SecretString, TenantId, TokenFamilyId, UserId};
+use platform_ports::model::{Email, SecretString, UserId};
 use platform_ports::notify::MockNotifier;
-use platform_ports::persistence::{MockUnitOfWork, Transaction};
-use platform_ports::testing::{FakeTx, TxOutcome};
+use platform_ports::persistence::MockUnitOfWork;
 use uuid::Uuid;
 
-use super::{IdentityPorts, IdentitySettings, PermissionCatalog, RoleManager, UserManager};
+use super::{IdentitySettings, PermissionCatalog, RoleManager, UserManager};
+use crate::support::IDENTITY_TOPIC;
+pub(super) use crate::testing::{Log, TENANT, anonymous, as_user, now};
+use crate::testing::{counting_ids, fixed_clock};
 
-/// The tenant every test acts in.
-pub(super) const TENANT: TenantId = TenantId(Uuid::from_u128(0x7e));
 /// The raw token the fake token generator hands out.
 pub(super) const RAW_TOKEN: &str = "raw-token";
-
-/// The fixed time of every test.
-pub(super) fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-}
 
 /// How the fake token port hashes.
 pub(super) fn hash_of(token: &str) -> TokenHash {
@@ -68,30 +58,6 @@ pub(super) fn stored_user(id: u128, email: &str, verified: bool) -> User {
         email_verified: verified,
         created_at: now(),
         updated_at: now(),
-    }
-}
-
-/// An anonymous call in [`TENANT`].
-pub(super) fn anonymous() -> RequestContext {
-    RequestContext {
-        request_id: "req-anon".into(),
-        tenant_id: TENANT,
-        ..RequestContext::default()
-    }
-}
-
-/// A call by `user` in [`TENANT`], from login session `session`.
-pub(super) fn as_user(user: UserId, session: Option<TokenFamilyId>) -> RequestContext {
-    RequestContext {
-        request_id: "req-user".into(),
-        tenant_id: TENANT,
-        actor: Some(Actor {
-            user_id: user,
-            roles: vec![],
-            tenant_id: TENANT,
-            session_id: session,
-        }),
-        ..RequestContext::default()
     }
 }
 
@@ -127,107 +93,22 @@ pub(super) struct Harness {
     pub(super) log: Log,
 }
 
-/// What the use case did, readable after the call.
-#[derive(Clone, Default)]
-pub(super) struct Log {
-    pub(super) tx: FakeTx,
-    begins: Arc<AtomicUsize>,
-    audits: Arc<Mutex<Vec<AuditEntry>>>,
-    events: Arc<Mutex<Vec<(String, Event)>>>,
-}
-
-impl Log {
-    /// How the (last) unit of work ended.
-    pub(super) fn outcome(&self) -> TxOutcome {
-        self.tx.outcome()
-    }
-
-    /// How many units of work were opened.
-    pub(super) fn begins(&self) -> usize {
-        self.begins.load(Ordering::SeqCst)
-    }
-
-    /// A predicate for expectations that must only run after commit.
-    pub(super) fn committed(&self) -> impl Fn() -> bool + Send + Sync + 'static {
-        let tx = self.tx.clone();
-        move || tx.outcome() == TxOutcome::Committed
-    }
-
-    /// The audit actions appended, in order.
-    pub(super) fn actions(&self) -> Vec<String> {
-        self.audits.lock().unwrap().iter().map(|e| e.action.clone()).collect()
-    }
-
-    /// The appended entry with this action.
-    pub(super) fn audit(&self, action: &str) -> AuditEntry {
-        self.audits
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|e| e.action == action)
-            .cloned()
-            .unwrap_or_else(|| panic!("no `{action}` audit entry in {:?}", self.actions()))
-    }
-
-    /// Every appended entry.
-    pub(super) fn audits(&self) -> Vec<AuditEntry> {
-        self.audits.lock().unwrap().clone()
-    }
-
-    /// The event types enqueued, in order (all on the identity topic).
-    pub(super) fn event_types(&self) -> Vec<String> {
-        let events = self.events.lock().unwrap();
-        assert!(events.iter().all(|(topic, _)| topic == crate::support::IDENTITY_TOPIC));
-        events.iter().map(|(_, e)| e.event_type.clone()).collect()
-    }
-
-    /// The enqueued event of this type.
-    pub(super) fn event(&self, event_type: &str) -> Event {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, e)| e)
-            .find(|e| e.event_type == event_type)
-            .cloned()
-            .unwrap_or_else(|| panic!("no `{event_type}` event in {:?}", self.event_types()))
-    }
-}
-
 impl Harness {
     pub(super) fn new() -> Self {
-        let log = Log::default();
-        let mut uow = MockUnitOfWork::new();
-        let (tx, begins) = (log.tx.clone(), Arc::clone(&log.begins));
-        uow.expect_begin().returning(move || {
-            begins.fetch_add(1, Ordering::SeqCst);
-            Ok(Transaction::new(tx.clone()))
-        });
-        let mut audit = MockAuditStore::new();
-        let audits = Arc::clone(&log.audits);
-        audit.expect_append().returning(move |_, entry| {
-            audits.lock().unwrap().push(entry.clone());
-            Ok(())
-        });
-        let mut outbox = MockOutbox::new();
-        let events = Arc::clone(&log.events);
-        outbox.expect_enqueue().returning(move |_, topic, event| {
-            events.lock().unwrap().push((topic.to_owned(), event.clone()));
-            Ok(())
-        });
+        let log = Log::on_topic(IDENTITY_TOPIC);
         let mut tokens = MockOpaqueTokens::new();
         tokens.expect_generate().returning(|| SecretString::new(RAW_TOKEN));
         tokens.expect_hash().returning(hash_of);
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_hash().returning(|p| Ok(phc(p.expose())));
         Self {
-            uow,
+            uow: log.unit_of_work(),
             users: MockUserRepository::new(),
             roles: MockRoleRepository::new(),
             refresh: MockRefreshTokenStore::new(),
             verification: MockVerificationTokenStore::new(),
-            audit,
-            outbox,
+            audit: log.audit_store(),
+            outbox: log.outbox(),
             hasher,
             tokens,
             notifier: MockNotifier::new(),
@@ -241,14 +122,27 @@ impl Harness {
         }
     }
 
-    fn ports(self) -> (IdentityPorts, IdentitySettings, PermissionCatalog, Log) {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        let counter = AtomicU64::new(0x1000);
-        let mut ids = MockIdGenerator::new();
-        ids.expect_new_id()
-            .returning(move || Uuid::from_u128(u128::from(counter.fetch_add(1, Ordering::SeqCst))));
-        let ports = IdentityPorts {
+    /// Expects one `template` mail to `to` carrying the raw token, sent only
+    /// after commit; `data_ok` checks the rest of its data.
+    pub(super) fn expect_token_mail(
+        &mut self,
+        to: &'static str,
+        template: &'static str,
+        data_ok: impl Fn(&serde_json::Value) -> bool + Send + Sync + 'static,
+    ) {
+        let committed = self.log.committed();
+        self.notifier
+            .expect_send_email_with_template()
+            .withf(move |address, name, data| {
+                committed() && address == to && name == template && data["token"] == RAW_TOKEN && data_ok(data)
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+    }
+
+    /// The user manager over these mocks, and the log to inspect.
+    pub(super) fn users(self) -> (UserManager, Log) {
+        let manager = UserManager {
             uow: Arc::new(self.uow),
             users: Arc::new(self.users),
             roles: Arc::new(self.roles),
@@ -260,21 +154,26 @@ impl Harness {
             tokens: Arc::new(self.tokens),
             notifier: Arc::new(self.notifier),
             permissions: Arc::new(self.resolver),
-            clock: Arc::new(clock),
-            ids: Arc::new(ids),
+            clock: Arc::new(fixed_clock()),
+            ids: Arc::new(counting_ids()),
+            settings: self.settings,
+            catalog: self.catalog,
         };
-        (ports, self.settings, self.catalog, self.log)
-    }
-
-    /// The user manager over these mocks, and the log to inspect.
-    pub(super) fn users(self) -> (UserManager, Log) {
-        let (ports, settings, catalog, log) = self.ports();
-        (UserManager::new(ports, settings, catalog), log)
+        (manager, self.log)
     }
 
     /// The role manager over these mocks, and the log to inspect.
     pub(super) fn roles(self) -> (RoleManager, Log) {
-        let (ports, _, catalog, log) = self.ports();
-        (RoleManager::new(&ports, catalog), log)
+        let manager = RoleManager {
+            uow: Arc::new(self.uow),
+            roles: Arc::new(self.roles),
+            audit: Arc::new(self.audit),
+            outbox: Arc::new(self.outbox),
+            permissions: Arc::new(self.resolver),
+            clock: Arc::new(fixed_clock()),
+            ids: Arc::new(counting_ids()),
+            catalog: self.catalog,
+        };
+        (manager, self.log)
     }
 }

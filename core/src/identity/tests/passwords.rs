@@ -3,7 +3,7 @@
 use platform_ports::StoreError;
 use platform_ports::identity::HashError;
 use platform_ports::identity::{IdentityError, UserService};
-use platform_ports::model::TokenFamilyId;
+use platform_ports::model::{RequestContext, TokenFamilyId};
 use platform_ports::testing::TxOutcome;
 
 use super::*;
@@ -16,6 +16,13 @@ fn user_id() -> UserId {
 
 fn session() -> TokenFamilyId {
     TokenFamilyId(Uuid::from_u128(0x5e55))
+}
+
+/// Changes the user's password, given the right old one, to `new` as `caller`.
+async fn change_to(users: &UserManager, caller: &RequestContext, new: &str) -> Result<(), IdentityError> {
+    users
+        .change_password(caller, user_id(), &secret("old password 123"), &secret(new))
+        .await
 }
 
 /// Harness with the user stored and the old password checked as `old_ok`.
@@ -47,13 +54,7 @@ async fn changing_keeps_the_current_session_and_ends_the_others() {
         .returning(|_, _, _, _| Ok(1));
     let (users, log) = h.users();
 
-    users
-        .change_password(
-            &as_user(user_id(), Some(session())),
-            user_id(),
-            &secret("old password 123"),
-            &secret("a new passphrase!"),
-        )
+    change_to(&users, &as_user(user_id(), Some(session())), "a new passphrase!")
         .await
         .unwrap();
 
@@ -79,28 +80,14 @@ async fn someone_elses_change_keeps_none_of_the_owners_sessions() {
     let (users, _) = h.users();
     let admin = as_user(UserId(Uuid::from_u128(1)), Some(session()));
 
-    users
-        .change_password(
-            &admin,
-            user_id(),
-            &secret("old password 123"),
-            &secret("a new passphrase!"),
-        )
-        .await
-        .unwrap();
+    change_to(&users, &admin, "a new passphrase!").await.unwrap();
 }
 
 #[tokio::test]
 async fn a_wrong_old_password_is_invalid_credentials() {
     let (users, log) = harness(false).users();
 
-    let err = users
-        .change_password(
-            &as_user(user_id(), None),
-            user_id(),
-            &secret("old password 123"),
-            &secret("a new passphrase!"),
-        )
+    let err = change_to(&users, &as_user(user_id(), None), "a new passphrase!")
         .await
         .unwrap_err();
 
@@ -112,14 +99,7 @@ async fn a_wrong_old_password_is_invalid_credentials() {
 async fn a_weak_new_password_is_refused() {
     for (new, code) in [("2short", "too_short"), ("ADA@example.com", "equals_email")] {
         let (users, log) = harness(true).users();
-        let result = users
-            .change_password(
-                &as_user(user_id(), None),
-                user_id(),
-                &secret("old password 123"),
-                &secret(new),
-            )
-            .await;
+        let result = change_to(&users, &as_user(user_id(), None), new).await;
         assert_eq!(field_error(result), ("new_password".to_owned(), code.to_owned()));
         assert_eq!(log.begins(), 0);
     }
@@ -134,13 +114,7 @@ async fn a_hasher_outage_is_a_backend_error() {
         .returning(|_, _| Err(HashError::Unavailable("pool saturated".into())));
     let (users, _) = h.users();
 
-    let err = users
-        .change_password(
-            &as_user(user_id(), None),
-            user_id(),
-            &secret("old password 123"),
-            &secret("a new passphrase!"),
-        )
+    let err = change_to(&users, &as_user(user_id(), None), "a new passphrase!")
         .await
         .unwrap_err();
 
@@ -155,13 +129,7 @@ async fn an_update_failure_rolls_back() {
         .returning(|_, _| Err(StoreError::backend("disk full")));
     let (users, log) = h.users();
 
-    let err = users
-        .change_password(
-            &as_user(user_id(), None),
-            user_id(),
-            &secret("old password 123"),
-            &secret("a new passphrase!"),
-        )
+    let err = change_to(&users, &as_user(user_id(), None), "a new passphrase!")
         .await
         .unwrap_err();
 

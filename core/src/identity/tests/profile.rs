@@ -44,14 +44,7 @@ async fn a_new_email_becomes_unverified_and_is_mailed_a_token() {
         })
         .times(1)
         .returning(|_, _| Ok(()));
-    let committed = h.log.committed();
-    h.notifier
-        .expect_send_email_with_template()
-        .withf(move |to, template, data| {
-            committed() && to == "new@example.com" && template == "email_verification" && data["token"] == RAW_TOKEN
-        })
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    h.expect_token_mail("new@example.com", "email_verification", |_| true);
     let (users, log) = h.users();
     let updates = UserUpdates {
         display_name: Some(Some(" Ada ".to_owned())),

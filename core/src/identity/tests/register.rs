@@ -16,6 +16,13 @@ fn input(email: &str, password: &str) -> RegisterUser {
     }
 }
 
+/// Registers ada@example.com with a valid password, anonymously.
+async fn register_ada(users: &UserManager) -> Result<User, IdentityError> {
+    users
+        .register(&anonymous(), input("ada@example.com", "correct horse battery"))
+        .await
+}
+
 #[tokio::test]
 async fn register_writes_one_unit_of_work_then_mails_the_token() {
     let mut h = Harness::new();
@@ -41,19 +48,9 @@ async fn register_writes_one_unit_of_work_then_mails_the_token() {
         })
         .times(1)
         .returning(|_, _| Ok(()));
-    let committed = h.log.committed();
-    h.notifier
-        .expect_send_email_with_template()
-        .withf(move |to, template, data| {
-            committed()
-                && to == "ada@example.com"
-                && template == "email_verification"
-                && data["token"] == RAW_TOKEN
-                && data["link"] == "https://app.test/verify-email?token=raw-token"
-                && data["email"] == "ada@example.com"
-        })
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    h.expect_token_mail("ada@example.com", "email_verification", |data| {
+        data["link"] == "https://app.test/verify-email?token=raw-token" && data["email"] == "ada@example.com"
+    });
     let (users, log) = h.users();
 
     let user = users
@@ -87,10 +84,7 @@ async fn a_taken_email_is_a_conflict_and_nothing_is_mailed() {
         .returning(|_, _| Err(StoreError::Conflict("email".into())));
     let (users, log) = h.users();
 
-    let err = users
-        .register(&anonymous(), input("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let err = register_ada(&users).await.unwrap_err();
 
     assert!(
         matches!(&err, IdentityError::Conflict(c) if c == "email_taken"),
@@ -108,10 +102,7 @@ async fn a_repository_failure_is_a_backend_error_and_rolls_back() {
         .returning(|_, _| Err(StoreError::backend("connection reset")));
     let (users, log) = h.users();
 
-    let err = users
-        .register(&anonymous(), input("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let err = register_ada(&users).await.unwrap_err();
 
     assert!(matches!(err, IdentityError::Backend(_)), "{err:?}");
     assert_eq!(log.outcome(), TxOutcome::RolledBack);
@@ -128,10 +119,7 @@ async fn an_audit_failure_rolls_back_the_user_too() {
         .returning(|_, _| Err(StoreError::backend("audit table locked")));
     let (users, log) = h.users();
 
-    let err = users
-        .register(&anonymous(), input("ada@example.com", "correct horse battery"))
-        .await
-        .unwrap_err();
+    let err = register_ada(&users).await.unwrap_err();
 
     assert!(matches!(err, IdentityError::Backend(_)), "{err:?}");
     assert_eq!(log.outcome(), TxOutcome::RolledBack);
@@ -185,9 +173,7 @@ async fn a_mail_failure_does_not_undo_the_registration() {
         .returning(|_, _, _| Err(NotifyError::Backend("queue closed".into())));
     let (users, log) = h.users();
 
-    let user = users
-        .register(&anonymous(), input("ada@example.com", "correct horse battery"))
-        .await;
+    let user = register_ada(&users).await;
 
     assert!(user.is_ok(), "{user:?}");
     assert_eq!(log.outcome(), TxOutcome::Committed);

@@ -1,8 +1,6 @@
 //! The bootstrap administrator.
 
-use platform_ports::audit::AuditEntry;
 use platform_ports::authz::Permission;
-use platform_ports::events::Event;
 use platform_ports::identity::IdentityError;
 use platform_ports::identity::{PasswordHash, Role, User};
 use platform_ports::model::{Email, RequestContext, RoleId, SecretString, UserId};
@@ -10,11 +8,12 @@ use platform_ports::persistence::Transaction;
 use serde_json::json;
 
 use super::UserManager;
-use crate::identity::names::{ADMIN_ROLE, EVENT_SOURCE, actions, events};
+use crate::identity::failures::{hash_error, invalid, log_invalidation, store_error};
+use crate::identity::names::{ADMIN_ROLE, actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{finish, hash_error, invalid, log_invalidation, store_error};
+use crate::identity::record::{Assignment, Recorder};
 use crate::meta;
-use crate::support::{audit_entry_as, event};
+use crate::unit_of_work::run_in_unit;
 
 /// The administrator's account as found before the unit of work.
 enum Account {
@@ -63,12 +62,11 @@ impl UserManager {
             None => Account::New(self.hasher.hash(password).await.map_err(hash_error)?),
         };
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<User, IdentityError> = async {
-            let role = self.ensure_admin_role(ctx, &mut tx).await?;
+        let user = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            let role = self.ensure_admin_role(ctx, tx).await?;
             let user = match account {
-                Account::Existing(user) => self.ensure_verified(ctx, &mut tx, user).await?,
-                Account::New(hash) => self.create_admin(ctx, &mut tx, email, hash).await?,
+                Account::Existing(user) => self.ensure_verified(ctx, tx, user).await?,
+                Account::New(hash) => self.create_admin(ctx, tx, email, hash).await?,
             };
             let held = self
                 .roles
@@ -77,27 +75,15 @@ impl UserManager {
                 .map_err(store_error)?;
             if !held.iter().any(|r| r.id == role.id) {
                 self.roles
-                    .assign_to_user(&mut tx, ctx.tenant_id, user.id, &[role.id])
+                    .assign_to_user(tx, ctx.tenant_id, user.id, &[role.id])
                     .await
                     .map_err(store_error)?;
-                let entry = self.system_entry(
-                    ctx,
-                    actions::ROLE_ASSIGNED,
-                    user.id,
-                    meta! { "role_id" => role.id, "role" => ADMIN_ROLE },
-                );
-                let event = self.system_event(
-                    ctx,
-                    events::ROLE_ASSIGNED,
-                    user.id.to_string(),
-                    json!({ "user_id": user.id, "role_id": role.id, "role": ADMIN_ROLE }),
-                );
-                self.record(&mut tx, &entry, Some(&event)).await?;
+                self.record_assignment(ctx, tx, None, Assignment::Assigned, user.id, &role)
+                    .await?;
             }
             Ok(user)
-        }
-        .await;
-        let user = finish(tx, outcome).await?;
+        })
+        .await?;
         log_invalidation(user.id, self.permissions.invalidate(user.id).await);
         tracing::info!(user_id = %user.id, "bootstrap administrator ensured");
         Ok(user)
@@ -124,7 +110,13 @@ impl UserManager {
                     updated_at: now,
                 };
                 self.roles.create(tx, &role).await.map_err(store_error)?;
-                let entry = self.system_entry(ctx, actions::ROLE_CREATED, role.id, meta! { "name" => ADMIN_ROLE });
+                let entry = self.entry_as(
+                    ctx,
+                    None,
+                    actions::ROLE_CREATED,
+                    role.id,
+                    meta! { "name" => ADMIN_ROLE },
+                );
                 self.record(tx, &entry, None).await?;
                 (role, catalog, Vec::new())
             }
@@ -156,30 +148,8 @@ impl UserManager {
                 )
             }
         };
-        if !added.is_empty() {
-            let entry = self.system_entry(
-                ctx,
-                actions::PERMISSION_GRANTED,
-                role.id,
-                meta! { "role" => ADMIN_ROLE, "permissions" => added },
-            );
-            let event = self.system_event(
-                ctx,
-                events::PERMISSION_GRANTED,
-                role.id.to_string(),
-                json!({ "role_id": role.id, "role": ADMIN_ROLE, "permissions": added }),
-            );
-            self.record(tx, &entry, Some(&event)).await?;
-        }
-        if !removed.is_empty() {
-            let entry = self.system_entry(
-                ctx,
-                actions::PERMISSION_REVOKED,
-                role.id,
-                meta! { "role" => ADMIN_ROLE, "permissions" => removed },
-            );
-            self.record(tx, &entry, None).await?;
-        }
+        self.record_permission_changes(ctx, tx, None, &role, &added, &removed)
+            .await?;
         Ok(role)
     }
 
@@ -202,11 +172,17 @@ impl UserManager {
             updated_at: now,
         };
         self.users.create(tx, &user).await.map_err(store_error)?;
-        let entry = self.system_entry(ctx, actions::USER_CREATED, user.id, meta! { "email" => email.as_str() });
-        let event = self.user_event(
+        let entry = self.entry_as(
+            ctx,
+            None,
+            actions::USER_CREATED,
+            user.id,
+            meta! { "email" => email.as_str() },
+        );
+        let event = self.event(
             ctx,
             events::USER_CREATED,
-            &user,
+            user.id,
             json!({ "id": user.id, "email": email.as_str() }),
         );
         self.record(tx, &entry, Some(&event)).await?;
@@ -223,62 +199,6 @@ impl UserManager {
         if user.email_verified {
             return Ok(user);
         }
-        let user = User {
-            email_verified: true,
-            updated_at: self.clock.now(),
-            ..user
-        };
-        self.users.update(tx, &user).await.map_err(store_error)?;
-        let entry = self.system_entry(
-            ctx,
-            actions::USER_EMAIL_VERIFIED,
-            user.id,
-            meta! { "email" => user.email.as_str() },
-        );
-        let event = self.user_event(
-            ctx,
-            events::USER_UPDATED,
-            &user,
-            json!({ "id": user.id, "email": user.email.as_str(), "fields": ["email_verified"] }),
-        );
-        self.record(tx, &entry, Some(&event)).await?;
-        Ok(user)
-    }
-
-    /// An audit entry with no actor: start-up and the CLI act for nobody.
-    fn system_entry(
-        &self,
-        ctx: &RequestContext,
-        action: &str,
-        target: impl ToString,
-        metadata: std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> AuditEntry {
-        audit_entry_as(
-            ctx,
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            None,
-            action,
-            Some(target.to_string()),
-            metadata,
-        )
-    }
-
-    fn system_event(
-        &self,
-        ctx: &RequestContext,
-        event_type: &str,
-        aggregate: String,
-        data: serde_json::Value,
-    ) -> Event {
-        event(
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            event_type,
-            EVENT_SOURCE,
-            ctx.tenant_id,
-            aggregate,
-            data,
-        )
+        self.mark_verified(ctx, tx, None, user, self.clock.now()).await
     }
 }

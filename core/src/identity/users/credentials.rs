@@ -1,16 +1,20 @@
 //! Registration, email verification and passwords.
 
-use platform_ports::auth::VerificationPurpose;
+use chrono::{DateTime, Utc};
+use platform_ports::auth::{TokenHash, VerificationPurpose};
 use platform_ports::identity::User;
 use platform_ports::identity::{IdentityError, RegisterUser};
 use platform_ports::model::{Email, RequestContext, SecretString, UserId};
+use platform_ports::persistence::Transaction;
 use serde_json::json;
 
 use super::UserManager;
+use crate::identity::failures::{all_valid, hash_error, invalid, store_error};
 use crate::identity::names::{actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{all_valid, finish, hash_error, invalid, store_error};
+use crate::identity::record::Recorder;
 use crate::meta;
+use crate::unit_of_work::run_in_unit;
 
 /// Where the verification link points (the front end's page).
 pub(crate) const VERIFY_EMAIL_PATH: &str = "/verify-email";
@@ -57,24 +61,22 @@ impl UserManager {
             user.id,
             meta! { "email" => user.email.as_str() },
         );
-        let event = self.user_event(
+        let event = self.event(
             ctx,
             events::USER_CREATED,
-            &user,
+            user.id,
             json!({ "id": user.id, "email": user.email.as_str() }),
         );
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
-            self.users.create(&mut tx, &user).await.map_err(store_error)?;
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            self.users.create(tx, &user).await.map_err(store_error)?;
             self.verification_tokens
-                .insert(&mut tx, &record)
+                .insert(tx, &record)
                 .await
                 .map_err(store_error)?;
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            self.record(tx, &entry, Some(&event)).await
+        })
+        .await?;
 
         tracing::info!(user_id = %user.id, "user registered");
         self.mail_token(&user.email, VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH, &token)
@@ -90,44 +92,16 @@ impl UserManager {
     ) -> Result<(), IdentityError> {
         let hash = self.tokens.hash(token.expose());
         let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<UserId, IdentityError> = async {
-            let record = self
-                .verification_tokens
-                .consume(&mut tx, VerificationPurpose::EmailVerification, &hash, now)
-                .await
-                .map_err(store_error)?
-                .filter(|r| r.tenant_id == ctx.tenant_id)
-                .ok_or(IdentityError::InvalidToken)?;
-            // A token whose account is gone proves nothing.
-            let mut user = self
-                .users
-                .find_by_id(ctx.tenant_id, record.user_id)
-                .await
-                .map_err(store_error)?
-                .ok_or(IdentityError::InvalidToken)?;
-            user.email_verified = true;
-            user.updated_at = now;
-            self.users.update(&mut tx, &user).await.map_err(store_error)?;
-            let entry = self.entry(
-                ctx,
-                actions::USER_EMAIL_VERIFIED,
-                user.id,
-                meta! { "email" => user.email.as_str() },
-            );
-            let event = self.user_event(
-                ctx,
-                events::USER_UPDATED,
-                &user,
-                json!({ "id": user.id, "email": user.email.as_str(), "fields": ["email_verified"] }),
-            );
-            self.record(&mut tx, &entry, Some(&event)).await?;
-            Ok(user.id)
-        }
-        .await;
         // A rolled-back consume leaves the token usable: only a verification
         // that commits spends it.
-        let user_id = finish(tx, outcome).await?;
+        let user_id = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            let user = self
+                .redeem(ctx, tx, VerificationPurpose::EmailVerification, &hash, now)
+                .await?;
+            let user = self.mark_verified(ctx, tx, ctx.user_id(), user, now).await?;
+            Ok(user.id)
+        })
+        .await?;
         tracing::info!(user_id = %user_id, "email verified");
         Ok(())
     }
@@ -156,22 +130,11 @@ impl UserManager {
         };
 
         let record = self.token_record(token_hash, &user, VerificationPurpose::PasswordReset);
-        let now = record.created_at;
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
-            // Only the newest reset mail works.
-            self.verification_tokens
-                .invalidate_user(&mut tx, user.id, VerificationPurpose::PasswordReset, now)
-                .await
-                .map_err(store_error)?;
-            self.verification_tokens
-                .insert(&mut tx, &record)
-                .await
-                .map_err(store_error)?;
-            Ok(())
-        }
-        .await;
-        finish(tx, outcome).await?;
+        // Only the newest reset mail works.
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            self.replace_token(tx, &record).await
+        })
+        .await?;
         self.mail_token(&user.email, RESET_TEMPLATE, RESET_PASSWORD_PATH, &token)
             .await;
         Ok(())
@@ -191,29 +154,18 @@ impl UserManager {
         let hash = self.tokens.hash(token.expose());
         let now = self.clock.now();
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<UserId, IdentityError> = async {
-            let record = self
-                .verification_tokens
-                .consume(&mut tx, VerificationPurpose::PasswordReset, &hash, now)
-                .await
-                .map_err(store_error)?
-                .filter(|r| r.tenant_id == ctx.tenant_id)
-                .ok_or(IdentityError::InvalidToken)?;
+        let user_id = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let mut user = self
-                .users
-                .find_by_id(ctx.tenant_id, record.user_id)
-                .await
-                .map_err(store_error)?
-                .ok_or(IdentityError::InvalidToken)?;
+                .redeem(ctx, tx, VerificationPurpose::PasswordReset, &hash, now)
+                .await?;
             // Refused inside the unit of work: the rollback keeps the token usable.
             policy::check_password_not_email("new_password", new_password, &user.email).map_err(invalid)?;
             user.password_hash = password_hash;
             user.updated_at = now;
-            self.users.update(&mut tx, &user).await.map_err(store_error)?;
+            self.users.update(tx, &user).await.map_err(store_error)?;
             let revoked = self
                 .refresh_tokens
-                .revoke_user(&mut tx, user.id, None, now)
+                .revoke_user(tx, user.id, None, now)
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -222,17 +174,16 @@ impl UserManager {
                 user.id,
                 meta! { "sessions_revoked" => revoked },
             );
-            let event = self.user_event(
+            let event = self.event(
                 ctx,
                 events::USER_UPDATED,
-                &user,
+                user.id,
                 json!({ "id": user.id, "email": user.email.as_str(), "fields": ["password"] }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await?;
+            self.record(tx, &entry, Some(&event)).await?;
             Ok(user.id)
-        }
-        .await;
-        let user_id = finish(tx, outcome).await?;
+        })
+        .await?;
         tracing::info!(user_id = %user_id, "password reset");
         Ok(())
     }
@@ -245,12 +196,7 @@ impl UserManager {
         old_password: &SecretString,
         new_password: &SecretString,
     ) -> Result<(), IdentityError> {
-        let user = self
-            .users
-            .find_by_id(ctx.tenant_id, user_id)
-            .await
-            .map_err(store_error)?
-            .ok_or(IdentityError::NotFound)?;
+        let user = self.find(ctx, user_id).await?;
         if !self
             .hasher
             .verify(old_password, &user.password_hash)
@@ -270,17 +216,16 @@ impl UserManager {
             .and_then(|a| a.session_id);
         let now = self.clock.now();
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let updated = User {
                 password_hash,
                 updated_at: now,
                 ..user
             };
-            self.users.update(&mut tx, &updated).await.map_err(store_error)?;
+            self.users.update(tx, &updated).await.map_err(store_error)?;
             let revoked = self
                 .refresh_tokens
-                .revoke_user(&mut tx, user_id, keep, now)
+                .revoke_user(tx, user_id, keep, now)
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -289,17 +234,73 @@ impl UserManager {
                 user_id,
                 meta! { "sessions_revoked" => revoked },
             );
-            let event = self.user_event(
+            let event = self.event(
                 ctx,
                 events::USER_UPDATED,
-                &updated,
+                updated.id,
                 json!({ "id": user_id, "email": updated.email.as_str(), "fields": ["password"] }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            self.record(tx, &entry, Some(&event)).await
+        })
+        .await?;
         tracing::info!("password changed");
         Ok(())
+    }
+
+    /// The account of a mailed token of `purpose`, spending the token in
+    /// the unit of work: a token of another tenant, or whose account is
+    /// gone, proves nothing.
+    async fn redeem(
+        &self,
+        ctx: &RequestContext,
+        tx: &mut Transaction,
+        purpose: VerificationPurpose,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<User, IdentityError> {
+        let record = self
+            .verification_tokens
+            .consume(tx, purpose, hash, now)
+            .await
+            .map_err(store_error)?
+            .filter(|r| r.tenant_id == ctx.tenant_id)
+            .ok_or(IdentityError::InvalidToken)?;
+        self.users
+            .find_by_id(ctx.tenant_id, record.user_id)
+            .await
+            .map_err(store_error)?
+            .ok_or(IdentityError::InvalidToken)
+    }
+
+    /// Marks the user's email verified at `now`, recorded as done by `actor`.
+    pub(super) async fn mark_verified(
+        &self,
+        ctx: &RequestContext,
+        tx: &mut Transaction,
+        actor: Option<UserId>,
+        user: User,
+        now: DateTime<Utc>,
+    ) -> Result<User, IdentityError> {
+        let user = User {
+            email_verified: true,
+            updated_at: now,
+            ..user
+        };
+        self.users.update(tx, &user).await.map_err(store_error)?;
+        let entry = self.entry_as(
+            ctx,
+            actor,
+            actions::USER_EMAIL_VERIFIED,
+            user.id,
+            meta! { "email" => user.email.as_str() },
+        );
+        let event = self.event(
+            ctx,
+            events::USER_UPDATED,
+            user.id,
+            json!({ "id": user.id, "email": user.email.as_str(), "fields": ["email_verified"] }),
+        );
+        self.record(tx, &entry, Some(&event)).await?;
+        Ok(user)
     }
 }

@@ -7,14 +7,12 @@ mod profile;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use platform_ports::audit::AuditEntry;
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::OpaqueTokens;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::auth::{TokenHash, VerificationPurpose, VerificationToken};
 use platform_ports::authz::PermissionResolver;
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::events::Event;
 use platform_ports::events::Outbox;
 use platform_ports::identity::PasswordHasher;
 use platform_ports::identity::{IdentityError, RegisterUser, UserService};
@@ -25,148 +23,58 @@ use platform_ports::notify::Notifier;
 use platform_ports::persistence::{Transaction, UnitOfWork};
 use serde_json::json;
 
-use super::names::EVENT_SOURCE;
+use super::failures::store_error;
+use super::record::Recorder;
 use super::settings::{IdentitySettings, PermissionCatalog};
-use super::unit::store_error;
-use crate::support::{IDENTITY_TOPIC, audit_entry, event};
-
-/// Every port the identity use cases need, for building them without shaku.
-#[derive(Clone)]
-pub struct IdentityPorts {
-    /// Opens units of work.
-    pub uow: Arc<dyn UnitOfWork>,
-    /// Users.
-    pub users: Arc<dyn UserRepository>,
-    /// Roles and assignments.
-    pub roles: Arc<dyn RoleRepository>,
-    /// Refresh tokens (revoked on password changes and deletion).
-    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    /// Mailed single-use tokens.
-    pub verification_tokens: Arc<dyn VerificationTokenStore>,
-    /// The audit log.
-    pub audit: Arc<dyn AuditStore>,
-    /// The transactional outbox.
-    pub outbox: Arc<dyn Outbox>,
-    /// argon2id.
-    pub hasher: Arc<dyn PasswordHasher>,
-    /// Random tokens and their hashes.
-    pub tokens: Arc<dyn OpaqueTokens>,
-    /// Mail.
-    pub notifier: Arc<dyn Notifier>,
-    /// The permission cache to invalidate.
-    pub permissions: Arc<dyn PermissionResolver>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
-    /// Identifiers.
-    pub ids: Arc<dyn IdGenerator>,
-}
 
 /// Implements [`UserService`]: registration, verification, passwords,
 /// profiles and the bootstrap administrator.
+///
+/// Built by shaku; the fields are open to `identity` so its tests can
+/// build it from mocks.
 #[derive(shaku::Component)]
 #[shaku(interface = UserService)]
 pub struct UserManager {
     #[shaku(inject)]
-    uow: Arc<dyn UnitOfWork>,
+    pub(super) uow: Arc<dyn UnitOfWork>,
     #[shaku(inject)]
-    users: Arc<dyn UserRepository>,
+    pub(super) users: Arc<dyn UserRepository>,
     #[shaku(inject)]
-    roles: Arc<dyn RoleRepository>,
+    pub(super) roles: Arc<dyn RoleRepository>,
     #[shaku(inject)]
-    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub(super) refresh_tokens: Arc<dyn RefreshTokenStore>,
     #[shaku(inject)]
-    verification_tokens: Arc<dyn VerificationTokenStore>,
+    pub(super) verification_tokens: Arc<dyn VerificationTokenStore>,
     #[shaku(inject)]
-    audit: Arc<dyn AuditStore>,
+    pub(super) audit: Arc<dyn AuditStore>,
     #[shaku(inject)]
-    outbox: Arc<dyn Outbox>,
+    pub(super) outbox: Arc<dyn Outbox>,
     #[shaku(inject)]
-    hasher: Arc<dyn PasswordHasher>,
+    pub(super) hasher: Arc<dyn PasswordHasher>,
     #[shaku(inject)]
-    tokens: Arc<dyn OpaqueTokens>,
+    pub(super) tokens: Arc<dyn OpaqueTokens>,
     #[shaku(inject)]
-    notifier: Arc<dyn Notifier>,
+    pub(super) notifier: Arc<dyn Notifier>,
     #[shaku(inject)]
-    permissions: Arc<dyn PermissionResolver>,
+    pub(super) permissions: Arc<dyn PermissionResolver>,
     #[shaku(inject)]
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     #[shaku(inject)]
-    ids: Arc<dyn IdGenerator>,
+    pub(super) ids: Arc<dyn IdGenerator>,
     /// Password rules, token lifetimes, the public URL.
-    settings: IdentitySettings,
+    pub(super) settings: IdentitySettings,
     /// Every declared permission (the admin role holds them all).
-    catalog: PermissionCatalog,
+    pub(super) catalog: PermissionCatalog,
 }
 
 impl UserManager {
-    /// A manager over `ports`.
-    #[must_use]
-    pub fn new(ports: IdentityPorts, settings: IdentitySettings, catalog: PermissionCatalog) -> Self {
-        Self {
-            uow: ports.uow,
-            users: ports.users,
-            roles: ports.roles,
-            refresh_tokens: ports.refresh_tokens,
-            verification_tokens: ports.verification_tokens,
-            audit: ports.audit,
-            outbox: ports.outbox,
-            hasher: ports.hasher,
-            tokens: ports.tokens,
-            notifier: ports.notifier,
-            permissions: ports.permissions,
-            clock: ports.clock,
-            ids: ports.ids,
-            settings,
-            catalog,
-        }
-    }
-
-    /// An audit entry attributed from the context.
-    fn entry(
-        &self,
-        ctx: &RequestContext,
-        action: &str,
-        target: impl ToString,
-        metadata: std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> AuditEntry {
-        audit_entry(
-            ctx,
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            action,
-            Some(target.to_string()),
-            metadata,
-        )
-    }
-
-    /// An identity event about `user`.
-    fn user_event(&self, ctx: &RequestContext, event_type: &str, user: &User, data: serde_json::Value) -> Event {
-        event(
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-            event_type,
-            EVENT_SOURCE,
-            ctx.tenant_id,
-            user.id.to_string(),
-            data,
-        )
-    }
-
-    /// Writes the audit entry and, when given, the event into the unit of work.
-    async fn record(
-        &self,
-        tx: &mut Transaction,
-        entry: &AuditEntry,
-        event: Option<&Event>,
-    ) -> Result<(), IdentityError> {
-        self.audit.append(tx, entry).await.map_err(store_error)?;
-        if let Some(event) = event {
-            self.outbox
-                .enqueue(tx, IDENTITY_TOPIC, event)
-                .await
-                .map_err(store_error)?;
-        }
-        Ok(())
+    /// The user in the caller's tenant.
+    async fn find(&self, ctx: &RequestContext, id: UserId) -> Result<User, IdentityError> {
+        self.users
+            .find_by_id(ctx.tenant_id, id)
+            .await
+            .map_err(store_error)?
+            .ok_or(IdentityError::NotFound)
     }
 
     /// A fresh mailed token for `user`: the token to send and the record to store.
@@ -194,6 +102,16 @@ impl UserManager {
         }
     }
 
+    /// Stores `record` as its user's only live token of its purpose: the
+    /// mails sent before it stop working.
+    async fn replace_token(&self, tx: &mut Transaction, record: &VerificationToken) -> Result<(), IdentityError> {
+        self.verification_tokens
+            .invalidate_user(tx, record.user_id, record.purpose, record.created_at)
+            .await
+            .map_err(store_error)?;
+        self.verification_tokens.insert(tx, record).await.map_err(store_error)
+    }
+
     /// Mails a token after its unit of work committed. A failure is logged,
     /// not returned: the change stands and the user can ask for another mail.
     async fn mail_token(&self, email: &Email, template: &str, path: &str, token: &SecretString) {
@@ -206,6 +124,16 @@ impl UserManager {
         {
             tracing::error!(template, error = %err, "could not queue identity mail");
         }
+    }
+}
+
+impl Recorder for UserManager {
+    fn stamps(&self) -> (&dyn Clock, &dyn IdGenerator) {
+        (self.clock.as_ref(), self.ids.as_ref())
+    }
+
+    fn stores(&self) -> (&dyn AuditStore, &dyn Outbox) {
+        (self.audit.as_ref(), self.outbox.as_ref())
     }
 }
 

@@ -8,10 +8,12 @@ use serde_json::json;
 
 use super::UserManager;
 use super::credentials::{VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH};
+use crate::identity::failures::{all_valid, invalid, list_error, log_invalidation, store_error};
 use crate::identity::names::{actions, events};
 use crate::identity::policy;
-use crate::identity::unit::{all_valid, finish, invalid, list_error, log_invalidation, store_error};
+use crate::identity::record::Recorder;
 use crate::meta;
+use crate::unit_of_work::run_in_unit;
 
 impl UserManager {
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
@@ -31,14 +33,8 @@ impl UserManager {
         all_valid([display_name.as_ref().err(), email.as_ref().err()])?;
         let (display_name, email) = (display_name.map_err(invalid)?, email.map_err(invalid)?);
 
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(User, Option<_>), IdentityError> = async {
-            let current = self
-                .users
-                .find_by_id(ctx.tenant_id, user_id)
-                .await
-                .map_err(store_error)?
-                .ok_or(IdentityError::NotFound)?;
+        let (user, mailed) = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            let current = self.find(ctx, user_id).await?;
             let mut user = current.clone();
             let mut fields: Vec<&str> = Vec::new();
             if let Some(name) = display_name.filter(|n| *n != current.display_name) {
@@ -52,38 +48,25 @@ impl UserManager {
                 fields.push("email");
                 // The new address must be proven; tokens mailed to the old one stop working.
                 let (token, record) = self.mailed_token(&user, VerificationPurpose::EmailVerification);
-                self.verification_tokens
-                    .invalidate_user(
-                        &mut tx,
-                        user.id,
-                        VerificationPurpose::EmailVerification,
-                        record.created_at,
-                    )
-                    .await
-                    .map_err(store_error)?;
-                self.verification_tokens
-                    .insert(&mut tx, &record)
-                    .await
-                    .map_err(store_error)?;
+                self.replace_token(tx, &record).await?;
                 mailed = Some(token);
             }
             if fields.is_empty() {
                 return Ok((current, None));
             }
             user.updated_at = self.clock.now();
-            self.users.update(&mut tx, &user).await.map_err(store_error)?;
+            self.users.update(tx, &user).await.map_err(store_error)?;
             let entry = self.entry(ctx, actions::USER_UPDATED, user.id, meta! { "fields" => fields });
-            let event = self.user_event(
+            let event = self.event(
                 ctx,
                 events::USER_UPDATED,
-                &user,
+                user.id,
                 json!({ "id": user.id, "email": user.email.as_str(), "fields": fields }),
             );
-            self.record(&mut tx, &entry, Some(&event)).await?;
+            self.record(tx, &entry, Some(&event)).await?;
             Ok((user, mailed))
-        }
-        .await;
-        let (user, mailed) = finish(tx, outcome).await?;
+        })
+        .await?;
         if let Some(token) = mailed {
             self.mail_token(&user.email, VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH, &token)
                 .await;
@@ -93,11 +76,7 @@ impl UserManager {
 
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
     pub(super) async fn get_user(&self, ctx: &RequestContext, user_id: UserId) -> Result<User, IdentityError> {
-        self.users
-            .find_by_id(ctx.tenant_id, user_id)
-            .await
-            .map_err(store_error)?
-            .ok_or(IdentityError::NotFound)
+        self.find(ctx, user_id).await
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id))]
@@ -113,20 +92,14 @@ impl UserManager {
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, user_id = %user_id))]
     pub(super) async fn delete_user(&self, ctx: &RequestContext, user_id: UserId) -> Result<(), IdentityError> {
         let now = self.clock.now();
-        let mut tx = self.uow.begin().await.map_err(store_error)?;
-        let outcome: Result<(), IdentityError> = async {
-            let user = self
-                .users
-                .find_by_id(ctx.tenant_id, user_id)
-                .await
-                .map_err(store_error)?
-                .ok_or(IdentityError::NotFound)?;
+        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            let user = self.find(ctx, user_id).await?;
             self.refresh_tokens
-                .revoke_user(&mut tx, user_id, None, now)
+                .revoke_user(tx, user_id, None, now)
                 .await
                 .map_err(store_error)?;
             self.users
-                .delete(&mut tx, ctx.tenant_id, user_id)
+                .delete(tx, ctx.tenant_id, user_id)
                 .await
                 .map_err(store_error)?;
             let entry = self.entry(
@@ -135,11 +108,10 @@ impl UserManager {
                 user_id,
                 meta! { "email" => user.email.as_str() },
             );
-            let event = self.user_event(ctx, events::USER_DELETED, &user, json!({ "id": user_id }));
-            self.record(&mut tx, &entry, Some(&event)).await
-        }
-        .await;
-        finish(tx, outcome).await?;
+            let event = self.event(ctx, events::USER_DELETED, user.id, json!({ "id": user_id }));
+            self.record(tx, &entry, Some(&event)).await
+        })
+        .await?;
         log_invalidation(user_id, self.permissions.invalidate(user_id).await);
         tracing::info!("user deleted");
         Ok(())

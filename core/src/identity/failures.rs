@@ -1,11 +1,14 @@
-//! Error mapping and the end of a unit of work, shared by the identity use cases.
+//! How the identity use cases report failures: store, hashing and
+//! validation errors mapped to [`IdentityError`], and the cache
+//! invalidations that may fail without failing the change.
 
 use platform_ports::StoreError;
 use platform_ports::authz::AuthzError;
 use platform_ports::identity::HashError;
 use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, UserId, ValidationErrors};
-use platform_ports::persistence::Transaction;
+
+use crate::support::foreign_cursor;
 
 /// A store failure as the use cases report it: missing rows and the two
 /// uniqueness rules clients can act on keep their meaning, the rest is a
@@ -22,9 +25,7 @@ pub(crate) fn store_error(err: StoreError) -> IdentityError {
 /// A list's store failure: a conflict there means a cursor the list did not make.
 pub(crate) fn list_error(err: StoreError) -> IdentityError {
     match err {
-        StoreError::Conflict(_) => {
-            IdentityError::Validation(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
-        }
+        StoreError::Conflict(_) => IdentityError::Validation(foreign_cursor()),
         other => store_error(other),
     }
 }
@@ -45,24 +46,6 @@ pub(crate) fn all_valid<'a>(checks: impl IntoIterator<Item = Option<&'a FieldErr
 /// Hashing failures are the hasher's problem, never the caller's.
 pub(crate) fn hash_error(err: HashError) -> IdentityError {
     IdentityError::Backend(Box::new(err))
-}
-
-/// Commits when the work succeeded, rolls back otherwise.
-pub(crate) async fn finish<T>(tx: Transaction, outcome: Result<T, IdentityError>) -> Result<T, IdentityError> {
-    match outcome {
-        Ok(value) => {
-            tx.commit().await.map_err(store_error)?;
-            Ok(value)
-        }
-        Err(err) => {
-            // Dropping would roll back too; asking explicitly surfaces a
-            // backend that cannot, without hiding the error that matters.
-            if let Err(rollback) = tx.rollback().await {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(err)
-        }
-    }
 }
 
 /// Logs a failed cache invalidation: the change is committed, and cached

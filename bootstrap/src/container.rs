@@ -21,11 +21,11 @@ use platform_core::audit::{AuditService, AuditWriterSettings, BatchedAuditWriter
 use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
 use platform_core::blog::BlogManager;
+use platform_core::cache::NamespacedCache;
 use platform_core::clock::{SystemClock, UuidV7Generator};
 use platform_core::errors::ErrorBus;
 use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
-use platform_core::namespace::NamespacedCache;
 use platform_core::notify::TemplateNotifier;
 use platform_core::ratelimit::CacheRateLimiter;
 use platform_ports::audit::AuditStore;

@@ -14,6 +14,7 @@ use platform_adapter_postgres::{
 };
 use platform_adapter_redis::{RedisCache, RedisSettings};
 use platform_adapter_telemetry::OtelMetrics;
+use platform_core::cache::{FallbackCache, FallbackSettings};
 use platform_ports::BoxError;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::blog::PostRepository;
@@ -92,16 +93,19 @@ pub(crate) fn outbox_purge(db: &PgDatabase) -> CronEntry {
     )
 }
 
-/// The Redis cache, with the in-memory cache as its fallback.
-pub(crate) fn redis(settings: &Settings, metrics: Arc<OtelMetrics>) -> anyhow::Result<RedisCache> {
+/// The Redis cache, with a fresh in-memory cache standing in during each outage.
+pub(crate) fn redis(settings: &Settings, metrics: Arc<OtelMetrics>) -> anyhow::Result<FallbackCache> {
     let r = &settings.redis;
     let redis_settings = RedisSettings {
         url: r.url.clone(),
         pool_size: usize::try_from(r.pool_size).unwrap_or(16),
         command_timeout: r.command_timeout,
+    };
+    let redis = RedisCache::connect(&redis_settings).map_err(|e| anyhow::anyhow!("redis.url: {e}"))?;
+    let fallback = FallbackSettings {
+        primary: redis_settings.display_url(),
         retry_interval: r.retry_interval.max(Duration::from_millis(100)),
     };
-    let cache =
-        RedisCache::connect(redis_settings, MemoryCache::new()).map_err(|e| anyhow::anyhow!("redis.url: {e}"))?;
+    let cache = FallbackCache::new(Arc::new(redis), || Arc::new(MemoryCache::new()), fallback);
     Ok(cache.with_metrics(Arc::new(Shared(metrics))))
 }

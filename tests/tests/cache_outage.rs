@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use platform_adapter_memory::MemoryCache;
 use platform_adapter_redis::{RedisCache, RedisSettings};
 use platform_contract::cache;
-use platform_contract::redis_server::{Throwaway, free_port};
+use platform_contract::redis_server::{Throwaway, eventually, free_port};
 use platform_core::cache::{FallbackCache, FallbackSettings};
 use platform_ports::cache::Cache;
 use platform_ports::health::{HealthChecker, HealthStatus};
@@ -41,19 +41,6 @@ fn closed_port_url() -> String {
     format!("redis://127.0.0.1:{}", free_port())
 }
 
-/// Polls `condition` every 20 ms until it holds or `limit` passes; returns
-/// how long it took.
-async fn eventually(limit: Duration, mut condition: impl AsyncFnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    loop {
-        if condition().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "condition not met within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The fallback path keeps the port's contract too.
 macro_rules! fallback_contract {
     ($($check:ident),+ $(,)?) => {
@@ -71,16 +58,7 @@ macro_rules! fallback_contract {
 mod on_fallback {
     use super::*;
 
-    fallback_contract!(
-        cache_get_set_delete_exists,
-        cache_binary_values_round_trip,
-        cache_values_expire_after_their_ttl,
-        cache_set_without_ttl_persists,
-        cache_ttl_reports_remaining_time,
-        cache_increment_counts_from_absent,
-        cache_increment_sets_ttl_only_on_creation,
-        cache_increment_rejects_non_integers,
-    );
+    platform_contract::for_each_cache_check!(fallback_contract);
 }
 
 #[tokio::test]

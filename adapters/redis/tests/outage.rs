@@ -12,11 +12,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use platform_contract::redis_server::{Throwaway, free_port};
+use platform_contract::redis_server::{Throwaway, eventually, free_port};
 use platform_ports::cache::{Cache, CacheError};
 use platform_ports::health::{HealthChecker, HealthStatus};
 
-use common::{cache, eventually};
+use common::cache;
 
 fn unavailable<T: std::fmt::Debug>(result: Result<T, CacheError>) {
     assert!(matches!(result, Err(CacheError::Unavailable(_))), "{result:?}");

@@ -46,6 +46,22 @@ pub async fn answers(port: u16) -> bool {
     matches!(tokio::time::timeout(Duration::from_secs(1), ping).await, Ok(Some(true)))
 }
 
+/// Polls `condition` every 20 ms until it holds or `limit` passes; returns
+/// how long it took.
+///
+/// # Panics
+/// When `limit` passes first.
+pub async fn eventually(limit: Duration, mut condition: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        if condition().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "condition not met within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The `redis-server` binary on `PATH`.
 fn binary() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

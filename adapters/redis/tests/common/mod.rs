@@ -4,7 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the support code")]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use deadpool_redis::redis::{self, AsyncCommands};
 use platform_adapter_redis::{RedisCache, RedisSettings};
@@ -69,17 +69,4 @@ pub fn settings(url: &str) -> RedisSettings {
 /// A cache at `url`.
 pub fn cache(url: &str) -> RedisCache {
     RedisCache::connect(&settings(url)).unwrap()
-}
-
-/// Polls `condition` every 20 ms until it holds or `limit` passes; returns
-/// how long it took.
-pub async fn eventually(limit: Duration, mut condition: impl AsyncFnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    loop {
-        if condition().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "condition not met within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

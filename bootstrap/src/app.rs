@@ -136,7 +136,7 @@ impl Platform {
             errors: module.resolve(),
             authenticator: Some(authenticator),
         };
-        let router = build_router(&deps, &http, api);
+        let router = build_router(&deps, &http, [api]);
         let server = HttpServer::bind(&http).await?;
 
         let mut lifecycle = Lifecycle::new();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use platform_adapter_http::{BlogDeps, SecurityDeps, blog_routes, security_routes};
+use platform_adapter_http::{BlogDeps, ModuleRoutes, SecurityDeps, blog_routes, security_routes};
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
 use platform_ports::events::EventBus;
@@ -14,8 +14,8 @@ use shaku::HasComponent;
 
 use crate::container::PlatformModule;
 
-/// Builds a module's router, its paths under `mount`.
-type Routes = fn(&PlatformModule, &str) -> axum::Router;
+/// Builds a module's routes (and their documentation) under `mount`.
+type Routes = fn(&PlatformModule, &str) -> ModuleRoutes;
 
 /// Every module of this build, and the routes of those that serve HTTP.
 fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
@@ -27,23 +27,29 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
     ]
 }
 
-fn identity_routes(m: &PlatformModule, _mount: &str) -> axum::Router {
-    security_routes(SecurityDeps {
-        authenticator: m.resolve(),
-        users: m.resolve(),
-        roles: m.resolve(),
-        authorizer: m.resolve(),
-        auditor: m.resolve(),
-        tokens: m.resolve(),
-        limiter: m.resolve(),
-    })
+fn identity_routes(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    security_routes(
+        SecurityDeps {
+            authenticator: m.resolve(),
+            users: m.resolve(),
+            roles: m.resolve(),
+            authorizer: m.resolve(),
+            auditor: m.resolve(),
+            tokens: m.resolve(),
+            limiter: m.resolve(),
+        },
+        mount,
+    )
 }
 
-fn blog(m: &PlatformModule, _mount: &str) -> axum::Router {
-    blog_routes(BlogDeps {
-        blog: m.resolve(),
-        authorizer: m.resolve(),
-    })
+fn blog(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    blog_routes(
+        BlogDeps {
+            blog: m.resolve(),
+            authorizer: m.resolve(),
+        },
+        mount,
+    )
 }
 
 /// The checked registry (permissions, task types, embedded migrations).
@@ -73,13 +79,14 @@ pub fn registry() -> anyhow::Result<FeatureRegistry<PlatformModule>> {
     Ok(registry)
 }
 
-/// Every module's routes, each mounted at its manifest's mount point.
-pub(crate) fn routes(module: &PlatformModule) -> axum::Router {
+/// Every module's routes and their documentation, each mounted at its
+/// manifest's mount point.
+pub(crate) fn routes(module: &PlatformModule) -> ModuleRoutes {
     modules()
         .into_iter()
         .filter_map(|(manifest, routes)| Some((manifest.mount?, routes?)))
-        .fold(axum::Router::new(), |router, (mount, routes)| {
-            router.merge(routes(module, mount))
+        .fold(ModuleRoutes::default(), |merged, (mount, routes)| {
+            merged.merge(routes(module, mount))
         })
 }
 

@@ -112,9 +112,10 @@ async fn the_postgres_and_redis_profile_reports_the_adapters_it_built() {
         adapter(&served, "AuditStore"),
         "platform_core::BatchedAuditWriter(platform_adapter_postgres::PgAuditStore)"
     );
-    assert!(
-        adapter(&served, "Cache").starts_with("platform_core::NamespacedCache(platform_adapter_redis::RedisCache"),
-        "{served:#?}"
+    assert_eq!(
+        adapter(&served, "Cache"),
+        "platform_core::NamespacedCache(platform_core::FallbackCache(platform_adapter_redis::RedisCache, \
+         platform_adapter_memory::MemoryCache))"
     );
 }
 

@@ -1,9 +1,9 @@
 //! Domain logic of every module, written only against the ports.
 
+pub mod cache;
 pub mod clock;
 pub mod errors;
 pub mod health;
-pub mod namespace;
 pub mod permissions;
 pub mod ratelimit;
 pub mod support;

@@ -13,7 +13,11 @@ pub enum CacheError {
     /// The stored value is not an integer (for `increment`).
     #[error("value at key is not an integer")]
     NotAnInteger,
-    /// The backend failed.
+    /// The backend cannot be reached (refused, dropped, or no answer in
+    /// time): a fallback may serve instead.
+    #[error("cache backend unreachable")]
+    Unavailable(#[source] BoxError),
+    /// The backend answered with an error.
     #[error("cache backend failed")]
     Backend(#[source] BoxError),
 }
@@ -28,25 +32,25 @@ pub trait Cache: Interface {
     /// The value at `key`, `None` when absent or expired.
     ///
     /// # Errors
-    /// [`CacheError::Backend`].
+    /// [`CacheError::Unavailable`], [`CacheError::Backend`].
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
 
     /// Stores a value; `ttl: None` keeps it until deleted.
     ///
     /// # Errors
-    /// [`CacheError::Backend`].
+    /// [`CacheError::Unavailable`], [`CacheError::Backend`].
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError>;
 
     /// Removes a key (absent keys are fine).
     ///
     /// # Errors
-    /// [`CacheError::Backend`].
+    /// [`CacheError::Unavailable`], [`CacheError::Backend`].
     async fn delete(&self, key: &str) -> Result<(), CacheError>;
 
     /// Whether a live value is at `key`.
     ///
     /// # Errors
-    /// [`CacheError::Backend`].
+    /// [`CacheError::Unavailable`], [`CacheError::Backend`].
     async fn exists(&self, key: &str) -> Result<bool, CacheError>;
 
     /// Adds one to the integer at `key` (absent counts as 0) and returns the
@@ -54,12 +58,12 @@ pub trait Cache: Interface {
     /// expires after `ttl` (a fixed window for rate limits).
     ///
     /// # Errors
-    /// [`CacheError::NotAnInteger`], [`CacheError::Backend`].
+    /// [`CacheError::NotAnInteger`], [`CacheError::Unavailable`], [`CacheError::Backend`].
     async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError>;
 
     /// The remaining time to live of `key`, `None` when absent or without expiry.
     ///
     /// # Errors
-    /// [`CacheError::Backend`].
+    /// [`CacheError::Unavailable`], [`CacheError::Backend`].
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError>;
 }

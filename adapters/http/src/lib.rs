@@ -2,13 +2,15 @@
 //! the middleware stack every request goes through, problem+json errors and
 //! the server with graceful shutdown.
 //!
-//! Bootstrap calls [`build_router`] with the feature modules' routers
-//! ([`security_routes`] merged with [`blog_routes`]) and serves the result
-//! with [`HttpServer`]. Every route is documented in [`openapi`], served at
+//! Bootstrap calls [`build_router`] with the feature modules' routes, each
+//! built at the mount its manifest names ([`security_routes`] at `/api/v1`,
+//! [`blog_routes`] at `/api/v1/blog`), and serves the result with
+//! [`HttpServer`]. Every route is documented ([`openapi`]), served at
 //! `/openapi.json` and browsable offline at `/docs`. Handlers answer errors
 //! with [`Problem`], read bodies with [`AppJson`] and the caller with
-//! [`Ctx`]; routes state what they require with [`require_authenticated`]
-//! and [`require_permission`], and document it with `#[utoipa::path]`.
+//! [`Ctx`]; each module's route table states once who may call each route,
+//! which becomes both its guard ([`require_authenticated`],
+//! [`require_permission`]) and its documented access rule.
 
 pub mod extract;
 pub mod problem;
@@ -16,6 +18,7 @@ pub mod problem;
 mod blog;
 mod list;
 mod middleware;
+mod module;
 mod openapi;
 mod ops;
 mod params;
@@ -37,6 +40,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use blog::{BlogDeps, blog_routes};
 pub use extract::{AppJson, Ctx};
+pub use module::ModuleRoutes;
 pub use openapi::openapi;
 pub use problem::{ErrorCause, Problem};
 pub use security::{Require, RequireService, SecurityDeps, require_authenticated, require_permission, security_routes};
@@ -71,16 +75,21 @@ pub struct OperationalDeps {
     pub authenticator: Option<Arc<dyn Authenticator>>,
 }
 
-/// The full router: operational endpoints (with `/openapi.json` and
-/// `/docs`) + `api` (already-stated routers of
-/// feature modules) wrapped in the middleware stack.
+/// The full router: operational endpoints (with `/openapi.json` serving
+/// their documentation and the modules', and `/docs`) + the feature
+/// modules' routes, wrapped in the middleware stack.
 ///
 /// Outermost first: request id, caller identity (bearer token or
 /// `x-tenant-id`), request span and access log, metrics and problem
 /// conversion (one service), panic catching, the request timeout and
 /// the body limit. An unknown path is a 404 problem. Routes added to the
-/// returned router afterwards bypass the middleware: pass them in `api`.
-pub fn build_router(deps: &OperationalDeps, settings: &HttpSettings, api: Router) -> Router {
+/// returned router afterwards bypass the middleware: pass them in `modules`.
+pub fn build_router(
+    deps: &OperationalDeps,
+    settings: &HttpSettings,
+    modules: impl IntoIterator<Item = ModuleRoutes>,
+) -> Router {
+    let api = modules.into_iter().fold(ModuleRoutes::default(), ModuleRoutes::merge);
     let observe = middleware::Observe::new(
         deps.metrics.as_ref(),
         Arc::clone(&deps.errors),
@@ -92,8 +101,8 @@ pub fn build_router(deps: &OperationalDeps, settings: &HttpSettings, api: Router
         .layer(middleware::TimeoutLayer(settings.request_timeout))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
     ops::router(Arc::clone(&deps.health), Arc::clone(&deps.metrics))
-        .merge(openapi::router())
-        .merge(api)
+        .merge(openapi::router(&openapi::openapi(api.openapi)))
+        .merge(api.router)
         .fallback(not_found)
         .layer(stack)
 }

@@ -18,13 +18,4 @@ macro_rules! cache_contract {
     };
 }
 
-cache_contract!(
-    cache_get_set_delete_exists,
-    cache_binary_values_round_trip,
-    cache_values_expire_after_their_ttl,
-    cache_set_without_ttl_persists,
-    cache_ttl_reports_remaining_time,
-    cache_increment_counts_from_absent,
-    cache_increment_sets_ttl_only_on_creation,
-    cache_increment_rejects_non_integers,
-);
+platform_contract::for_each_cache_check!(cache_contract);

@@ -1,12 +1,11 @@
 //! The Redis cache (deadpool-redis): the `Cache` port shared across
-//! instances, falling back to the in-memory cache while Redis is unreachable,
-//! with a health checker that reports the fallback as degraded.
+//! instances, with a health checker. It talks only to Redis: an unreachable
+//! Redis is `CacheError::Unavailable`, which bootstrap's fallback cache
+//! (`platform_core::cache::FallbackCache`) answers from memory.
 
 mod cache;
-mod fallback;
 mod health;
 mod link;
-mod metrics;
 mod settings;
 
 pub use cache::RedisCache;

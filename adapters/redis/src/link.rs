@@ -1,6 +1,6 @@
 //! The connection to Redis: every command bounded by the command timeout,
-//! every failure sorted into "Redis is unreachable" (serve from the fallback)
-//! or "Redis answered with an error" (the caller sees it).
+//! every failure sorted into "Redis is unreachable" (`CacheError::Unavailable`,
+//! where a fallback may serve) or "Redis answered with an error".
 
 use std::time::Duration;
 
@@ -8,7 +8,6 @@ use deadpool_redis::redis::{
     self, AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, RedisError, Script, ServerErrorKind,
 };
 use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
-use platform_ports::BoxError;
 use platform_ports::cache::CacheError;
 
 use crate::settings::RedisSettings;
@@ -27,49 +26,32 @@ end
 return count
 ";
 
-/// Why a command did not give an answer.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// Redis could not be reached, or not in time.
-    Unreachable(BoxError),
-    /// Redis answered with an error (a wrong type, a non-integer counter).
-    Refused(CacheError),
+/// Whatever stops the pool from handing out a connection (refused, timed
+/// out, failed handshake) leaves this instance without Redis.
+fn from_pool(err: PoolError) -> CacheError {
+    CacheError::Unavailable(Box::new(err))
 }
 
-impl Failure {
-    /// The cause, whichever kind of failure it was.
-    pub(crate) fn into_error(self) -> BoxError {
-        match self {
-            Self::Unreachable(err) => err,
-            Self::Refused(err) => Box::new(err),
-        }
-    }
-
-    fn from_pool(err: PoolError) -> Self {
-        // Whatever stops the pool from handing out a connection (refused,
-        // timed out, failed handshake) leaves this instance without Redis.
-        Self::Unreachable(Box::new(err))
-    }
-
-    fn from_redis(err: RedisError) -> Self {
-        let unavailable = matches!(
-            err.kind(),
-            ErrorKind::Server(
-                ServerErrorKind::BusyLoading
-                    | ServerErrorKind::MasterDown
-                    | ServerErrorKind::TryAgain
-                    | ServerErrorKind::ClusterDown
-            )
-        );
-        if err.is_io_error() || err.is_unrecoverable_error() || unavailable {
-            Self::Unreachable(Box::new(err))
-        } else if err.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
-            && err.detail().is_some_and(|d| d.contains("not an integer"))
-        {
-            Self::Refused(CacheError::NotAnInteger)
-        } else {
-            Self::Refused(CacheError::Backend(Box::new(err)))
-        }
+/// An error of a command: an outage, or what Redis answered with (a wrong
+/// type, a non-integer counter).
+fn from_redis(err: RedisError) -> CacheError {
+    let unavailable = matches!(
+        err.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::BusyLoading
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ClusterDown
+        )
+    );
+    if err.is_io_error() || err.is_unrecoverable_error() || unavailable {
+        CacheError::Unavailable(Box::new(err))
+    } else if err.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
+        && err.detail().is_some_and(|d| d.contains("not an integer"))
+    {
+        CacheError::NotAnInteger
+    } else {
+        CacheError::Backend(Box::new(err))
     }
 }
 
@@ -117,17 +99,17 @@ impl Link {
     }
 
     /// Runs one command.
-    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Failure> {
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, CacheError> {
         self.bounded(async {
             let mut conn = self.connection().await?;
-            cmd.query_async(&mut conn).await.map_err(Failure::from_redis)
+            cmd.query_async(&mut conn).await.map_err(from_redis)
         })
         .await
     }
 
     /// Adds one to the counter at `key`; `window_ms` (negative: none) is its
     /// expiry when this call creates it.
-    pub(crate) async fn increment(&self, key: &str, window_ms: i64) -> Result<i64, Failure> {
+    pub(crate) async fn increment(&self, key: &str, window_ms: i64) -> Result<i64, CacheError> {
         self.bounded(async {
             let mut conn = self.connection().await?;
             self.increment
@@ -135,26 +117,26 @@ impl Link {
                 .arg(window_ms)
                 .invoke_async(&mut conn)
                 .await
-                .map_err(Failure::from_redis)
+                .map_err(from_redis)
         })
         .await
     }
 
     /// Whether Redis answers.
-    pub(crate) async fn ping(&self) -> Result<(), Failure> {
+    pub(crate) async fn ping(&self) -> Result<(), CacheError> {
         self.query::<String>(&redis::cmd("PING")).await.map(drop)
     }
 
-    async fn connection(&self) -> Result<Connection, Failure> {
-        self.pool.get().await.map_err(Failure::from_pool)
+    async fn connection(&self) -> Result<Connection, CacheError> {
+        self.pool.get().await.map_err(from_pool)
     }
 
     /// The pool's and the connection's own timeouts cover each step; this
     /// bounds the sum, so a command never holds a request longer than the
     /// command timeout.
-    async fn bounded<T>(&self, work: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    async fn bounded<T>(&self, work: impl Future<Output = Result<T, CacheError>>) -> Result<T, CacheError> {
         tokio::time::timeout(self.timeout, work).await.unwrap_or_else(|_| {
-            Err(Failure::Unreachable(
+            Err(CacheError::Unavailable(
                 format!("no answer within {:?}", self.timeout).into(),
             ))
         })

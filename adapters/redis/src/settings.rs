@@ -12,10 +12,8 @@ pub struct RedisSettings {
     /// Most connections held open at once.
     pub pool_size: usize,
     /// Longest a command may take, waiting for a connection included, before
-    /// Redis counts as unreachable and the in-memory fallback serves.
+    /// Redis counts as unreachable (`CacheError::Unavailable`).
     pub command_timeout: Duration,
-    /// How often Redis is tried again while the fallback serves.
-    pub retry_interval: Duration,
 }
 
 impl Default for RedisSettings {
@@ -24,7 +22,6 @@ impl Default for RedisSettings {
             url: SecretString::new("redis://127.0.0.1:6379"),
             pool_size: 16,
             command_timeout: Duration::from_millis(500),
-            retry_interval: Duration::from_secs(2),
         }
     }
 }

@@ -5,18 +5,19 @@ use std::time::Duration;
 
 use platform_adapter_memory::MemoryCache;
 use platform_adapter_redis::{RedisCache, RedisSettings};
-use platform_core::namespace::NamespacedCache;
+use platform_core::cache::{FallbackCache, FallbackSettings, NamespacedCache};
 use platform_ports::cache::Cache;
 use platform_ports::metrics::Metrics;
 
-use super::{Built, Parts, label_of, serve};
+use super::{Built, Parts, serve};
 use crate::config::{CacheDriver, Settings};
 
 /// The cache port.
 pub type CachePort = Box<dyn Cache>;
 
-/// Builds the configured cache. Redis falls back to a process-local cache
-/// while it is unreachable (reported as degraded on `/ready`).
+/// Builds the configured cache. Redis is composed with a process-local
+/// fallback that serves while Redis is unreachable (reported as degraded on
+/// `/ready`) and is dropped when Redis returns.
 ///
 /// # Errors
 /// When `redis.url` is not a Redis URL.
@@ -30,13 +31,22 @@ pub fn build(settings: &Settings, metrics: &Arc<dyn Metrics>) -> anyhow::Result<
                 url: r.url.clone(),
                 pool_size: usize::try_from(r.pool_size).unwrap_or(16),
                 command_timeout: r.command_timeout,
-                retry_interval: r.retry_interval.max(Duration::from_millis(100)),
             };
-            let fallback = MemoryCache::new();
-            let label = format!("{}(fallback {})", label_of_type::<RedisCache>(), label_of(&fallback));
-            let cache = RedisCache::connect(redis_settings, fallback)
-                .map_err(|e| anyhow::anyhow!("redis.url: {e}"))?
-                .with_metrics(metrics.clone());
+            let redis = RedisCache::connect(&redis_settings).map_err(|e| anyhow::anyhow!("redis.url: {e}"))?;
+            let label = format!(
+                "platform_core::FallbackCache({}, {})",
+                super::label_of(&redis),
+                super::type_label(std::any::type_name::<MemoryCache>())
+            );
+            let cache = FallbackCache::new(
+                Arc::new(redis),
+                || Arc::new(MemoryCache::new()),
+                FallbackSettings {
+                    primary: redis_settings.display_url(),
+                    retry_interval: r.retry_interval.max(Duration::from_millis(100)),
+                },
+            )
+            .with_metrics(metrics.clone());
             parts.check("redis", Arc::new(cache.health_checker()));
             serve!(parts, Cache, cache, label)
         }
@@ -55,8 +65,4 @@ pub fn build(settings: &Settings, metrics: &Arc<dyn Metrics>) -> anyhow::Result<
         )
     };
     Ok(Built { ports, parts })
-}
-
-fn label_of_type<T>() -> String {
-    super::type_label(std::any::type_name::<T>())
 }

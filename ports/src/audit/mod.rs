@@ -1,5 +1,7 @@
 //! The audit log: entries, the append-only `AuditStore` and the `Auditor`.
 
+pub mod permissions;
+
 mod entry;
 mod service;
 mod store;

@@ -1,5 +1,7 @@
 //! The Blog example feature: posts, the `PostRepository` and the `BlogService`.
 
+pub mod permissions;
+
 mod post;
 mod repository;
 mod service;

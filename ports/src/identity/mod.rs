@@ -1,6 +1,8 @@
 //! Identity (users, roles, passwords): the model, the repositories, the
 //! password hasher and the `UserService` / `RoleService` driving ports.
 
+pub mod permissions;
+
 mod password;
 mod role;
 mod role_repository;

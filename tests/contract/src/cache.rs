@@ -4,6 +4,28 @@
 //! and run in parallel; each deletes the keys it wrote before returning.
 //! TTLs are short (about a second) and checked with real sleeps, so these
 //! checks must not run under tokio's paused clock.
+//!
+//! A runner names every check once with [`for_each_cache_check!`]:
+//! `platform_contract::for_each_cache_check!(my_runner);` expands to
+//! `my_runner!(cache_get_set_delete_exists, ...);`, so a new check reaches
+//! every adapter's runner.
+
+/// Calls `$runner!` with the name of every cache check.
+#[macro_export]
+macro_rules! for_each_cache_check {
+    ($runner:ident) => {
+        $runner!(
+            cache_get_set_delete_exists,
+            cache_binary_values_round_trip,
+            cache_values_expire_after_their_ttl,
+            cache_set_without_ttl_persists,
+            cache_ttl_reports_remaining_time,
+            cache_increment_counts_from_absent,
+            cache_increment_sets_ttl_only_on_creation,
+            cache_increment_rejects_non_integers,
+        );
+    };
+}
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! The contracts every adapter of a port must pass: persistence (every
-//! repository, the unit of work, the outbox) and, with the Redis issue, the cache.
+//! repository, the unit of work, the outbox) and the cache; and a throwaway
+//! `redis-server` for outage tests.
 //!
 //! Each check takes the ports it exercises as trait objects, so a PostgreSQL
 //! adapter runs the same checks by building a [`Ports`] over its own pool.
@@ -16,6 +17,7 @@ pub mod cache;
 pub mod fixtures;
 pub mod outbox;
 pub mod posts;
+pub mod redis_server;
 pub mod refresh_tokens;
 pub mod roles;
 pub mod uow;

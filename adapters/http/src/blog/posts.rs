@@ -1,4 +1,4 @@
-//! `/api/v1/blog/posts*`: posts and their publishing workflow.
+//! `{mount}/posts*` (`/api/v1/blog/posts*`): posts and their publishing workflow.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -8,9 +8,10 @@ use platform_ports::blog::{PostFilter, PostStatus};
 use platform_ports::model::{PostId, UserId};
 
 use crate::blog::dto::{PostBody, PostStatusView, PostView};
-use crate::blog::{BlogDeps, errors, perm};
+use crate::blog::{BlogDeps, errors};
 use crate::extract::{AppJson, Ctx};
 use crate::list::ListView;
+use crate::module::Mount;
 use crate::openapi::components::{
     BadRequest, Conflict, Forbidden, NotFound, PageQuery, ServiceUnavailable, Unauthorized, Unprocessable,
 };
@@ -22,10 +23,8 @@ use crate::problem::Problem;
 /// The caller becomes the author.
 #[utoipa::path(
     post,
-    path = "/api/v1/blog/posts",
+    path = "/posts",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_CREATE))),
     request_body = PostBody,
     responses(
         (status = 201, description = "Created, as a draft.", body = PostView,
@@ -39,11 +38,12 @@ use crate::problem::Problem;
 )]
 pub(crate) async fn create(
     State(deps): State<BlogDeps>,
+    State(mount): State<Mount>,
     Ctx(ctx): Ctx,
     AppJson(body): AppJson<PostBody>,
 ) -> Result<Response, Problem> {
     let post = deps.blog.create(&ctx, body.into()).await.map_err(errors::blog)?;
-    let location = format!("/api/v1/blog/posts/{}", post.id);
+    let location = mount.path(format_args!("/posts/{}", post.id));
     Ok((
         StatusCode::CREATED,
         [(LOCATION, location)],
@@ -57,10 +57,8 @@ pub(crate) async fn create(
 /// Drafts are listed only to their author, and to holders of `blog.post.manage`.
 #[utoipa::path(
     get,
-    path = "/api/v1/blog/posts",
+    path = "/posts",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_READ))),
     params(
         ("status" = Option<PostStatusView>, Query, description = "Only posts in this status."),
         ("author" = Option<uuid::Uuid>, Query, description = "Only posts by this author."),
@@ -107,10 +105,8 @@ pub(crate) async fn list(
 /// Another author's draft is 404 unless the caller holds `blog.post.manage`.
 #[utoipa::path(
     get,
-    path = "/api/v1/blog/posts/{id}",
+    path = "/posts/{id}",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_READ))),
     params(("id" = uuid::Uuid, Path, description = "The post's id.")),
     responses(
         (status = 200, description = "The post.", body = PostView),
@@ -136,10 +132,8 @@ pub(crate) async fn get(
 /// Another author's post also needs `blog.post.manage`.
 #[utoipa::path(
     put,
-    path = "/api/v1/blog/posts/{id}",
+    path = "/posts/{id}",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_UPDATE))),
     params(("id" = uuid::Uuid, Path, description = "The post's id.")),
     request_body = PostBody,
     responses(
@@ -168,10 +162,8 @@ pub(crate) async fn update(
 /// Another author's post also needs `blog.post.manage`.
 #[utoipa::path(
     delete,
-    path = "/api/v1/blog/posts/{id}",
+    path = "/posts/{id}",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_DELETE))),
     params(("id" = uuid::Uuid, Path, description = "The post's id.")),
     responses(
         (status = 204, description = "Deleted."),
@@ -198,10 +190,8 @@ pub(crate) async fn delete(
 /// Another author's post also needs `blog.post.manage`.
 #[utoipa::path(
     post,
-    path = "/api/v1/blog/posts/{id}/publish",
+    path = "/posts/{id}/publish",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_PUBLISH))),
     params(("id" = uuid::Uuid, Path, description = "The post's id.")),
     responses(
         (status = 200, description = "The published post.", body = PostView),
@@ -227,10 +217,8 @@ pub(crate) async fn publish(
 /// Another author's post also needs `blog.post.manage`.
 #[utoipa::path(
     post,
-    path = "/api/v1/blog/posts/{id}/archive",
+    path = "/posts/{id}/archive",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_PUBLISH))),
     params(("id" = uuid::Uuid, Path, description = "The post's id.")),
     responses(
         (status = 200, description = "The archived post.", body = PostView),
@@ -256,10 +244,8 @@ pub(crate) async fn archive(
 /// Another author's post also needs `blog.post.manage`.
 #[utoipa::path(
     post,
-    path = "/api/v1/blog/posts/{id}/restore",
+    path = "/posts/{id}/restore",
     tag = "blog",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::POST_PUBLISH))),
     params(("id" = uuid::Uuid, Path, description = "The post's id.")),
     responses(
         (status = 200, description = "The draft post.", body = PostView),

@@ -1,17 +1,18 @@
 //! The OpenAPI 3.1 document of every route (`GET /openapi.json`) and an
 //! offline docs page for it (`GET /docs`).
 //!
-//! Each route module documents its handlers with `#[utoipa::path]` and
-//! lists them in its own `#[derive(OpenApi)]`; [`openapi`] merges those and
-//! applies the shared conventions. A route served without documentation
-//! fails the crate's route-coverage test.
+//! Each module documents its handlers with `#[utoipa::path]` and builds its
+//! paths from its route table (`crate::module`); [`openapi`] merges those
+//! with the operational routes and applies the shared conventions. A route
+//! served without documentation fails the crate's route-coverage test.
 
 pub(crate) mod components;
-mod conventions;
+pub(crate) mod conventions;
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -65,36 +66,30 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
 )]
 struct RootApi;
 
-/// The OpenAPI 3.1 document of every route `build_router` serves with the
-/// platform's modules: operational, security and blog.
+/// The OpenAPI 3.1 document of what `build_router` serves: the operational
+/// routes and `modules` (the merged `ModuleRoutes::openapi` of the mounted
+/// feature modules).
 #[must_use]
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi(modules: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let mut doc = RootApi::openapi();
     doc.merge(crate::ops::OpsApi::openapi());
-    doc.merge(crate::security::SecurityApi::openapi());
-    doc.merge(crate::blog::BlogApi::openapi());
+    doc.merge(modules);
     conventions::Conventions.modify(&mut doc);
     doc
 }
 
-/// `GET /openapi.json` and `GET /docs`.
-pub(crate) fn router() -> Router {
+/// `GET /openapi.json` serving `doc` (serialized once here: it cannot change
+/// while the process runs) and `GET /docs`.
+pub(crate) fn router(doc: &utoipa::openapi::OpenApi) -> Router {
+    let serialized: Spec = doc.to_json().map(Bytes::from).map_err(|err| SpecError(err.to_string()));
     Router::new()
         .route("/openapi.json", get(spec))
         .route("/docs", get(docs))
+        .with_state(Arc::new(serialized))
 }
 
-/// The document serialized once: it cannot change while the process runs.
-fn spec_json() -> Result<&'static Bytes, &'static SpecError> {
-    static SPEC: OnceLock<Result<Bytes, SpecError>> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        openapi()
-            .to_json()
-            .map(Bytes::from)
-            .map_err(|err| SpecError(err.to_string()))
-    })
-    .as_ref()
-}
+/// The serialized document, or why it could not be serialized.
+type Spec = Result<Bytes, SpecError>;
 
 /// The document could not be serialized.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -111,8 +106,8 @@ struct SpecError(String);
         (status = 500, response = components::InternalError),
     )
 )]
-async fn spec() -> Response {
-    match spec_json() {
+async fn spec(State(spec): State<Arc<Spec>>) -> Response {
+    match spec.as_ref() {
         Ok(body) => (
             [
                 (CONTENT_TYPE, HeaderValue::from_static("application/json")),

@@ -10,6 +10,7 @@ use platform_ports::model::RequestContext;
 use platform_ports::ratelimit::LimitedAction;
 
 use crate::extract::{AppJson, Ctx};
+use crate::module::Mount;
 use crate::openapi::components::{
     BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, TenantHeader, TooManyRequests, Unauthorized,
     Unprocessable,
@@ -29,7 +30,7 @@ use crate::security::users::actor_id;
 /// `Location`; the password hash never appears in a response.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/register",
+    path = "/auth/register",
     tag = "auth",
     params(TenantHeader),
     request_body = RegisterBody,
@@ -45,6 +46,7 @@ use crate::security::users::actor_id;
 )]
 pub(crate) async fn register(
     State(deps): State<SecurityDeps>,
+    State(mount): State<Mount>,
     Ctx(ctx): Ctx,
     AppJson(body): AppJson<RegisterBody>,
 ) -> Result<Response, Problem> {
@@ -55,7 +57,7 @@ pub(crate) async fn register(
         display_name: body.display_name,
     };
     let user = deps.users.register(&ctx, input).await.map_err(errors::identity)?;
-    let location = format!("/api/v1/users/{}", user.id);
+    let location = mount.path(format_args!("/users/{}", user.id));
     Ok((
         StatusCode::CREATED,
         [(LOCATION, location)],
@@ -67,7 +69,7 @@ pub(crate) async fn register(
 /// Verifies an email address with the mailed token.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/verify-email",
+    path = "/auth/verify-email",
     tag = "auth",
     params(TenantHeader),
     request_body = TokenBody,
@@ -96,7 +98,7 @@ pub(crate) async fn verify_email(
 /// refresh token to renew it.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/login",
+    path = "/auth/login",
     tag = "auth",
     params(TenantHeader),
     request_body = LoginBody,
@@ -135,7 +137,7 @@ pub(crate) async fn login(
 /// the whole session.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/refresh",
+    path = "/auth/refresh",
     tag = "auth",
     params(TenantHeader),
     request_body = RefreshBody,
@@ -171,7 +173,7 @@ pub(crate) async fn refresh(
 /// Logs out: revokes the refresh token's session.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout",
+    path = "/auth/logout",
     tag = "auth",
     params(TenantHeader),
     request_body = RefreshBody,
@@ -201,7 +203,7 @@ pub(crate) async fn logout(
 /// reveals nothing about which accounts exist.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/password/forgot",
+    path = "/auth/password/forgot",
     tag = "auth",
     params(TenantHeader),
     request_body = ForgotBody,
@@ -229,7 +231,7 @@ pub(crate) async fn forgot_password(
 /// Sets a new password with the mailed reset token.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/password/reset",
+    path = "/auth/password/reset",
     tag = "auth",
     params(TenantHeader),
     request_body = ResetBody,
@@ -263,9 +265,8 @@ pub(crate) async fn reset_password(
 /// Changes the caller's password.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/password/change",
+    path = "/auth/password/change",
     tag = "auth",
-    security(("bearer_auth" = [])),
     request_body = ChangePasswordBody,
     responses(
         (status = 204, description = "Password changed."),

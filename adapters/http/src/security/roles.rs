@@ -8,10 +8,9 @@ use platform_ports::authz::Permission;
 use platform_ports::identity::RoleInput;
 use platform_ports::model::{FieldError, RoleId, UserId, ValidationErrors};
 
-use platform_core::permissions as perm;
-
 use crate::extract::{AppJson, Ctx};
 use crate::list::ListView;
+use crate::module::Mount;
 use crate::openapi::components::{
     BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable,
 };
@@ -24,10 +23,8 @@ use crate::security::errors;
 /// Creates a role.
 #[utoipa::path(
     post,
-    path = "/api/v1/roles",
+    path = "/roles",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_CREATE))),
     request_body = CreateRoleBody,
     responses(
         (status = 201, description = "Created.", body = RoleView,
@@ -42,6 +39,7 @@ use crate::security::errors;
 )]
 pub(crate) async fn create(
     State(deps): State<SecurityDeps>,
+    State(mount): State<Mount>,
     Ctx(ctx): Ctx,
     AppJson(body): AppJson<CreateRoleBody>,
 ) -> Result<Response, Problem> {
@@ -51,7 +49,7 @@ pub(crate) async fn create(
         permissions: parse_permissions(&body.permissions)?,
     };
     let role = deps.roles.create(&ctx, input).await.map_err(errors::identity)?;
-    let location = format!("/api/v1/roles/{}", role.id);
+    let location = mount.path(format_args!("/roles/{}", role.id));
     Ok((
         StatusCode::CREATED,
         [(LOCATION, location)],
@@ -65,10 +63,8 @@ pub(crate) async fn create(
 /// Roles are few, so the list is one page (`next_cursor` is `null`).
 #[utoipa::path(
     get,
-    path = "/api/v1/roles",
+    path = "/roles",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_READ))),
     responses(
         (status = 200, description = "Every role.", body = ListView<RoleView>),
         (status = 401, response = Unauthorized),
@@ -87,10 +83,8 @@ pub(crate) async fn list(
 /// One role.
 #[utoipa::path(
     get,
-    path = "/api/v1/roles/{id}",
+    path = "/roles/{id}",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_READ))),
     params(("id" = uuid::Uuid, Path, description = "The role's id.")),
     responses(
         (status = 200, description = "The role.", body = RoleView),
@@ -114,10 +108,8 @@ pub(crate) async fn get(
 /// Renames or redescribes a role.
 #[utoipa::path(
     patch,
-    path = "/api/v1/roles/{id}",
+    path = "/roles/{id}",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_UPDATE))),
     params(("id" = uuid::Uuid, Path, description = "The role's id.")),
     request_body = UpdateRoleBody,
     responses(
@@ -157,10 +149,8 @@ pub(crate) async fn update(
 /// Deletes a role.
 #[utoipa::path(
     delete,
-    path = "/api/v1/roles/{id}",
+    path = "/roles/{id}",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_DELETE))),
     params(("id" = uuid::Uuid, Path, description = "The role's id.")),
     responses(
         (status = 204, description = "Deleted."),
@@ -186,10 +176,8 @@ pub(crate) async fn delete(
 /// Every permission must be declared (`GET /api/v1/permissions`); an unknown one is 422 `unknown_permission`.
 #[utoipa::path(
     put,
-    path = "/api/v1/roles/{id}/permissions",
+    path = "/roles/{id}/permissions",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_UPDATE))),
     params(("id" = uuid::Uuid, Path, description = "The role's id.")),
     request_body = PermissionsBody,
     responses(
@@ -221,10 +209,8 @@ pub(crate) async fn set_permissions(
 /// Assigns a role to a user.
 #[utoipa::path(
     post,
-    path = "/api/v1/users/{id}/roles",
+    path = "/users/{id}/roles",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_ASSIGN))),
     params(("id" = uuid::Uuid, Path, description = "The user's id.")),
     request_body = AssignRoleBody,
     responses(
@@ -254,10 +240,8 @@ pub(crate) async fn assign(
 /// Revokes a role from a user.
 #[utoipa::path(
     delete,
-    path = "/api/v1/users/{id}/roles/{role_id}",
+    path = "/users/{id}/roles/{role_id}",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::ROLE_ASSIGN))),
     params(
         ("id" = uuid::Uuid, Path, description = "The user's id."),
         ("role_id" = uuid::Uuid, Path, description = "The role's id."),
@@ -288,10 +272,8 @@ pub(crate) async fn revoke(
 /// Every declared permission, sorted.
 #[utoipa::path(
     get,
-    path = "/api/v1/permissions",
+    path = "/permissions",
     tag = "roles",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::PERMISSION_READ))),
     responses(
         (status = 200, description = "The permission catalogue.", body = ItemsView<String>),
         (status = 401, response = Unauthorized),

@@ -5,8 +5,6 @@ use http::StatusCode;
 use platform_ports::identity::{UserFilter, UserUpdates};
 use platform_ports::model::{Email, RequestContext, RoleId, UserId};
 
-use platform_core::permissions as perm;
-
 use crate::extract::{AppJson, Ctx};
 use crate::list::ListView;
 use crate::openapi::components::{
@@ -27,9 +25,8 @@ pub(crate) fn actor_id(ctx: &RequestContext) -> Result<UserId, Problem> {
 /// The caller's own account.
 #[utoipa::path(
     get,
-    path = "/api/v1/users/me",
+    path = "/users/me",
     tag = "users",
-    security(("bearer_auth" = [])),
     responses(
         (status = 200, description = "The caller.", body = UserView),
         (status = 401, response = Unauthorized),
@@ -46,9 +43,8 @@ pub(crate) async fn me(State(deps): State<SecurityDeps>, Ctx(ctx): Ctx) -> Resul
 /// Updates the caller's display name or email.
 #[utoipa::path(
     patch,
-    path = "/api/v1/users/me",
+    path = "/users/me",
     tag = "users",
-    security(("bearer_auth" = [])),
     request_body = ProfileBody,
     responses(
         (status = 200, description = "The updated account.", body = UserView),
@@ -72,10 +68,8 @@ pub(crate) async fn update_me(
 /// Lists the tenant's users.
 #[utoipa::path(
     get,
-    path = "/api/v1/users",
+    path = "/users",
     tag = "users",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::USER_READ))),
     params(
         ("email" = Option<String>, Query, description = "Only emails containing this text."),
         ("verified" = Option<bool>, Query, description = "Only verified (`true`) or unverified (`false`) users."),
@@ -108,10 +102,8 @@ pub(crate) async fn list(
 /// One user.
 #[utoipa::path(
     get,
-    path = "/api/v1/users/{id}",
+    path = "/users/{id}",
     tag = "users",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::USER_READ))),
     params(("id" = uuid::Uuid, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "The user.", body = UserView),
@@ -135,10 +127,8 @@ pub(crate) async fn get(
 /// Updates a user's display name or email.
 #[utoipa::path(
     patch,
-    path = "/api/v1/users/{id}",
+    path = "/users/{id}",
     tag = "users",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::USER_UPDATE))),
     params(("id" = uuid::Uuid, Path, description = "The user's id.")),
     request_body = ProfileBody,
     responses(
@@ -165,10 +155,8 @@ pub(crate) async fn update_one(
 /// Deletes a user.
 #[utoipa::path(
     delete,
-    path = "/api/v1/users/{id}",
+    path = "/users/{id}",
     tag = "users",
-    security(("bearer_auth" = [])),
-    extensions(("x-permission" = json!(perm::USER_DELETE))),
     params(("id" = uuid::Uuid, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Deleted."),

@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use axum::Router;
-use platform_adapter_http::{HttpServer, HttpSettings, OperationalDeps, build_router};
+use platform_adapter_http::{HttpServer, HttpSettings, ModuleRoutes, OperationalDeps, build_router};
 use platform_ports::auth::Authenticator;
 use platform_ports::error_bus::{ErrorContext, ErrorReport, MockErrorPublisher};
 use platform_ports::health::MockHealthRegistry;
@@ -130,7 +129,7 @@ pub type Published = Arc<Mutex<Vec<(String, ErrorReport)>>>;
 
 /// What a test may change before the app starts.
 pub struct Setup {
-    pub api: Router,
+    pub api: ModuleRoutes,
     pub health: MockHealthRegistry,
     pub rendered: Result<String, String>,
     pub request_timeout: Duration,
@@ -139,9 +138,9 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new(api: Router) -> Self {
+    pub fn new(api: impl Into<ModuleRoutes>) -> Self {
         Self {
-            api,
+            api: api.into(),
             health: MockHealthRegistry::new(),
             rendered: Ok(String::new()),
             request_timeout: Duration::from_secs(10),
@@ -178,7 +177,7 @@ impl Setup {
             errors: Arc::new(errors),
             authenticator: self.authenticator,
         };
-        let router = build_router(&deps, &settings, self.api);
+        let router = build_router(&deps, &settings, [self.api]);
         let server = HttpServer::bind(&settings).await.unwrap();
         let addr = server.local_addr();
         assert_ne!(addr.port(), 0);
@@ -209,7 +208,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn start(api: Router) -> Self {
+    pub async fn start(api: impl Into<ModuleRoutes>) -> Self {
         Setup::new(api).spawn(Duration::from_secs(5)).await
     }
 

@@ -77,7 +77,7 @@ impl Blog {
             blog: Arc::new(self.blog),
             authorizer: Arc::new(self.authorizer),
         };
-        let mut setup = Setup::new(blog_routes(deps));
+        let mut setup = Setup::new(blog_routes(deps, "/api/v1/blog"));
         setup.authenticator = Some(Arc::new(authenticator) as Arc<dyn Authenticator>);
         setup.spawn(Duration::from_secs(5)).await
     }

@@ -32,7 +32,7 @@ fn platform_router(extra: Router) -> Router {
         shutdown_timeout: Duration::from_secs(1),
         max_body_bytes: 1024,
     };
-    build_router(&deps, &settings, api.merge(extra))
+    build_router(&deps, &settings, [api.merge(extra)])
 }
 
 fn route(method: &str, path: &str) -> (String, String) {

@@ -9,8 +9,7 @@ mod routes;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use platform_adapter_http::{BlogDeps, SecurityDeps, blog_routes, security_routes};
+use platform_adapter_http::{BlogDeps, ModuleRoutes, SecurityDeps, blog_routes, security_routes};
 use platform_ports::auth::Authenticator;
 use platform_ports::authz::{Authorizer, MockAuthorizer};
 use platform_ports::blog::MockBlogService;
@@ -21,24 +20,30 @@ use crate::support::{Setup, TestApp};
 
 /// Every module's routes, as bootstrap merges them, over mocks that expect
 /// nothing but token checks, the JWKS and the authorizer's verdicts.
-pub fn modules(authorizer: MockAuthorizer) -> (Router, Arc<dyn Authenticator>) {
+pub fn modules(authorizer: MockAuthorizer) -> (ModuleRoutes, Arc<dyn Authenticator>) {
     let mut ports = Ports::new();
     ports.tokens.expect_jwks().returning(|| None);
     let authenticator: Arc<dyn Authenticator> = Arc::new(ports.authenticator);
     let authorizer: Arc<dyn Authorizer> = Arc::new(authorizer);
-    let security = security_routes(SecurityDeps {
-        authenticator: Arc::clone(&authenticator),
-        users: Arc::new(ports.users),
-        roles: Arc::new(ports.roles),
-        authorizer: Arc::clone(&authorizer),
-        auditor: Arc::new(ports.auditor),
-        tokens: Arc::new(ports.tokens),
-        limiter: Arc::new(ports.limiter),
-    });
-    let blog = blog_routes(BlogDeps {
-        blog: Arc::new(MockBlogService::new()),
-        authorizer,
-    });
+    let security = security_routes(
+        SecurityDeps {
+            authenticator: Arc::clone(&authenticator),
+            users: Arc::new(ports.users),
+            roles: Arc::new(ports.roles),
+            authorizer: Arc::clone(&authorizer),
+            auditor: Arc::new(ports.auditor),
+            tokens: Arc::new(ports.tokens),
+            limiter: Arc::new(ports.limiter),
+        },
+        "/api/v1",
+    );
+    let blog = blog_routes(
+        BlogDeps {
+            blog: Arc::new(MockBlogService::new()),
+            authorizer,
+        },
+        "/api/v1/blog",
+    );
     (security.merge(blog), authenticator)
 }
 
@@ -64,7 +69,8 @@ pub fn documented(doc: &serde_json::Value) -> std::collections::BTreeSet<(String
     out
 }
 
-/// The document as JSON.
+/// The document of every module, as JSON.
 pub fn document() -> serde_json::Value {
-    serde_json::to_value(platform_adapter_http::openapi()).unwrap()
+    let (modules, _) = modules(MockAuthorizer::new());
+    serde_json::to_value(platform_adapter_http::openapi(modules.openapi)).unwrap()
 }

@@ -1,8 +1,8 @@
 //! `GET /api/v1/audit`: filter parsing and the entry shape.
 
-use platform_core::permissions as perm;
 use platform_ports::audit::AuditError;
 use platform_ports::audit::AuditFilter;
+use platform_ports::audit::permissions as perm;
 use platform_ports::model::{FieldError, Page, PageRequest};
 use reqwest::Method;
 use serde_json::json;
@@ -12,7 +12,7 @@ use crate::support::problem;
 
 #[tokio::test]
 async fn filters_are_parsed_from_the_query() {
-    let mut ports = Ports::new().grant(perm::AUDIT_READ);
+    let mut ports = Ports::new().grant(perm::LOG_READ);
     ports
         .auditor
         .expect_query()

@@ -1,8 +1,8 @@
 //! 401 without or with a bad token, 403 without the permission, 200 with it,
 //! 503 when the authorizer's backend fails.
 
-use platform_core::permissions as perm;
 use platform_ports::authz::AuthzError;
+use platform_ports::identity::permissions as perm;
 use platform_ports::model::{Page, UserId};
 use reqwest::Method;
 

@@ -133,7 +133,7 @@ impl Ports {
             tokens: Arc::new(self.tokens),
             limiter: Arc::new(self.limiter),
         };
-        let mut setup = Setup::new(security_routes(deps));
+        let mut setup = Setup::new(security_routes(deps, "/api/v1"));
         setup.authenticator = Some(authenticator);
         setup.spawn(Duration::from_secs(5)).await
     }

@@ -1,8 +1,9 @@
 //! Roles, their permissions, assignments and the permission catalogue.
 
-use platform_core::permissions as perm;
+use platform_ports::audit::permissions::LOG_READ;
 use platform_ports::authz::Permission;
 use platform_ports::identity::IdentityError;
+use platform_ports::identity::permissions as perm;
 use platform_ports::model::{FieldError, RoleId, UserId};
 use reqwest::Method;
 use serde_json::json;
@@ -160,7 +161,7 @@ async fn delete_set_permissions_assign_and_revoke() {
     ports
         .roles
         .expect_set_permissions()
-        .withf(|_, id, permissions| *id == ROLE && *permissions == [perm::USER_READ, perm::AUDIT_READ])
+        .withf(|_, id, permissions| *id == ROLE && *permissions == [perm::USER_READ, LOG_READ])
         .times(1)
         .returning(|_, id, _| Ok(role(id)));
     ports
@@ -235,7 +236,7 @@ async fn permissions_are_listed_sorted() {
     ports
         .roles
         .expect_declared_permissions()
-        .returning(|| vec![perm::USER_READ, perm::AUDIT_READ, Permission::declare("blog.post.read")]);
+        .returning(|| vec![perm::USER_READ, LOG_READ, Permission::declare("blog.post.read")]);
     let app = ports.start().await;
     let body: serde_json::Value = authed(&app, Method::GET, "/api/v1/permissions")
         .send()

@@ -1,7 +1,7 @@
 //! `/api/v1/users*`: filters, paging, path ids and profile updates.
 
-use platform_core::permissions as perm;
 use platform_ports::identity::IdentityError;
+use platform_ports::identity::permissions as perm;
 use platform_ports::identity::{UserFilter, UserUpdates};
 use platform_ports::model::{Email, Page, PageRequest, RoleId, UserId};
 use reqwest::Method;

@@ -3,13 +3,17 @@
 //! `COPY audit_log FROM STDIN` of the same rows in the same batches, and
 //! against one COPY of everything.
 //!
-//! `cargo bench -p platform-adapter-postgres --bench audit_append` measures
+//! It lives here rather than in the PostgreSQL adapter because it composes
+//! the adapter with core's batched writer, and an adapter crate never
+//! depends on core (`.ci/check-deps.sh`).
+//!
+//! `cargo bench -p platform-tests --bench audit_append` measures
 //! 50 000 entries per method (`PLATFORM_BENCH_AUDIT_ENTRIES` to change).
 //! Without `--bench` (as `cargo test --all-targets` runs it) it only checks,
 //! on a few rows, that both paths work. Uses a throw-away schema of the test
 //! database (`PLATFORM_TEST_DATABASE_URL`).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../../adapters/postgres/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

@@ -1,4 +1,5 @@
-//! Hit and miss counting: `cache.requests{result}` and `cache.hit_ratio`.
+//! Hit and miss counting of a [`FallbackCache`](super::FallbackCache):
+//! `cache.requests{result}` and `cache.hit_ratio`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -22,7 +22,7 @@ pub const IDENTITY: FeatureModule = FeatureModule {
         identity_events::PERMISSION_GRANTED,
     ],
     handles: &[],
-    jobs: &["mail.send"],
+    jobs: &["notify:email"],
     migrations: &[
         "0001_identity.sql",
         "0002_tokens.sql",

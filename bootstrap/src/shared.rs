@@ -16,7 +16,7 @@ use platform_ports::cache::{Cache, CacheError};
 use platform_ports::error_bus::{ErrorPublisher, ErrorReport};
 use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
 use platform_ports::events::{DeadLetter, Event};
-use platform_ports::jobs::{CronJob, JobError, JobHandler, JobQueue, Scheduler};
+use platform_ports::jobs::{CronJob, JobError, JobHandler, JobQueue, PeriodicTask, Scheduler};
 use platform_ports::jobs::{JobInfo, NewJob};
 use platform_ports::metrics::{Counter, Gauge, Histogram, Metrics, MetricsError, UpDownCounter};
 use platform_ports::model::{JobId, Page, PageRequest, RequestContext, TenantId};
@@ -63,6 +63,9 @@ impl<T: JobQueue + ?Sized> JobQueue for Shared<T> {
 impl<T: Scheduler + ?Sized> Scheduler for Shared<T> {
     async fn schedule(&self, name: &str, spec: &str, job: Arc<dyn CronJob>) -> Result<(), JobError> {
         self.0.schedule(name, spec, job).await
+    }
+    async fn schedule_task(&self, task: PeriodicTask) -> Result<(), JobError> {
+        self.0.schedule_task(task).await
     }
     async fn unschedule(&self, name: &str) -> Result<bool, JobError> {
         self.0.unschedule(name).await

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_redis::redis::{self, Value};
+use deadpool_redis::redis::{self, ScriptInvocation, Value};
 use prost::Message as _;
 
 use crate::error::RedisQueueError;
@@ -55,6 +55,28 @@ fn nanos(at: DateTime<Utc>) -> i64 {
 
 fn stats_expiry(now: DateTime<Utc>) -> i64 {
     (now + STATS_TTL).timestamp()
+}
+
+/// The message of a failed attempt: its error and when (asynq keeps both).
+fn failed(msg: &TaskMessage, error: &str, now: DateTime<Utc>) -> TaskMessage {
+    let mut updated = msg.clone();
+    error.clone_into(&mut updated.error_msg);
+    updated.last_failed_at = now.timestamp();
+    updated
+}
+
+/// The keys the retry and archive scripts share: task, active, lease, the
+/// target zset, and the day's and total processed and failed counters.
+fn failure_keys(invocation: &mut ScriptInvocation<'_>, q: &QueueKeys, id: &str, target: String, now: DateTime<Utc>) {
+    invocation
+        .key(q.task(id))
+        .key(q.active())
+        .key(q.lease())
+        .key(target)
+        .key(q.processed_on(now))
+        .key(q.failed_on(now))
+        .key(q.processed_total())
+        .key(q.failed_total());
 }
 
 /// asynq's operations over one Redis.
@@ -215,22 +237,13 @@ impl Broker {
     ) -> Result<(), RedisQueueError> {
         let now = Utc::now();
         let q = QueueKeys::new(&msg.queue);
-        let mut updated = msg.clone();
+        let mut updated = failed(msg, error, now);
         if is_failure {
             updated.retried = updated.retried.saturating_add(1);
         }
-        updated.error_msg = error.to_owned();
-        updated.last_failed_at = now.timestamp();
         let mut invocation = scripts::RETRY.prepare_invoke();
+        failure_keys(&mut invocation, &q, &msg.id, q.retry(), now);
         invocation
-            .key(q.task(&msg.id))
-            .key(q.active())
-            .key(q.lease())
-            .key(q.retry())
-            .key(q.processed_on(now))
-            .key(q.failed_on(now))
-            .key(q.processed_total())
-            .key(q.failed_total())
             .arg(&msg.id)
             .arg(updated.encode_to_vec())
             .arg(retry_at.timestamp())
@@ -245,21 +258,11 @@ impl Broker {
     pub(crate) async fn archive(&self, msg: &TaskMessage, error: &str) -> Result<(), RedisQueueError> {
         let now = Utc::now();
         let q = QueueKeys::new(&msg.queue);
-        let mut updated = msg.clone();
-        updated.error_msg = error.to_owned();
-        updated.last_failed_at = now.timestamp();
         let mut invocation = scripts::ARCHIVE.prepare_invoke();
+        failure_keys(&mut invocation, &q, &msg.id, q.archived(), now);
         invocation
-            .key(q.task(&msg.id))
-            .key(q.active())
-            .key(q.lease())
-            .key(q.archived())
-            .key(q.processed_on(now))
-            .key(q.failed_on(now))
-            .key(q.processed_total())
-            .key(q.failed_total())
             .arg(&msg.id)
-            .arg(updated.encode_to_vec())
+            .arg(failed(msg, error, now).encode_to_vec())
             .arg(now.timestamp())
             .arg((now - ARCHIVE_AGE).timestamp())
             .arg(ARCHIVE_LIMIT)

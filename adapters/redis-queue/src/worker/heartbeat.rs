@@ -30,10 +30,13 @@ pub(crate) fn server_info(shared: &WorkerShared, status: &str, active: usize) ->
         pid: i32::try_from(id.pid).unwrap_or(i32::MAX),
         server_id: id.server_id.clone(),
         concurrency: i32::try_from(shared.core.settings.concurrency).unwrap_or(i32::MAX),
+        // As configured (asynq writes the weights before normalising them).
         queues: shared
-            .order
-            .priorities()
-            .map(|(queue, weight)| (queue.to_owned(), i32::try_from(weight).unwrap_or(i32::MAX)))
+            .core
+            .settings
+            .queues
+            .iter()
+            .map(|(queue, weight)| (queue.clone(), i32::try_from(*weight).unwrap_or(i32::MAX)))
             .collect(),
         strict_priority: shared.order.is_strict(),
         status: status.to_owned(),

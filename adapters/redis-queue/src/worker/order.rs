@@ -30,7 +30,8 @@ impl QueueOrder {
         self.weights.iter().map(|(q, _)| q.as_str())
     }
 
-    /// The queues as asynq's `ServerInfo.queues` lists them.
+    /// The queues and their normalised weights.
+    #[cfg(test)]
     pub(crate) fn priorities(&self) -> impl Iterator<Item = (&str, u32)> {
         self.weights.iter().map(|(q, w)| (q.as_str(), *w))
     }

@@ -26,7 +26,7 @@ use platform_ports::cache::Cache;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::events::{EventBus, Outbox};
 use platform_ports::identity::{PasswordHasher, RoleRepository, UserRepository};
-use platform_ports::jobs::{JobQueue, Scheduler};
+use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
 use platform_ports::notify::Mailer;
 use platform_ports::persistence::UnitOfWork;
@@ -82,6 +82,7 @@ module! {
             Slot<dyn Cache>,
             Slot<dyn EventBus>,
             Slot<dyn JobQueue>,
+            Slot<dyn JobAdmin>,
             Slot<dyn Scheduler>,
             Slot<dyn BlobStore>,
             Slot<dyn Mailer>,
@@ -144,6 +145,7 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, cache);
     b = fill(b, events);
     b = fill(b, jobs.queue);
+    b = fill(b, jobs.admin);
     b = fill(b, jobs.scheduler);
     b = fill(b, blob);
     b = fill(b, notify.mailer);

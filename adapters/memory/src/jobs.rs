@@ -1,6 +1,9 @@
-//! The in-memory job queue: retries with capped exponential backoff, delayed
-//! jobs, a status clients can poll, and workers started with the lifecycle.
+//! The in-memory job queue with asynq's semantics (retries with asynq's
+//! backoff then the archive, uniqueness locks, scheduled jobs, paused
+//! queues, retention, daily counters), a status clients can poll, the Jobs
+//! API, and workers started with the lifecycle.
 
+mod admin;
 mod state;
 mod worker;
 
@@ -13,9 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use platform_ports::BoxError;
 use platform_ports::jobs::{JobError, JobHandler, JobQueue};
-use platform_ports::jobs::{JobInfo, NewJob};
+use platform_ports::jobs::{JobId, JobInfo, NewJob, RetryDelay};
 use platform_ports::lifecycle::BackgroundService;
-use platform_ports::model::JobId;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -23,18 +25,18 @@ use tokio::time::Instant;
 use state::Jobs;
 
 /// How the in-memory job queue runs its jobs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct MemoryJobQueueSettings {
     /// Jobs run at the same time (worker tasks).
     pub concurrency: usize,
-    /// Completed and archived jobs kept for `status`; older ones are forgotten.
+    /// Archived jobs kept (asynq: 10,000); the oldest beyond are forgotten.
     pub history_limit: usize,
     /// How long `stop` waits for active jobs before aborting them.
     pub shutdown_timeout: Duration,
-    /// Wait before a failed job's first retry; doubled for each later one.
-    pub initial_backoff: Duration,
-    /// Longest wait between retries.
-    pub max_backoff: Duration,
+    /// The wait before a failed job's next attempt (asynq's formula by default).
+    pub retry_delay: RetryDelay,
+    /// How long a job that does not say is kept after it succeeds.
+    pub default_retention: Duration,
 }
 
 impl Default for MemoryJobQueueSettings {
@@ -43,9 +45,8 @@ impl Default for MemoryJobQueueSettings {
             concurrency: 4,
             history_limit: 10_000,
             shutdown_timeout: Duration::from_secs(30),
-            // Close to asynq's first retry (15 s and up), but capped.
-            initial_backoff: Duration::from_secs(15),
-            max_backoff: Duration::from_secs(3600),
+            retry_delay: RetryDelay::asynq(),
+            default_retention: Duration::ZERO,
         }
     }
 }
@@ -54,8 +55,8 @@ impl Default for MemoryJobQueueSettings {
 ///
 /// Jobs can be enqueued at any time; they run once `start` has spawned the
 /// workers. Due jobs are taken first in first out within a queue, and
-/// non-empty queues are served in turn so none starves. `stop` is final:
-/// later enqueues fail with [`JobError::Closed`]. Clones share the queue.
+/// non-empty, unpaused queues are served in turn so none starves. `stop` is
+/// final: later enqueues fail with [`JobError::Closed`]. Clones share the queue.
 #[derive(Clone, shaku::Component)]
 #[shaku(interface = JobQueue)]
 pub struct MemoryJobQueue {
@@ -116,18 +117,25 @@ impl MemoryJobQueue {
 
 #[async_trait]
 impl JobQueue for MemoryJobQueue {
-    async fn enqueue(&self, job: NewJob) -> Result<JobId, JobError> {
+    async fn enqueue(&self, mut job: NewJob) -> Result<JobId, JobError> {
         if self.shared.is_closed() {
             return Err(JobError::Closed);
         }
-        let id = JobId::new();
-        self.shared.jobs().insert(id, job, Instant::now());
+        job.validate().map_err(|(field, reason)| JobError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        })?;
+        let id = job.id.take().unwrap_or_default();
+        let retention = self.settings.default_retention;
+        self.shared.jobs().insert(id.clone(), job, retention, Instant::now())?;
         self.shared.wake.notify_one();
         Ok(id)
     }
 
     async fn status(&self, id: JobId) -> Result<Option<JobInfo>, JobError> {
-        Ok(self.shared.jobs().info(id))
+        let mut jobs = self.shared.jobs();
+        jobs.expire(Instant::now());
+        Ok(jobs.info(&id))
     }
 
     fn register(&self, task_type: &str, handler: Arc<dyn JobHandler>) -> Result<(), JobError> {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use platform_ports::BoxError;
-use platform_ports::jobs::{CronJob, JobError, Scheduler};
+use platform_ports::jobs::{CronJob, JobError, JobQueue, NewJob, PeriodicTask, Scheduler};
 use platform_ports::lifecycle::BackgroundService;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
@@ -37,6 +37,8 @@ struct SchedulerState {
     running: Option<Handle>,
     stopped: bool,
     entries: HashMap<String, Entry>,
+    /// Where periodic tasks are enqueued.
+    queue: Option<Arc<dyn JobQueue>>,
 }
 
 impl Drop for SchedulerState {
@@ -74,6 +76,14 @@ impl MemoryScheduler {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A scheduler that enqueues periodic tasks on `queue`.
+    #[must_use]
+    pub fn with_queue(queue: Arc<dyn JobQueue>) -> Self {
+        let scheduler = Self::new();
+        scheduler.state().queue = Some(queue);
+        scheduler
+    }
+
     /// The names of the registered schedules, in no particular order.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
@@ -98,6 +108,22 @@ fn parse_spec(spec: &str) -> Result<Cron, JobError> {
     cron.find_next_occurrence(&Utc::now(), false)
         .map_err(|err| invalid(err.to_string()))?;
     Ok(cron)
+}
+
+/// Enqueues one job of a periodic task per tick (one process, so one tick
+/// is one enqueue without any locking).
+struct EnqueueTick {
+    queue: Arc<dyn JobQueue>,
+    task: PeriodicTask,
+}
+
+#[async_trait]
+impl CronJob for EnqueueTick {
+    async fn run(&self) -> Result<(), BoxError> {
+        let job = NewJob::new(&self.task.queue, &self.task.task_type, self.task.payload.clone());
+        self.queue.enqueue(job).await?;
+        Ok(())
+    }
 }
 
 /// Sleeps until each tick and runs the job; failures are logged and the
@@ -151,6 +177,21 @@ impl Scheduler for MemoryScheduler {
         state.entries.insert(name.to_owned(), entry);
         tracing::debug!(schedule = name, spec, "cron job scheduled");
         Ok(())
+    }
+
+    async fn schedule_task(&self, task: PeriodicTask) -> Result<(), JobError> {
+        let probe = NewJob::new(&task.queue, &task.task_type, Vec::new());
+        probe.validate().map_err(|(field, reason)| JobError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        })?;
+        let queue = self
+            .state()
+            .queue
+            .clone()
+            .ok_or_else(|| JobError::backend("this scheduler has no job queue (build it with `with_queue`)"))?;
+        let (name, spec) = (task.name.clone(), task.spec.clone());
+        self.schedule(&name, &spec, Arc::new(EnqueueTick { queue, task })).await
     }
 
     async fn unschedule(&self, name: &str) -> Result<bool, JobError> {

@@ -164,7 +164,7 @@ pub async fn assemble(settings: &Settings, purpose: Purpose) -> anyhow::Result<A
     parts.extend(cache.parts);
     let events = events::build(settings)?;
     parts.extend(events.parts);
-    let jobs = jobs::build(settings)?;
+    let jobs = jobs::build(settings).await?;
     parts.extend(jobs.parts);
     let blob = blob::build(settings)?;
     parts.extend(blob.parts);

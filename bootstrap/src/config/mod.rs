@@ -178,6 +178,7 @@ type SecretSlot = (&'static str, fn(&mut Settings) -> &mut SecretString);
 const SECRET_KEYS: &[SecretSlot] = &[
     ("database.dsn", |s| &mut s.database.dsn),
     ("redis.url", |s| &mut s.redis.url),
+    ("scheduler.redis_url", |s| &mut s.scheduler.redis_url),
     ("auth.jwt.secret", |s| &mut s.auth.jwt.secret),
     ("auth.refresh_token_key", |s| &mut s.auth.refresh_token_key),
     ("admin.password", |s| &mut s.admin.password),

@@ -1,5 +1,6 @@
 //! The typed configuration. Every section has its defaults in `config/default.yaml`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -362,10 +363,46 @@ pub enum SchedulerDriver {
 pub struct SchedulerSettings {
     /// Adapter.
     pub driver: SchedulerDriver,
-    /// Jobs run at once.
+    /// Whether this instance runs workers and cron (`platform serve`); an
+    /// instance without them only enqueues.
+    pub workers: bool,
+    /// Jobs run at once by this instance.
     pub concurrency: usize,
     /// Lets production use the in-memory queue.
     pub allow_in_memory: bool,
+    /// Redis for the queue (secret; empty: `redis.url`).
+    pub redis_url: SecretString,
+    /// Queues this instance works, with their weights (asynq's priorities).
+    pub queues: BTreeMap<String, u32>,
+    /// Always drain higher-weighted queues first instead of weighting.
+    pub strict_priority: bool,
+    /// How long a finished job that does not say is kept (0: forgotten at once).
+    #[serde(with = "humantime_serde")]
+    pub default_retention: Duration,
+    /// The queue cron ticks are enqueued on.
+    pub cron_queue: String,
+    /// How long a cron tick's task is kept, so no other instance runs the tick again.
+    #[serde(with = "humantime_serde")]
+    pub cron_retention: Duration,
+    /// Periodic tasks declared in configuration.
+    pub cron: Vec<CronTaskConfig>,
+}
+
+/// One `scheduler.cron` entry: enqueue `task_type` with `payload` on `spec`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CronTaskConfig {
+    /// Unique name of the schedule.
+    pub name: String,
+    /// Cron expression (six fields with seconds, or five).
+    pub spec: String,
+    /// The task type to enqueue (`notify:email`).
+    pub task_type: String,
+    /// Its JSON payload.
+    #[serde(default)]
+    pub payload: serde_json::Value,
+    /// The queue (default: `scheduler.cron_queue`).
+    #[serde(default)]
+    pub queue: String,
 }
 
 /// Which blob store.

@@ -183,6 +183,18 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         "scheduler.concurrency",
         "must be at least 1",
     );
+    e.check(
+        !s.scheduler.queues.is_empty() && s.scheduler.queues.values().all(|w| *w >= 1),
+        "scheduler.queues",
+        "needs at least one queue, each with a weight of at least 1",
+    );
+    for (i, cron) in s.scheduler.cron.iter().enumerate() {
+        e.check(
+            !cron.name.is_empty() && !cron.spec.is_empty() && !cron.task_type.is_empty(),
+            &format!("scheduler.cron[{i}]"),
+            "needs a name, a spec and a task_type",
+        );
+    }
 
     let base = &s.blob.local.public_base_url;
     e.check(

@@ -7,7 +7,7 @@ use platform_ports::BoxError;
 use platform_ports::jobs::JobHandler;
 use platform_ports::notify::{EmailMessage, Mailer};
 
-/// Sends the [`EmailMessage`] a `mail.send` job carries.
+/// Sends the [`EmailMessage`] a `notify:email` job carries.
 ///
 /// Register it with the job queue under [`super::MAIL_TASK_TYPE`]; a failure
 /// is returned so the queue retries with backoff, then archives the job.

@@ -19,7 +19,7 @@ pub use mail_job::MailJobHandler;
 pub use templates::{MailTemplate, MailTemplates, render};
 
 /// The task type of mail jobs.
-pub const MAIL_TASK_TYPE: &str = "mail.send";
+pub const MAIL_TASK_TYPE: &str = "notify:email";
 /// The queue mail jobs wait in.
 pub const MAIL_QUEUE: &str = "mail";
 /// How often a mail job is retried before it is archived.

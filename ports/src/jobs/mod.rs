@@ -1,7 +1,13 @@
-//! Jobs: the job model, the `JobQueue` and the cron `Scheduler`.
+//! Jobs: the job model, the `JobQueue`, the Jobs API's `JobAdmin` and the
+//! cron `Scheduler`. Task types and states follow asynq, whose Redis format
+//! the production queue speaks.
 
+mod admin;
+mod id;
 mod job;
 mod queue;
 
+pub use admin::*;
+pub use id::*;
 pub use job::*;
 pub use queue::*;

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod cache;
 pub mod fixtures;
+pub mod jobs;
 pub mod outbox;
 pub mod posts;
 pub mod redis_server;

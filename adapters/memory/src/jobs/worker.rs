@@ -1,14 +1,20 @@
-//! A job worker: takes due jobs one at a time and records how each went;
-//! idle, it sleeps until woken or until the next scheduled job falls due.
+//! A job worker: takes pending jobs one at a time and records how each went
+//! (asynq's processor rules); idle, it sleeps until woken or until the next
+//! scheduled job falls due.
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 
+use futures::FutureExt;
+use platform_ports::BoxError;
+use platform_ports::jobs::FailurePolicy;
 use tokio::time::Instant;
 
-use super::state::{AfterFailure, Claimed};
+use super::state::Claimed;
 use super::{MemoryJobQueueSettings, Shared};
-use crate::bus::attempt::{backoff, run_guarded};
+use crate::bus::attempt::error_chain;
 
 /// Runs jobs until the queue is stopped; the job in hand is finished first.
 pub(super) async fn run(shared: Arc<Shared>, settings: MemoryJobQueueSettings) {
@@ -21,8 +27,9 @@ pub(super) async fn run(shared: Arc<Shared>, settings: MemoryJobQueueSettings) {
         }
         let (claimed, next_due) = {
             let mut jobs = shared.jobs();
-            jobs.promote_due(Instant::now());
-            (jobs.claim(), jobs.next_due())
+            let now = Instant::now();
+            jobs.expire(now);
+            (jobs.claim(now), jobs.next_due())
         };
         match (claimed, next_due) {
             (Some(job), _) => execute(&shared, &settings, job).await,
@@ -37,49 +44,65 @@ pub(super) async fn run(shared: Arc<Shared>, settings: MemoryJobQueueSettings) {
     }
 }
 
-async fn execute(shared: &Shared, settings: &MemoryJobQueueSettings, job: Claimed) {
-    let result = match shared.handler(&job.task_type) {
-        None => Err(format!("no handler registered for task type `{}`", job.task_type)),
-        Some(handler) => {
-            let attempt = run_guarded(handler.handle(&job.payload));
-            match job.timeout {
-                None => attempt.await,
-                Some(limit) => tokio::time::timeout(limit, attempt)
-                    .await
-                    .unwrap_or_else(|_| Err(format!("timed out after {limit:?}"))),
-            }
-        }
+/// Runs the handler (or fails like asynq's "handler not found"), bounded by
+/// the job's deadline; a panic is a failure like any other.
+async fn attempt(shared: &Shared, job: &Claimed) -> Result<(), BoxError> {
+    let Some(handler) = shared.handler(&job.task_type) else {
+        return Err(format!("handler not found for task \"{}\"", job.task_type).into());
     };
-    let error = match result {
+    let run = AssertUnwindSafe(handler.handle(&job.payload)).catch_unwind();
+    let outcome = match job.deadline {
+        None => run.await,
+        Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Err("context deadline exceeded".into()),
+        },
+    };
+    outcome.unwrap_or_else(|panic| Err(format!("panic: {}", panic_text(panic.as_ref())).into()))
+}
+
+fn panic_text(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-text panic payload")
+}
+
+async fn execute(shared: &Shared, settings: &MemoryJobQueueSettings, job: Claimed) {
+    let error = match attempt(shared, &job).await {
         Ok(()) => {
-            shared.jobs().complete(job.id, settings.history_limit);
+            shared.jobs().complete(&job.id, Instant::now());
             tracing::debug!(job_id = %job.id, queue = %job.queue, task_type = %job.task_type, "job completed");
             return;
         }
         Err(error) => error,
     };
-    let outcome = shared.jobs().fail(
-        job.id,
-        error.clone(),
-        Instant::now(),
-        settings.history_limit,
-        |retried| backoff(settings.initial_backoff, settings.max_backoff, retried),
-    );
-    match outcome {
-        Some((AfterFailure::Retry(wait), retried)) => {
+    let text = error_chain(error.as_ref());
+    let now = Instant::now();
+    match FailurePolicy::decide(error.as_ref(), job.retried, job.max_retries) {
+        FailurePolicy::Revoke => {
+            shared.jobs().complete(&job.id, now);
+            tracing::warn!(job_id = %job.id, queue = %job.queue, task_type = %job.task_type, error = %text, "job revoked");
+        }
+        FailurePolicy::Archive => {
+            shared
+                .jobs()
+                .archive_failed(&job.id, text.clone(), now, settings.history_limit);
+            tracing::error!(
+                job_id = %job.id, queue = %job.queue, task_type = %job.task_type,
+                retried = job.retried, error = %text, "job failed and is out of retries; archived"
+            );
+        }
+        FailurePolicy::Retry => {
+            let wait = settings.retry_delay.delay(job.retried);
+            shared.jobs().retry(&job.id, text.clone(), wait, now);
             tracing::warn!(
                 job_id = %job.id, queue = %job.queue, task_type = %job.task_type,
-                retried, retry_in = ?wait, %error, "job failed; will retry"
+                retried = job.retried + 1, retry_in = ?wait, error = %text, "job failed; will retry"
             );
             // An idle worker may be sleeping past this retry's due time.
             shared.wake.notify_one();
         }
-        Some((AfterFailure::Archived, retried)) => {
-            tracing::error!(
-                job_id = %job.id, queue = %job.queue, task_type = %job.task_type,
-                retried, %error, "job failed and is out of retries; archived"
-            );
-        }
-        None => {}
     }
 }

@@ -69,6 +69,7 @@ pub fn event(
         timestamp: clock.now(),
         tenant_id: tenant,
         aggregate_id: Some(aggregate),
+        trace_parent: None,
         data,
     }
 }

@@ -3,10 +3,12 @@
 //! registry with the platform's module manifests.
 
 pub mod features;
+pub mod idempotent;
 pub mod maintenance;
 pub mod modules;
 pub mod relay;
 
+pub use idempotent::{IdempotentHandler, TransactionalEventHandler};
 pub use maintenance::ExpiredTokenCleanup;
 pub use modules::{FeatureModule, FeatureRegistry, RegistryError};
 pub use relay::{OutboxRelay, RelaySettings};

@@ -1,5 +1,6 @@
 //! The contracts every adapter of a port must pass: persistence (every
-//! repository, the unit of work, the outbox) and, with the Redis issue, the cache.
+//! repository, the unit of work, the outbox) and, with the Redis issue, the cache;
+//! the event bus and the processed-events record (`events`).
 //!
 //! Each check takes the ports it exercises as trait objects, so a PostgreSQL
 //! adapter runs the same checks by building a [`Ports`] over its own pool.
@@ -13,6 +14,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod events;
 pub mod fixtures;
 pub mod outbox;
 pub mod posts;

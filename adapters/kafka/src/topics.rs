@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use platform_ports::events::BusError;
+use platform_ports::events::{BusError, MAX_TOPIC_LEN, validate_topic};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
@@ -13,29 +13,19 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::error::KafkaBusError;
 use crate::settings::KafkaSettings;
 
-/// Kafka's limit on a topic name's length.
-const MAX_TOPIC_LEN: usize = 249;
 /// The suffix of a topic's dead-letter topic.
 const DLQ_SUFFIX: &str = ".dlq";
 
-/// Accepts Kafka's topic names (1 to 249 of `[A-Za-z0-9._-]`) whose
-/// dead-letter topic is a valid name too.
+/// Accepts Kafka's topic names whose dead-letter topic is a valid name too.
 ///
 /// # Errors
 /// [`BusError::InvalidTopic`].
 pub(crate) fn validate(topic: &str) -> Result<(), BusError> {
-    let valid = !topic.is_empty()
-        && topic.len() + DLQ_SUFFIX.len() <= MAX_TOPIC_LEN
-        && topic != "."
-        && topic != ".."
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if valid {
-        Ok(())
-    } else {
-        Err(BusError::InvalidTopic(topic.to_owned()))
+    validate_topic(topic)?;
+    if topic.len() + DLQ_SUFFIX.len() > MAX_TOPIC_LEN {
+        return Err(BusError::InvalidTopic(topic.to_owned()));
     }
+    Ok(())
 }
 
 /// Where the events of `topic` go when every retry failed.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
-use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId, validate_topic};
 use platform_ports::events::{DeadLetter, Event};
 use platform_ports::lifecycle::BackgroundService;
 use tokio::sync::{mpsc, watch};
@@ -21,9 +21,6 @@ use tokio::task::JoinHandle;
 
 use parked::Parked;
 use worker::{DeadLetters, Worker};
-
-/// Kafka's limit on a topic name's length.
-const MAX_TOPIC_LEN: usize = 249;
 
 /// How the in-process bus queues, retries and shuts down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +182,9 @@ impl InProcessEventBus {
     /// The queues one event goes to: every subscriber group once, and within
     /// a group the member its aggregate (or, lacking one, its id) hashes to.
     fn targets(subscriptions: &[Subscription], event: &Event) -> Vec<mpsc::Sender<Arc<Event>>> {
+        if let [only] = subscriptions {
+            return vec![only.queue.clone()];
+        }
         let mut groups: Vec<(&str, Vec<&Subscription>)> = Vec::new();
         for sub in subscriptions {
             match groups.iter_mut().find(|(name, _)| *name == sub.subscriber) {
@@ -216,41 +216,28 @@ impl InProcessEventBus {
     }
 }
 
-/// Accepts Kafka's topic names: 1 to 249 of `[A-Za-z0-9._-]`.
-fn validate_topic(topic: &str) -> Result<(), BusError> {
-    let valid = !topic.is_empty()
-        && topic.len() <= MAX_TOPIC_LEN
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if valid {
-        Ok(())
-    } else {
-        Err(BusError::InvalidTopic(topic.to_owned()))
-    }
-}
-
 #[async_trait]
 impl EventBus for InProcessEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         validate_topic(topic)?;
-        let event = Arc::new(event.clone());
-        let targets = {
+        let (targets, event) = {
             let topics = self.state.topics.read().unwrap_or_else(PoisonError::into_inner);
             // Checked under the lock: `close` takes the write lock after setting
             // the flag, so an event either reaches the draining queues or is refused.
             if self.is_closed() {
                 return Err(BusError::Closed);
             }
-            self.state.parked.lock().unwrap_or_else(PoisonError::into_inner).push(
-                topic,
-                &event,
-                self.settings.queue_capacity,
-            );
-            match topics.get(topic) {
-                Some(subscriptions) => Self::targets(subscriptions, &event),
-                None => return Ok(()),
+            let targets = topics
+                .get(topic)
+                .map(|subs| Self::targets(subs, event))
+                .unwrap_or_default();
+            let mut parked = self.state.parked.lock().unwrap_or_else(PoisonError::into_inner);
+            if targets.is_empty() && !parked.waits_on(topic) {
+                return Ok(());
             }
+            let event = Arc::new(event.clone());
+            parked.push(topic, &event, self.settings.queue_capacity);
+            (targets, event)
         };
         for queue in targets {
             // A send fails only when the subscription went away meanwhile,

@@ -6,8 +6,10 @@ mod bus;
 mod event;
 mod outbox;
 mod processed;
+mod support;
 
 pub use bus::*;
 pub use event::*;
 pub use outbox::*;
 pub use processed::*;
+pub use support::*;

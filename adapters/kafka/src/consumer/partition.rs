@@ -2,13 +2,12 @@
 //! failing handler with backoff, dead-letters what never succeeds, and
 //! stores each offset once the message is done with.
 
-use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
-use platform_ports::events::{DeadLetter, Event};
+use platform_ports::events::{DeadLetter, Event, error_chain, panic_message};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::FutureRecord;
@@ -79,7 +78,9 @@ impl PartitionWorker {
                 offset = message.offset(), event_id = %event.id, attempts, retry_in = ?wait, %error,
                 "event handler failed; retrying"
             );
-            if self.sleep_unless_stopped(wait).await {
+            // The partition's next owner reads the event again from the
+            // committed offset, so a revoked worker stops retrying it.
+            if self.sleep_unless_stopped(wait).await || self.state.is_revoked() {
                 return Outcome::Abandoned;
             }
         }
@@ -192,27 +193,5 @@ impl PartitionWorker {
             self.cx.set_paused(self.partition, false);
             *paused = false;
         }
-    }
-}
-
-/// An error and its sources, joined by `: `.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        text
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text
-    } else {
-        "non-text panic payload"
     }
 }

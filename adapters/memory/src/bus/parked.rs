@@ -31,6 +31,11 @@ impl Parked {
             .or_default();
     }
 
+    /// Whether a memberless group of `topic` keeps events.
+    pub(super) fn waits_on(&self, topic: &str) -> bool {
+        self.topics.contains_key(topic)
+    }
+
     /// Keeps `event` for every memberless group of `topic`, dropping a
     /// group's oldest event beyond `capacity`.
     pub(super) fn push(&mut self, topic: &str, event: &Arc<Event>, capacity: usize) {

@@ -3,11 +3,13 @@
 //! handlers, cron jobs, and the feature-module manifests that declare them.
 
 pub mod features;
+pub mod idempotent;
 pub mod maintenance;
 pub mod modules;
 pub mod reactions;
 pub mod relay;
 
+pub use idempotent::{IdempotentHandler, TransactionalEventHandler};
 pub use maintenance::{ExpiredTokenCleanup, PurgeSentOutbox};
 pub use modules::{CronRegistration, FeatureModule, FeatureRegistry, JobRegistration, RegistryError, Subscription};
 pub use reactions::PermissionCacheInvalidation;

@@ -24,7 +24,7 @@ use platform_ports::blob::BlobStore;
 use platform_ports::blog::PostRepository;
 use platform_ports::cache::Cache;
 use platform_ports::error_bus::ErrorPublisher;
-use platform_ports::events::{EventBus, Outbox};
+use platform_ports::events::{EventBus, Outbox, ProcessedEvents};
 use platform_ports::identity::{PasswordHasher, RoleRepository, UserRepository};
 use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
@@ -79,6 +79,7 @@ module! {
             Slot<dyn AuditStore>,
             Slot<dyn PostRepository>,
             Slot<dyn Outbox>,
+            Slot<dyn ProcessedEvents>,
             Slot<dyn Cache>,
             Slot<dyn EventBus>,
             Slot<dyn JobQueue>,
@@ -142,6 +143,7 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, p.audit);
     b = fill(b, p.posts);
     b = fill(b, p.outbox);
+    b = fill(b, p.processed);
     b = fill(b, cache);
     b = fill(b, events);
     b = fill(b, jobs.queue);

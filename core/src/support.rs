@@ -75,6 +75,7 @@ pub fn event(
         timestamp: clock.now(),
         tenant_id: tenant,
         aggregate_id: Some(aggregate),
+        trace_parent: None,
         data,
     }
 }

@@ -2,26 +2,25 @@
 //! subscription, retries with backoff and a dead-letter ring.
 
 pub(crate) mod attempt;
+mod parked;
 mod worker;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
-use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId, validate_topic};
 use platform_ports::events::{DeadLetter, Event};
 use platform_ports::lifecycle::BackgroundService;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use parked::Parked;
 use worker::{DeadLetters, Worker};
-
-/// Kafka's limit on a topic name's length.
-const MAX_TOPIC_LEN: usize = 249;
 
 /// How the in-process bus queues, retries and shuts down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +60,11 @@ impl Default for InProcessBusSettings {
 /// spawned by `subscribe`, so the bus can be built without a runtime.
 /// Subscriptions sharing a subscriber name on a topic form a group that
 /// handles each event once, split by aggregate id as Kafka partitions do.
-/// Clones share the subscriptions (one can go to the lifecycle).
+/// When a group's last member unsubscribes, the events it had not handled
+/// and those published meanwhile wait (up to `queue_capacity`, oldest
+/// dropped beyond) for the next member of that name, as a Kafka group
+/// resumes from its committed offset. Clones share the subscriptions (one
+/// can go to the lifecycle).
 #[derive(Clone, shaku::Component)]
 #[shaku(interface = EventBus)]
 pub struct InProcessEventBus {
@@ -77,6 +80,8 @@ struct BusState {
     closed: AtomicBool,
     next_id: AtomicU64,
     topics: RwLock<HashMap<String, Vec<Subscription>>>,
+    /// Backlogs of memberless groups; locked after `topics`, never before.
+    parked: Mutex<Parked>,
     dead_letters: Arc<DeadLetters>,
 }
 
@@ -85,7 +90,8 @@ struct Subscription {
     subscriber: String,
     queue: mpsc::Sender<Arc<Event>>,
     stop: watch::Sender<bool>,
-    worker: JoinHandle<()>,
+    /// Ends with the events it had not handled.
+    worker: JoinHandle<Vec<Arc<Event>>>,
 }
 
 impl Default for InProcessEventBus {
@@ -117,7 +123,7 @@ impl InProcessEventBus {
         };
         // Dropping a queue's sender lets its worker finish what is queued and
         // return; dropping the stop sender does not cancel it (see `worker`).
-        let workers: Vec<JoinHandle<()>> = subscriptions.into_iter().map(|s| s.worker).collect();
+        let workers: Vec<_> = subscriptions.into_iter().map(|s| s.worker).collect();
         let started = tokio::time::Instant::now();
         let mut aborted = 0usize;
         for mut worker in workers {
@@ -143,9 +149,42 @@ impl InProcessEventBus {
         self.state.closed.load(Ordering::SeqCst)
     }
 
+    /// Gives a leaving member's unhandled events to its group: to the
+    /// members left (by aggregate, as `publish` would), else to the group's
+    /// backlog ahead of what was published since.
+    async fn hand_over(&self, topic: &str, group: &str, events: Vec<Arc<Event>>) {
+        let targets: Vec<(mpsc::Sender<Arc<Event>>, Arc<Event>)> = {
+            let topics = self.state.topics.read().unwrap_or_else(PoisonError::into_inner);
+            let group_members: Vec<&Subscription> = topics
+                .get(topic)
+                .into_iter()
+                .flatten()
+                .filter(|s| s.subscriber == group)
+                .collect();
+            if group_members.is_empty() {
+                self.state
+                    .parked
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push_front(topic, group, events);
+                return;
+            }
+            events
+                .into_iter()
+                .map(|event| (Self::member(&group_members, &event).queue.clone(), event))
+                .collect()
+        };
+        for (queue, event) in targets {
+            let _ = queue.send(event).await;
+        }
+    }
+
     /// The queues one event goes to: every subscriber group once, and within
     /// a group the member its aggregate (or, lacking one, its id) hashes to.
     fn targets(subscriptions: &[Subscription], event: &Event) -> Vec<mpsc::Sender<Arc<Event>>> {
+        if let [only] = subscriptions {
+            return vec![only.queue.clone()];
+        }
         let mut groups: Vec<(&str, Vec<&Subscription>)> = Vec::new();
         for sub in subscriptions {
             match groups.iter_mut().find(|(name, _)| *name == sub.subscriber) {
@@ -155,37 +194,25 @@ impl InProcessEventBus {
         }
         groups
             .into_iter()
-            .map(|(_, members)| {
-                let chosen = if members.len() == 1 {
-                    members[0]
-                } else {
-                    let mut hasher = DefaultHasher::new();
-                    match &event.aggregate_id {
-                        Some(aggregate) => aggregate.hash(&mut hasher),
-                        None => event.id.hash(&mut hasher),
-                    }
-                    // The modulo keeps the index in range, so the truncation is harmless.
-                    #[allow(clippy::cast_possible_truncation)]
-                    let index = (hasher.finish() % members.len() as u64) as usize;
-                    members[index]
-                };
-                chosen.queue.clone()
-            })
+            .map(|(_, members)| Self::member(&members, event).queue.clone())
             .collect()
     }
-}
 
-/// Accepts Kafka's topic names: 1 to 249 of `[A-Za-z0-9._-]`.
-fn validate_topic(topic: &str) -> Result<(), BusError> {
-    let valid = !topic.is_empty()
-        && topic.len() <= MAX_TOPIC_LEN
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if valid {
-        Ok(())
-    } else {
-        Err(BusError::InvalidTopic(topic.to_owned()))
+    /// The member of a group `event` goes to: its aggregate's (or, lacking
+    /// one, its id's) hash picks one. `members` is never empty.
+    fn member<'s>(members: &[&'s Subscription], event: &Event) -> &'s Subscription {
+        if members.len() == 1 {
+            return members[0];
+        }
+        let mut hasher = DefaultHasher::new();
+        match &event.aggregate_id {
+            Some(aggregate) => aggregate.hash(&mut hasher),
+            None => event.id.hash(&mut hasher),
+        }
+        // The modulo keeps the index in range, so the truncation is harmless.
+        #[allow(clippy::cast_possible_truncation)]
+        let index = (hasher.finish() % members.len() as u64) as usize;
+        members[index]
     }
 }
 
@@ -193,19 +220,25 @@ fn validate_topic(topic: &str) -> Result<(), BusError> {
 impl EventBus for InProcessEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         validate_topic(topic)?;
-        let targets = {
+        let (targets, event) = {
             let topics = self.state.topics.read().unwrap_or_else(PoisonError::into_inner);
             // Checked under the lock: `close` takes the write lock after setting
             // the flag, so an event either reaches the draining queues or is refused.
             if self.is_closed() {
                 return Err(BusError::Closed);
             }
-            match topics.get(topic) {
-                Some(subscriptions) => Self::targets(subscriptions, event),
-                None => return Ok(()),
+            let targets = topics
+                .get(topic)
+                .map(|subs| Self::targets(subs, event))
+                .unwrap_or_default();
+            let mut parked = self.state.parked.lock().unwrap_or_else(PoisonError::into_inner);
+            if targets.is_empty() && !parked.waits_on(topic) {
+                return Ok(());
             }
+            let event = Arc::new(event.clone());
+            parked.push(topic, &event, self.settings.queue_capacity);
+            (targets, event)
         };
-        let event = Arc::new(event.clone());
         for queue in targets {
             // A send fails only when the subscription went away meanwhile,
             // which is the same as publishing after it unsubscribed.
@@ -229,6 +262,17 @@ impl EventBus for InProcessEventBus {
         }
         let id = SubscriptionId(self.state.next_id.fetch_add(1, Ordering::Relaxed));
         let (queue, events) = mpsc::channel(self.settings.queue_capacity.max(1));
+        // A group coming back handles what waited for it first; the backlog
+        // is never longer than the queue, so it fits.
+        let backlog = self
+            .state
+            .parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(topic, subscriber);
+        for event in backlog {
+            let _ = queue.try_send(event);
+        }
         let (stop, stopped) = watch::channel(false);
         let worker = Worker {
             topic: topic.to_owned(),
@@ -252,22 +296,43 @@ impl EventBus for InProcessEventBus {
     }
 
     async fn unsubscribe(&self, id: SubscriptionId) -> Result<(), BusError> {
-        let removed = {
+        let (topic, subscription) = {
             let mut topics = self.state.topics.write().unwrap_or_else(PoisonError::into_inner);
             let mut removed = None;
-            for subscriptions in topics.values_mut() {
+            for (topic, subscriptions) in topics.iter_mut() {
                 if let Some(index) = subscriptions.iter().position(|s| s.id == id) {
-                    removed = Some(subscriptions.remove(index));
+                    let subscription = subscriptions.remove(index);
+                    if !subscriptions.iter().any(|s| s.subscriber == subscription.subscriber) {
+                        // The group's last member: keep its events from now on.
+                        self.state
+                            .parked
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .open(topic, &subscription.subscriber);
+                    }
+                    removed = Some((topic.clone(), subscription));
                     break;
                 }
             }
             topics.retain(|_, subscriptions| !subscriptions.is_empty());
-            removed
+            removed.ok_or(BusError::UnknownSubscription)?
         };
-        let subscription = removed.ok_or(BusError::UnknownSubscription)?;
-        // The worker finishes the event in hand and leaves the rest of its queue.
+        // The worker finishes the event in hand and hands back the rest.
         let _ = subscription.stop.send(true);
-        tracing::debug!(subscriber = %subscription.subscriber, subscription = id.0, "unsubscribed");
+        let mut worker = subscription.worker;
+        let unhandled = match tokio::time::timeout(self.settings.drain_timeout, &mut worker).await {
+            Ok(Ok(unhandled)) => unhandled,
+            Ok(Err(_)) => Vec::new(),
+            Err(_) => {
+                worker.abort();
+                tracing::warn!(subscriber = %subscription.subscriber, subscription = id.0, "handler did not finish in time; its queued events are lost");
+                return Ok(());
+            }
+        };
+        tracing::debug!(subscriber = %subscription.subscriber, subscription = id.0, unhandled = unhandled.len(), "unsubscribed");
+        if !unhandled.is_empty() {
+            self.hand_over(&topic, &subscription.subscriber, unhandled).await;
+        }
         Ok(())
     }
 

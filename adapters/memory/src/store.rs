@@ -23,6 +23,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::audit::AuditLog;
 use crate::outbox::OutboxQueue;
 use crate::posts::PostTable;
+use crate::processed::ProcessedTable;
 use crate::roles::RoleTable;
 use crate::tokens::{RefreshTokenTable, VerificationTokenTable};
 use crate::users::UserTable;
@@ -38,6 +39,7 @@ pub(crate) struct Tables {
     pub(crate) refresh_tokens: RefreshTokenTable,
     pub(crate) verification_tokens: VerificationTokenTable,
     pub(crate) posts: PostTable,
+    pub(crate) processed: ProcessedTable,
 }
 
 /// Logs that are also written outside units of work (the outbox relay,

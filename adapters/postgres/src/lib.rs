@@ -1,6 +1,6 @@
 //! PostgreSQL adapters (sqlx, runtime queries only): every repository, the
-//! unit of work, the outbox, the embedded migrations and a health checker,
-//! all sharing one [`PgDatabase`] pool.
+//! unit of work, the outbox, the processed-events record, the embedded
+//! migrations and a health checker, all sharing one [`PgDatabase`] pool.
 //!
 //! Every tenant-scoped query filters by the caller's tenant (token and outbox
 //! lookups take no tenant: their ports address rows by hash or id); every
@@ -23,6 +23,7 @@ mod audit;
 mod health;
 mod outbox;
 mod posts;
+mod processed;
 mod roles;
 mod tokens;
 mod users;
@@ -32,6 +33,7 @@ pub use database::{MigrationState, MigrationStatus, PgDatabase, PgError};
 pub use health::PgHealthChecker;
 pub use outbox::PgOutbox;
 pub use posts::PgPostRepository;
+pub use processed::PgProcessedEvents;
 pub use roles::PgRoleRepository;
 pub use settings::PgSettings;
 pub use tokens::{PgRefreshTokenStore, PgVerificationTokenStore};

@@ -162,7 +162,7 @@ pub async fn assemble(settings: &Settings, purpose: Purpose) -> anyhow::Result<A
     parts.extend(persistence.parts);
     let cache = cache::build(settings, &metrics)?;
     parts.extend(cache.parts);
-    let events = events::build(settings)?;
+    let events = events::build(settings, &metrics)?;
     parts.extend(events.parts);
     let jobs = jobs::build(settings).await?;
     parts.extend(jobs.parts);

@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use platform_adapter_memory::{
-    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
+    MemoryAuditStore, MemoryOutbox, MemoryProcessedEvents, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
     MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
 };
 use platform_adapter_postgres::{
-    PgAuditStore, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgRefreshTokenStore, PgRoleRepository,
+    PgAuditStore, PgDatabase, PgHealthChecker, PgOutbox, PgProcessedEvents, PgPostRepository, PgRefreshTokenStore, PgRoleRepository,
     PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::blog::PostRepository;
-use platform_ports::events::Outbox;
+use platform_ports::events::{Outbox, ProcessedEvents};
 use platform_ports::identity::{RoleRepository, UserRepository};
 use platform_ports::metrics::Metrics;
 use platform_ports::persistence::UnitOfWork;
@@ -42,6 +42,8 @@ pub struct Persistence {
     pub posts: Box<dyn PostRepository>,
     /// The transactional outbox.
     pub outbox: Box<dyn Outbox>,
+    /// Which events each subscriber already handled (idempotent consumers).
+    pub processed: Box<dyn ProcessedEvents>,
 }
 
 /// Builds the configured persistence: in memory, or on PostgreSQL (connected,
@@ -70,7 +72,8 @@ pub async fn build(
                 ),
                 audit: batched(&mut parts, MemoryAuditStore::new(store.clone())),
                 posts: serve!(parts, PostRepository, MemoryPostRepository::new(store.clone())),
-                outbox: serve!(parts, Outbox, MemoryOutbox::new(store)),
+                outbox: serve!(parts, Outbox, MemoryOutbox::new(store.clone())),
+                processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store)),
             }
         }
         DatabaseDriver::Postgres => {
@@ -87,7 +90,8 @@ pub async fn build(
                 verification_tokens: serve!(parts, VerificationTokenStore, PgVerificationTokenStore::new(db.clone())),
                 audit: batched(&mut parts, PgAuditStore::new(db.clone())),
                 posts: serve!(parts, PostRepository, PgPostRepository::new(db.clone())),
-                outbox: serve!(parts, Outbox, PgOutbox::new(db)),
+                outbox: serve!(parts, Outbox, PgOutbox::new(db.clone())),
+                processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db)),
             }
         }
     };

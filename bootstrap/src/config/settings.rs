@@ -313,12 +313,49 @@ pub struct AdminSettings {
 /// `kafka.*`
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KafkaSettings {
-    /// Bootstrap servers.
+    /// Bootstrap servers (`host:port,host:port`).
     pub brokers: String,
     /// Client id.
     pub client_id: String,
-    /// Consumer group prefix.
-    pub group_id: String,
+    /// Prefix of every consumer group (`<prefix><subscriber>`).
+    pub group_id_prefix: String,
+    /// Create missing topics at start-up (else they must exist).
+    pub create_topics: bool,
+    /// Partitions of topics the platform creates.
+    pub partitions: i32,
+    /// Replication factor of topics the platform creates.
+    pub replication: i32,
+    /// How long the producer waits to fill a batch.
+    #[serde(with = "humantime_serde")]
+    pub linger: Duration,
+    /// Largest producer batch, in bytes.
+    pub batch_size: usize,
+    /// Longest wait for a broker acknowledgement (keep well below the relay's lease).
+    #[serde(with = "humantime_serde")]
+    pub publish_timeout: Duration,
+    /// Consumer group session timeout.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
+    /// Bound of metadata requests (health check, topic checks).
+    #[serde(with = "humantime_serde")]
+    pub metadata_timeout: Duration,
+    /// Transport security and authentication.
+    pub security: KafkaSecurityConfig,
+}
+
+/// `kafka.security.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KafkaSecurityConfig {
+    /// `plaintext`, `sasl_plaintext` (`ssl` and `sasl_ssl` need the adapter's `tls` feature).
+    pub protocol: String,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub sasl_mechanism: String,
+    /// SASL user.
+    pub sasl_username: String,
+    /// SASL password (secret).
+    pub sasl_password: SecretString,
+    /// CA bundle for TLS.
+    pub ca_file: String,
 }
 
 /// Which event bus.

@@ -17,8 +17,13 @@ pub struct Event {
     pub timestamp: DateTime<Utc>,
     /// Tenant it happened in.
     pub tenant_id: TenantId,
-    /// The entity it is about; ordering is kept per aggregate.
+    /// The entity it is about; ordering is kept per aggregate (the Kafka
+    /// message key, so one aggregate's events share a partition).
     pub aggregate_id: Option<String>,
+    /// The W3C `traceparent` of the work that emitted it, when known; a
+    /// bus carries it to consumers (on Kafka also as a header).
+    #[serde(default, rename = "traceparent", skip_serializing_if = "Option::is_none")]
+    pub trace_parent: Option<String>,
     /// Payload.
     pub data: serde_json::Value,
 }
@@ -38,6 +43,7 @@ impl Event {
             timestamp: Utc::now(),
             tenant_id,
             aggregate_id: None,
+            trace_parent: None,
             data,
         }
     }
@@ -46,6 +52,13 @@ impl Event {
     #[must_use]
     pub fn with_aggregate(mut self, aggregate_id: impl Into<String>) -> Self {
         self.aggregate_id = Some(aggregate_id.into());
+        self
+    }
+
+    /// Sets the W3C `traceparent` (`00-<trace id>-<parent id>-<flags>`).
+    #[must_use]
+    pub fn with_trace_parent(mut self, trace_parent: impl Into<String>) -> Self {
+        self.trace_parent = Some(trace_parent.into());
         self
     }
 }

@@ -1,6 +1,7 @@
 //! The contracts every adapter of a port must pass: persistence (every
-//! repository, the unit of work, the outbox) and the cache; and a throwaway
-//! `redis-server` for outage tests.
+//! repository, the unit of work, the outbox), the cache, the event bus and
+//! the processed-events record (`events`); and a throwaway `redis-server`
+//! for outage tests.
 //!
 //! Each check takes the ports it exercises as trait objects, so a PostgreSQL
 //! adapter runs the same checks by building a [`Ports`] over its own pool.
@@ -14,6 +15,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod events;
 pub mod fixtures;
 pub mod jobs;
 pub mod outbox;

@@ -361,3 +361,68 @@ async fn a_subscriber_group_handles_each_event_once_by_aggregate() {
         assert!(order.is_sorted(), "aggregate out of order: {order:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaving_member_hands_its_unhandled_events_to_the_group() {
+    let bus = InProcessEventBus::new(fast_settings());
+    let gate = Arc::new(Semaphore::new(0));
+    let (one, mut one_rx) = Probe::with(0, false, Some(gate.clone()));
+    let (two, mut two_rx) = Probe::new(0);
+    let leaving = bus.subscribe("posts", "indexer", one).await.unwrap();
+    bus.subscribe("posts", "indexer", two).await.unwrap();
+    for n in 0..12 {
+        bus.publish("posts", &event(n).with_aggregate(format!("post-{n}")))
+            .await
+            .unwrap();
+    }
+    // The first member holds its first event at the gate while it leaves.
+    let left = tokio::spawn({
+        let bus = bus.clone();
+        async move { bus.unsubscribe(leaving).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    gate.add_permits(1);
+    left.await.unwrap().unwrap();
+
+    let mut handled: Vec<u64> = Vec::new();
+    while let Ok(Some(e)) = timeout(Duration::from_millis(200), one_rx.recv()).await {
+        handled.push(number(&e));
+    }
+    assert!(
+        handled.len() <= 1,
+        "the leaving member handled more than the event in hand"
+    );
+    while handled.len() < 12 {
+        handled.push(number(&next(&mut two_rx).await));
+    }
+    nothing_more(&mut two_rx).await;
+    handled.sort_unstable();
+    assert_eq!(handled, (0..12).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_group_without_members_keeps_its_events_for_the_next_one() {
+    let bus = InProcessEventBus::new(InProcessBusSettings {
+        queue_capacity: 4,
+        ..fast_settings()
+    });
+    let (first, mut first_rx) = Probe::new(0);
+    let id = bus.subscribe("users", "mailer", first).await.unwrap();
+    bus.publish("users", &event(0)).await.unwrap();
+    assert_eq!(number(&next(&mut first_rx).await), 0);
+    bus.unsubscribe(id).await.unwrap();
+
+    // Beyond the capacity the oldest waiting events are dropped.
+    for n in 1..=6 {
+        bus.publish("users", &event(n)).await.unwrap();
+    }
+    let (second, mut second_rx) = Probe::new(0);
+    bus.subscribe("users", "mailer", second).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(number(&next(&mut second_rx).await));
+    }
+    assert_eq!(got, [3, 4, 5, 6]);
+    nothing_more(&mut second_rx).await;
+    nothing_more(&mut first_rx).await;
+}

@@ -57,8 +57,10 @@ async fn cancelled(stopped: &mut watch::Receiver<bool>) {
 
 impl Worker {
     /// Handles queued events until the subscription is cancelled or its
-    /// queue is closed and empty.
-    pub(super) async fn run(mut self) {
+    /// queue is closed and empty; returns the events it did not handle (the
+    /// one it gave up retrying first), for the group's next member.
+    pub(super) async fn run(mut self) -> Vec<Arc<Event>> {
+        let mut unhandled = Vec::new();
         loop {
             let event = tokio::select! {
                 biased;
@@ -68,21 +70,29 @@ impl Worker {
                     None => break,
                 },
             };
-            self.deliver(&event).await;
+            if !self.deliver(&event).await {
+                unhandled.push(event);
+                break;
+            }
         }
+        while let Ok(event) = self.events.try_recv() {
+            unhandled.push(event);
+        }
+        unhandled
     }
 
-    async fn deliver(&mut self, event: &Event) {
+    /// Returns `false` when cancelled before the event was handled or dead-lettered.
+    async fn deliver(&mut self, event: &Event) -> bool {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
             let error = match run_guarded(self.handler.handle(event)).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(error) => error,
             };
             if attempts > self.settings.max_retries {
                 self.dead_letter(event, attempts, error);
-                return;
+                return true;
             }
             let wait = backoff(self.settings.initial_backoff, self.settings.max_backoff, attempts);
             tracing::warn!(
@@ -94,9 +104,9 @@ impl Worker {
                 () = cancelled(&mut self.stopped) => {
                     tracing::warn!(
                         topic = %self.topic, subscriber = %self.subscriber, event_id = %event.id,
-                        attempts, "unsubscribed while retrying; event not delivered to this subscriber"
+                        attempts, "unsubscribed while retrying; the event goes back to the group"
                     );
-                    return;
+                    return false;
                 }
                 () = tokio::time::sleep(wait) => {}
             }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::state::Claimed;
 use super::{MemoryJobQueueSettings, Shared};
-use crate::bus::attempt::error_chain;
+use platform_ports::events::error_chain;
 
 /// Runs jobs until the queue is stopped; the job in hand is finished first.
 pub(super) async fn run(shared: Arc<Shared>, settings: MemoryJobQueueSettings) {

@@ -12,4 +12,5 @@ mod audit;
 mod health;
 mod migrations;
 mod outbox;
+mod processed;
 mod uow;

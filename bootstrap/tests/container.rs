@@ -120,10 +120,13 @@ async fn the_postgres_and_redis_profile_reports_the_adapters_it_built() {
 }
 
 #[tokio::test]
-async fn a_driver_without_an_adapter_is_refused_naming_the_key() {
-    let s = settings(&[("PLATFORM__EVENT_BUS__DRIVER", "kafka")]);
+async fn a_family_refuses_a_bad_setting_naming_its_key() {
+    let s = settings(&[
+        ("PLATFORM__EVENT_BUS__DRIVER", "kafka"),
+        ("PLATFORM__KAFKA__PARTITIONS", "0"),
+    ]);
     let err = app::container(&s, Purpose::Check).await.err().unwrap().to_string();
-    assert!(err.starts_with("event_bus.driver"), "{err}");
+    assert!(err.starts_with("kafka.partitions"), "{err}");
 }
 
 fn ctx() -> RequestContext {

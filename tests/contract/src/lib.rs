@@ -12,6 +12,7 @@
 )]
 
 pub mod audit;
+pub mod blob;
 pub mod cache;
 pub mod fixtures;
 pub mod outbox;

@@ -195,7 +195,8 @@ pub struct BlobEntry {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
-/// A page of a listing, in ascending byte order of keys.
+/// A page of a listing, in the backend's key order: ascending bytes on AWS
+/// S3 and the local store; some S3-compatible servers (SeaweedFS) go folder by folder.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlobPage {
     /// The blobs.

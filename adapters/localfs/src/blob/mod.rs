@@ -6,6 +6,7 @@ mod list;
 mod meta;
 mod read;
 mod signing;
+mod verifier;
 mod write;
 
 use std::io;
@@ -22,6 +23,7 @@ use platform_ports::model::SecretString;
 use tokio::fs;
 
 use layout::is_symlink_refusal;
+pub use verifier::{LocalSignedUrlVerifier, LocalSignedUrlVerifierParameters};
 
 /// Where [`LocalBlobStore`] keeps blobs and how it signs URLs.
 #[derive(Clone, Debug)]
@@ -54,6 +56,12 @@ impl LocalBlobStore {
     #[must_use]
     pub fn new(settings: LocalBlobSettings) -> Self {
         Self { settings }
+    }
+
+    /// The verifier for the URLs this store signs, as its own component.
+    #[must_use]
+    pub fn url_verifier(&self) -> LocalSignedUrlVerifier {
+        LocalSignedUrlVerifier::new(self.settings.clone())
     }
 
     /// Creates the root directory if it is missing, so start-up can fail early on a bad path.
@@ -132,21 +140,7 @@ impl SignedUrlVerifier for LocalBlobStore {
         signature: &str,
         now: DateTime<Utc>,
     ) -> Result<BlobKey, SignedUrlError> {
-        if self.secret().is_empty() {
-            return Err(SignedUrlError::Unavailable);
-        }
-        let key = BlobKey::parse(key).map_err(SignedUrlError::InvalidKey)?;
-        let expires: i64 = expires.parse().map_err(|_| SignedUrlError::Malformed("expires"))?;
-        if signature.is_empty() {
-            return Err(SignedUrlError::Malformed("signature"));
-        }
-        if !signing::verify(self.secret(), key.as_str(), access, expires, signature) {
-            return Err(SignedUrlError::BadSignature);
-        }
-        if now.timestamp() >= expires {
-            return Err(SignedUrlError::Expired);
-        }
-        Ok(key)
+        verifier::verify_signed(&self.settings, key, access, expires, signature, now)
     }
 }
 

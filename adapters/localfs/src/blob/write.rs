@@ -65,8 +65,8 @@ pub(super) async fn put(
 
     let _guard = commit_lock(key).await;
     commit(&local, temp, &sidecar).await?;
-    let stored = fs::symlink_metadata(local.data_path()).await.map_err(backend)?;
-    Ok(meta::info(key, &stored, Some(sidecar)))
+    // The renamed file is the temp file: same inode, size and modification time.
+    Ok(meta::info(key, &data, Some(sidecar)))
 }
 
 /// The temp file in the blob's directory, creating the directories on the way.

@@ -167,3 +167,32 @@ fn debug_output_hides_the_signing_key() {
     };
     assert!(!format!("{settings:?}").contains(SECRET));
 }
+
+#[tokio::test]
+async fn the_standalone_verifier_accepts_the_stores_urls() {
+    use shaku::HasComponent;
+    shaku::module! {
+        VerifierModule {
+            components = [LocalSignedUrlVerifier],
+            providers = []
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let module = VerifierModule::builder()
+        .with_component_parameters::<LocalSignedUrlVerifier>(LocalSignedUrlVerifierParameters {
+            settings: store.settings.clone(),
+        })
+        .build();
+    let verifier: std::sync::Arc<dyn SignedUrlVerifier> = module.resolve();
+    let (_, expires, signature) = presigned(&store, "a/b", SignedAccess::Put).await;
+    assert_eq!(
+        verifier.verify("a/b", SignedAccess::Put, &expires, &signature, Utc::now()),
+        Ok(key("a/b"))
+    );
+    let copy = store.url_verifier();
+    assert_eq!(
+        copy.verify("a/b", SignedAccess::Get, &expires, &signature, Utc::now()),
+        Err(SignedUrlError::BadSignature)
+    );
+}

@@ -326,3 +326,45 @@ async fn builds_through_shaku_with_parameters() {
         url.url
     );
 }
+
+#[tokio::test]
+async fn listing_is_in_byte_order_and_resumes_after_any_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    // `-` (0x2D) sorts before `/` (0x2F): `a-b` comes before everything in folder `a`.
+    let names = [
+        "p/a/1",
+        "p/a/2",
+        "p/a-b",
+        "p/ab/3",
+        "p/b",
+        "p/a/sub/4",
+        "p/a/sub-x",
+        "q/other",
+    ];
+    for name in names {
+        put(&store, name, b"x", "text/plain").await;
+    }
+    let mut expected: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("p/")).collect();
+    expected.sort_unstable();
+    assert_eq!(expected[0], "p/a-b");
+    let page = store
+        .list(&ListRequest::new(BlobPrefix::parse("p/").unwrap()))
+        .await
+        .unwrap();
+    let keys: Vec<_> = page.entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, expected);
+
+    for (i, cursor) in expected.iter().enumerate() {
+        let request = ListRequest {
+            prefix: BlobPrefix::parse("p/").unwrap(),
+            cursor: Some((*cursor).to_owned()),
+            limit: 2,
+        };
+        let page = store.list(&request).await.unwrap();
+        let keys: Vec<_> = page.entries.iter().map(|e| e.key.as_str()).collect();
+        let rest = &expected[i + 1..];
+        assert_eq!(keys, &rest[..rest.len().min(2)], "after {cursor}");
+        assert_eq!(page.next_cursor.is_some(), rest.len() > 2, "after {cursor}");
+    }
+}

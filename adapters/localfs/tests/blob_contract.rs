@@ -38,17 +38,4 @@ macro_rules! local_contract {
     };
 }
 
-local_contract!(
-    blob_round_trip_binary,
-    blob_empty_object,
-    blob_large_object,
-    blob_overwrite_replaces_metadata,
-    blob_list_by_prefix,
-    blob_delete_and_exists,
-    blob_refused_uploads_store_nothing,
-    blob_presigned_get,
-    blob_presigned_put,
-    blob_presigned_urls_expire,
-    blob_tampered_presigned_url_is_refused,
-    blob_presign_rejects_bad_ttls,
-);
+platform_contract::for_each_blob_check!(local_contract);

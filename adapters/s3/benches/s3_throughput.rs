@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use platform_adapter_s3::{S3BlobStore, S3Settings};
+use platform_contract::blob::binary;
 use platform_ports::blob::{BlobBody, BlobKey, BlobStore, PutOptions};
 use platform_ports::model::SecretString;
 
@@ -26,19 +27,6 @@ const CHUNK: usize = 64 * 1024;
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
-fn payload() -> Bytes {
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    (0..SIZE)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect::<Vec<u8>>()
-        .into()
 }
 
 fn chunks(data: &Bytes) -> BlobBody {
@@ -79,7 +67,7 @@ async fn main() {
             return;
         }
     };
-    let data = payload();
+    let data = Bytes::from(binary(SIZE));
     let direct_key = "bench/direct.bin";
     let adapter_key = BlobKey::parse("bench/adapter.bin").unwrap();
     let (mut direct_up, mut direct_down, mut adapter_up, mut adapter_down) = (vec![], vec![], vec![], vec![]);

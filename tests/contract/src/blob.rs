@@ -19,6 +19,28 @@ use sha2::{Digest, Sha256};
 
 pub use presigned::*;
 
+/// Calls `$runner!(check, check, ...)` with every blob check, so each
+/// adapter's test file runs them all (and any check added later) from one list.
+#[macro_export]
+macro_rules! for_each_blob_check {
+    ($runner:ident) => {
+        $runner!(
+            blob_round_trip_binary,
+            blob_empty_object,
+            blob_large_object,
+            blob_overwrite_replaces_metadata,
+            blob_list_by_prefix,
+            blob_delete_and_exists,
+            blob_refused_uploads_store_nothing,
+            blob_presigned_get,
+            blob_presigned_put,
+            blob_presigned_urls_expire,
+            blob_tampered_presigned_url_is_refused,
+            blob_presign_rejects_bad_ttls,
+        );
+    };
+}
+
 /// What the checks run against.
 #[derive(Clone)]
 pub struct BlobContract {

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use platform_ports::blob::{
     BlobBody, BlobError, BlobInfo, BlobKey, BlobObject, BlobPage, BlobStore, ListRequest, PresignedUrl, PutOptions,
-    SIGNED_URL_PATH, SignedAccess, SignedUrlError, SignedUrlVerifier, presign_ttl_secs,
+    SIGNED_URL_PATH, SignedAccess, presign_ttl_secs,
 };
 use platform_ports::model::SecretString;
 use tokio::fs;
@@ -43,7 +43,7 @@ pub struct LocalBlobSettings {
 /// `{root}/a/b/c.png.meta.json`. Writes stream into a temp file in the same
 /// folder, are fsynced and renamed into place; no operation follows a
 /// symbolic link below the root. Its presigned URLs are served by the HTTP
-/// adapter, which checks them with [`SignedUrlVerifier`] (implemented here).
+/// adapter, which checks them with [`LocalBlobStore::url_verifier`].
 #[derive(shaku::Component)]
 #[shaku(interface = BlobStore)]
 pub struct LocalBlobStore {
@@ -128,19 +128,6 @@ impl BlobStore for LocalBlobStore {
             // Whole seconds, as the URL carries them.
             expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(expires_at),
         })
-    }
-}
-
-impl SignedUrlVerifier for LocalBlobStore {
-    fn verify(
-        &self,
-        key: &str,
-        access: SignedAccess,
-        expires: &str,
-        signature: &str,
-        now: DateTime<Utc>,
-    ) -> Result<BlobKey, SignedUrlError> {
-        verifier::verify_signed(&self.settings, key, access, expires, signature, now)
     }
 }
 

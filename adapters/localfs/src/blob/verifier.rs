@@ -23,6 +23,7 @@ impl LocalSignedUrlVerifier {
     }
 }
 
+/// Checks key, then signature (in constant time), then expiry.
 impl SignedUrlVerifier for LocalSignedUrlVerifier {
     fn verify(
         &self,
@@ -32,33 +33,21 @@ impl SignedUrlVerifier for LocalSignedUrlVerifier {
         signature: &str,
         now: DateTime<Utc>,
     ) -> Result<BlobKey, SignedUrlError> {
-        verify_signed(&self.settings, key, access, expires, signature, now)
+        let secret = self.settings.signing_key.expose().as_bytes();
+        if secret.is_empty() {
+            return Err(SignedUrlError::Unavailable);
+        }
+        let key = BlobKey::parse(key).map_err(SignedUrlError::InvalidKey)?;
+        let expires: i64 = expires.parse().map_err(|_| SignedUrlError::Malformed("expires"))?;
+        if signature.is_empty() {
+            return Err(SignedUrlError::Malformed("signature"));
+        }
+        if !signing::verify(secret, key.as_str(), access, expires, signature) {
+            return Err(SignedUrlError::BadSignature);
+        }
+        if now.timestamp() >= expires {
+            return Err(SignedUrlError::Expired);
+        }
+        Ok(key)
     }
-}
-
-/// See [`SignedUrlVerifier::verify`]: key, then signature (constant time), then expiry.
-pub(super) fn verify_signed(
-    settings: &LocalBlobSettings,
-    key: &str,
-    access: SignedAccess,
-    expires: &str,
-    signature: &str,
-    now: DateTime<Utc>,
-) -> Result<BlobKey, SignedUrlError> {
-    let secret = settings.signing_key.expose().as_bytes();
-    if secret.is_empty() {
-        return Err(SignedUrlError::Unavailable);
-    }
-    let key = BlobKey::parse(key).map_err(SignedUrlError::InvalidKey)?;
-    let expires: i64 = expires.parse().map_err(|_| SignedUrlError::Malformed("expires"))?;
-    if signature.is_empty() {
-        return Err(SignedUrlError::Malformed("signature"));
-    }
-    if !signing::verify(secret, key.as_str(), access, expires, signature) {
-        return Err(SignedUrlError::BadSignature);
-    }
-    if now.timestamp() >= expires {
-        return Err(SignedUrlError::Expired);
-    }
-    Ok(key)
 }

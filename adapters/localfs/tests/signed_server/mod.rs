@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
-use platform_adapter_localfs::LocalBlobStore;
+use platform_adapter_localfs::{LocalBlobStore, LocalSignedUrlVerifier};
 use platform_ports::blob::{
     BlobBody, BlobError, BlobKey, BlobStore, PutOptions, SIGNED_URL_PATH, SignedAccess, SignedUrlVerifier,
 };
@@ -25,32 +25,50 @@ struct Signed {
     signature: Option<String>,
 }
 
-type Shared = Arc<LocalBlobStore>;
+/// The store and the verifier of its URLs.
+#[derive(Clone)]
+struct Shared {
+    store: Arc<LocalBlobStore>,
+    verifier: Arc<LocalSignedUrlVerifier>,
+}
 
 /// Binds a loopback port and serves the store `make` builds for the server's origin.
-pub async fn start(make: impl FnOnce(String) -> LocalBlobStore) -> Shared {
+pub async fn start(make: impl FnOnce(String) -> LocalBlobStore) -> Arc<LocalBlobStore> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let store = Arc::new(make(origin));
+    let shared = Shared {
+        verifier: Arc::new(store.url_verifier()),
+        store: store.clone(),
+    };
     let app = Router::new()
         .route(&format!("{SIGNED_URL_PATH}/{{*key}}"), get(download).put(upload))
-        .with_state(store.clone());
+        .with_state(shared);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     store
 }
 
 /// The verified key, or why it is refused (always 403).
-fn verify(store: &LocalBlobStore, key: &str, access: SignedAccess, query: &Signed) -> Result<BlobKey, String> {
+fn verify(
+    verifier: &LocalSignedUrlVerifier,
+    key: &str,
+    access: SignedAccess,
+    query: &Signed,
+) -> Result<BlobKey, String> {
     let (Some(expires), Some(signature)) = (&query.expires, &query.signature) else {
         return Err("missing expires or signature".to_owned());
     };
-    store
+    verifier
         .verify(key, access, expires, signature, Utc::now())
         .map_err(|err| err.to_string())
 }
 
-async fn download(State(store): State<Shared>, Path(key): Path<String>, Query(query): Query<Signed>) -> Response {
-    let key = match verify(&store, &key, SignedAccess::Get, &query) {
+async fn download(
+    State(Shared { store, verifier }): State<Shared>,
+    Path(key): Path<String>,
+    Query(query): Query<Signed>,
+) -> Response {
+    let key = match verify(&verifier, &key, SignedAccess::Get, &query) {
         Ok(key) => key,
         Err(why) => return (StatusCode::FORBIDDEN, why).into_response(),
     };
@@ -69,13 +87,13 @@ async fn download(State(store): State<Shared>, Path(key): Path<String>, Query(qu
 }
 
 async fn upload(
-    State(store): State<Shared>,
+    State(Shared { store, verifier }): State<Shared>,
     Path(key): Path<String>,
     Query(query): Query<Signed>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let key = match verify(&store, &key, SignedAccess::Put, &query) {
+    let key = match verify(&verifier, &key, SignedAccess::Put, &query) {
         Ok(key) => key,
         Err(why) => return (StatusCode::FORBIDDEN, why).into_response(),
     };

@@ -1,4 +1,5 @@
 use chrono::TimeZone;
+use platform_ports::blob::{SignedUrlError, SignedUrlVerifier};
 
 use super::*;
 
@@ -45,10 +46,12 @@ async fn a_signed_url_verifies_for_its_key_and_method_only() {
 
     let now = Utc::now();
     assert_eq!(
-        store.verify(raw, SignedAccess::Get, &expires, &signature, now),
+        store
+            .url_verifier()
+            .verify(raw, SignedAccess::Get, &expires, &signature, now),
         Ok(key(raw))
     );
-    let check = |k: &str, access, e: &str, s: &str| store.verify(k, access, e, s, now);
+    let check = |k: &str, access, e: &str, s: &str| store.url_verifier().verify(k, access, e, s, now);
     assert_eq!(
         check(raw, SignedAccess::Put, &expires, &signature),
         Err(SignedUrlError::BadSignature)
@@ -72,11 +75,14 @@ async fn put_urls_are_not_get_urls() {
     let now = Utc::now();
     assert!(
         store
+            .url_verifier()
             .verify("a/b", SignedAccess::Put, &expires, &signature, now)
             .is_ok()
     );
     assert_eq!(
-        store.verify("a/b", SignedAccess::Get, &expires, &signature, now),
+        store
+            .url_verifier()
+            .verify("a/b", SignedAccess::Get, &expires, &signature, now),
         Err(SignedUrlError::BadSignature)
     );
 }
@@ -92,21 +98,27 @@ async fn tampered_or_malformed_urls_are_refused() {
     let flipped = String::from_utf8(flipped).unwrap();
     for bad in [flipped.as_str(), "not-hex", &signature[..63], &format!("{signature}00")] {
         assert_eq!(
-            store.verify("a/b", SignedAccess::Get, &expires, bad, now),
+            store
+                .url_verifier()
+                .verify("a/b", SignedAccess::Get, &expires, bad, now),
             Err(SignedUrlError::BadSignature),
             "{bad:?}"
         );
     }
     assert_eq!(
-        store.verify("a/b", SignedAccess::Get, &expires, "", now),
+        store.url_verifier().verify("a/b", SignedAccess::Get, &expires, "", now),
         Err(SignedUrlError::Malformed("signature"))
     );
     assert_eq!(
-        store.verify("a/b", SignedAccess::Get, "soon", &signature, now),
+        store
+            .url_verifier()
+            .verify("a/b", SignedAccess::Get, "soon", &signature, now),
         Err(SignedUrlError::Malformed("expires"))
     );
     assert!(matches!(
-        store.verify("a/../b", SignedAccess::Get, &expires, &signature, now),
+        store
+            .url_verifier()
+            .verify("a/../b", SignedAccess::Get, &expires, &signature, now),
         Err(SignedUrlError::InvalidKey(_))
     ));
 
@@ -115,7 +127,9 @@ async fn tampered_or_malformed_urls_are_refused() {
         ..store.settings.clone()
     });
     assert_eq!(
-        other.verify("a/b", SignedAccess::Get, &expires, &signature, now),
+        other
+            .url_verifier()
+            .verify("a/b", SignedAccess::Get, &expires, &signature, now),
         Err(SignedUrlError::BadSignature)
     );
 }
@@ -129,12 +143,15 @@ async fn urls_expire_at_their_second() {
     let at = |secs: i64| Utc.timestamp_opt(secs, 0).unwrap();
     assert!(
         store
+            .url_verifier()
             .verify("a/b", SignedAccess::Get, &expires, &signature, at(expires_at - 1))
             .is_ok()
     );
     for late in [expires_at, expires_at + 1] {
         assert_eq!(
-            store.verify("a/b", SignedAccess::Get, &expires, &signature, at(late)),
+            store
+                .url_verifier()
+                .verify("a/b", SignedAccess::Get, &expires, &signature, at(late)),
             Err(SignedUrlError::Expired)
         );
     }
@@ -153,7 +170,9 @@ async fn signing_requires_a_key() {
         .await;
     assert!(matches!(result, Err(BlobError::Backend(_))));
     assert_eq!(
-        store.verify("a/b", SignedAccess::Get, "99999999999", "00", Utc::now()),
+        store
+            .url_verifier()
+            .verify("a/b", SignedAccess::Get, "99999999999", "00", Utc::now()),
         Err(SignedUrlError::Unavailable)
     );
 }

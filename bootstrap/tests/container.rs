@@ -198,7 +198,8 @@ async fn blob_a_mocked_store_is_what_the_container_serves() {
         .with_component_override::<dyn BlobStore>(Box::new(blobs))
         .build();
     let store: Arc<dyn BlobStore> = module.resolve();
-    assert!(store.exists("blog/post/1/a.png").await.unwrap());
+    let key = platform_ports::blob::BlobKey::parse("blog/post/1/a.png").unwrap();
+    assert!(store.exists(&key).await.unwrap());
 }
 
 #[tokio::test]

@@ -4,5 +4,8 @@ mod atomic;
 mod blob;
 mod mail;
 
-pub use blob::{LocalBlobSettings, LocalBlobStore, LocalBlobStoreParameters};
+pub use blob::{
+    LocalBlobSettings, LocalBlobStore, LocalBlobStoreParameters, LocalSignedUrlVerifier,
+    LocalSignedUrlVerifierParameters,
+};
 pub use mail::{FileMailer, FileMailerParameters, FileMailerSettings};

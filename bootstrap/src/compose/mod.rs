@@ -166,7 +166,7 @@ pub async fn assemble(settings: &Settings, purpose: Purpose) -> anyhow::Result<A
     parts.extend(events.parts);
     let jobs = jobs::build(settings).await?;
     parts.extend(jobs.parts);
-    let blob = blob::build(settings)?;
+    let blob = blob::build(settings, purpose).await?;
     parts.extend(blob.parts);
     let notify = notify::build(settings)?;
     parts.extend(notify.parts);

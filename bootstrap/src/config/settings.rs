@@ -474,8 +474,17 @@ pub struct S3Config {
     pub access_key: SecretString,
     /// Secret access key.
     pub secret_key: SecretString,
-    /// Path-style addressing.
+    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual hosts.
     pub path_style: bool,
+    /// Uploads from this size on go in parts of this size (at least 5 MiB).
+    pub multipart_threshold: u64,
+    /// Parts uploaded at once.
+    pub multipart_concurrency: usize,
+    /// Create the bucket at start-up when it is missing.
+    pub create_bucket: bool,
+    /// Bound of one request (a download's body streams without it).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
 }
 
 /// `blob.*`

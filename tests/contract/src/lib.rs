@@ -14,6 +14,7 @@
 )]
 
 pub mod audit;
+pub mod blob;
 pub mod cache;
 pub mod events;
 pub mod fixtures;

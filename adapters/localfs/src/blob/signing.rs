@@ -8,14 +8,6 @@ use sha2::Sha256;
 /// Everything but RFC 3986 unreserved characters is escaped in a key segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// The query value naming the allowed method.
-pub(super) fn method_name(access: SignedAccess) -> &'static str {
-    match access {
-        SignedAccess::Get => "GET",
-        SignedAccess::Put => "PUT",
-    }
-}
-
 /// The key as a URL path: each segment escaped, separators kept.
 pub(super) fn encode_key(key: &str) -> String {
     key.split('/')
@@ -30,7 +22,7 @@ fn mac(secret: &[u8], key: &str, access: SignedAccess, expires: i64) -> Option<H
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
     // Keys cannot contain a newline, so this canonical form is unambiguous.
-    mac.update(format!("{}\n{expires}\n{key}", method_name(access)).as_bytes());
+    mac.update(format!("{}\n{expires}\n{key}", access.method()).as_bytes());
     Some(mac)
 }
 

@@ -54,7 +54,8 @@ async fn read_secret(key: &str, path: PathBuf) -> Result<Option<SecretString>, S
         Ok(text) => Ok(Some(SecretString::new(text.trim_end_matches(['\r', '\n'])))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(SecretError::Unreadable {
-            name: key.to_owned(),
+            store: "files".to_owned(),
+            key: key.to_owned(),
             source: Box::new(err),
         }),
     }
@@ -62,13 +63,18 @@ async fn read_secret(key: &str, path: PathBuf) -> Result<Option<SecretString>, S
 
 #[async_trait]
 impl SecretSource for FileSecretSource {
+    fn name(&self) -> &str {
+        "files"
+    }
+
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
         if let Some(path) = self.var(&Self::file_var(name)) {
             // An explicitly named file that is missing is an error, not a silent skip.
             return match read_secret(name, PathBuf::from(&path)).await? {
                 Some(v) => Ok(Some(v)),
                 None => Err(SecretError::Unreadable {
-                    name: name.to_owned(),
+                    store: "files".to_owned(),
+                    key: name.to_owned(),
                     source: format!("file `{path}` does not exist").into(),
                 }),
             };

@@ -3,7 +3,29 @@
 
 use std::collections::BTreeMap;
 
+use platform_ports::model::SecretString;
+use platform_ports::secrets::{SecretSet, SecretValue};
 use serde_json::Value;
+
+/// Adds to `set` the fields of `object` (under `prefix`) that `keys` asks
+/// for, each with the location's `version`.
+pub(crate) fn insert_wanted(
+    set: &mut SecretSet,
+    keys: &[&str],
+    prefix: Option<&str>,
+    object: &serde_json::Map<String, Value>,
+    version: Option<&str>,
+) {
+    let mut flat = BTreeMap::new();
+    flatten_into(&mut flat, prefix, object);
+    for (key, value) in flat.into_iter().filter(|(k, _)| keys.contains(&k.as_str())) {
+        let value = SecretValue {
+            value: SecretString::new(value),
+            version: version.map(str::to_owned),
+        };
+        set.insert(key, value);
+    }
+}
 
 /// Adds every field of `object` to `out` as `prefix.field` (`field` without a
 /// prefix). Strings stay as they are, numbers and booleans become their text,

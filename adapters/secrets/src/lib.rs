@@ -15,6 +15,34 @@
 //! fail with an error naming the store and the key; values stay in
 //! `SecretString` and never reach `Debug` or a log line.
 
+/// The port for a remote store whose `read_keys` reads every configured
+/// location once and whose `inner.name` names it.
+macro_rules! remote_source {
+    ($source:ty) => {
+        #[async_trait::async_trait]
+        impl platform_ports::secrets::SecretSource for $source {
+            fn name(&self) -> &str {
+                &self.inner.name
+            }
+
+            async fn get(
+                &self,
+                key: &str,
+            ) -> Result<Option<platform_ports::model::SecretString>, platform_ports::secrets::SecretError> {
+                Ok(self.read_keys(&[key]).await?.remove(key).map(|s| s.value))
+            }
+
+            async fn get_many(
+                &self,
+                keys: &[&'static str],
+            ) -> Result<platform_ports::secrets::SecretSet, platform_ports::secrets::SecretError> {
+                self.read_keys(keys).await
+            }
+        }
+    };
+}
+pub(crate) use remote_source;
+
 mod aws;
 mod files;
 mod flatten;

@@ -5,22 +5,20 @@ mod credentials;
 mod health;
 mod profile;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use platform_ports::model::SecretString;
-use platform_ports::secrets::{SecretError, SecretSet, SecretSource, SecretValue};
+use platform_ports::secrets::{SecretError, SecretSet, SecretValue};
 use serde_json::{Value, json};
 
 pub use self::client::SecretsManagerClient;
 pub use self::credentials::{AwsCredentials, AwsCredentialsChain};
 pub use self::health::AwsSecretsManagerHealthChecker;
-use crate::flatten::flatten_into;
+use crate::flatten::insert_wanted;
 use crate::http::SettingsError;
 use crate::retry::{Failure, RetryPolicy, retry};
 
@@ -246,20 +244,7 @@ impl AwsSecretsManagerSource {
     }
 }
 
-#[async_trait]
-impl SecretSource for AwsSecretsManagerSource {
-    fn name(&self) -> &str {
-        &self.inner.name
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<SecretString>, SecretError> {
-        Ok(self.read_keys(&[key]).await?.remove(key).map(|s| s.value))
-    }
-
-    async fn get_many(&self, keys: &[&'static str]) -> Result<SecretSet, SecretError> {
-        self.read_keys(keys).await
-    }
-}
+crate::remote_source!(AwsSecretsManagerSource);
 
 impl AwsSecretsManagerSource {
     /// Every key of `keys` found in the configured locations, later locations winning.
@@ -298,17 +283,7 @@ impl AwsSecretsManagerSource {
                     });
                 }
             };
-            let mut flat = BTreeMap::new();
-            flatten_into(&mut flat, secret.prefix.as_deref(), &object);
-            for (key, value) in flat.into_iter().filter(|(k, _)| keys.contains(&k.as_str())) {
-                set.insert(
-                    key,
-                    SecretValue {
-                        value: SecretString::new(value),
-                        version: version.clone(),
-                    },
-                );
-            }
+            insert_wanted(&mut set, keys, secret.prefix.as_deref(), &object, version.as_deref());
         }
         Ok(set)
     }

@@ -4,23 +4,20 @@ mod api;
 mod auth;
 mod health;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::{Method, StatusCode};
-use platform_ports::model::SecretString;
-use platform_ports::secrets::{SecretError, SecretSet, SecretSource, SecretValue};
+use platform_ports::secrets::{SecretError, SecretSet};
 use serde::Deserialize;
 
 use self::api::VaultApi;
 use self::auth::TokenKeeper;
 pub use self::auth::VaultAuth;
 pub use self::health::VaultHealthChecker;
-use crate::flatten::flatten_into;
+use crate::flatten::insert_wanted;
 use crate::http::{HttpClient, SettingsError, is_transient};
 use crate::retry::{Failure, RetryPolicy, retry};
 
@@ -240,20 +237,7 @@ impl VaultSecretSource {
     }
 }
 
-#[async_trait]
-impl SecretSource for VaultSecretSource {
-    fn name(&self) -> &str {
-        &self.inner.name
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<SecretString>, SecretError> {
-        Ok(self.read_keys(&[key]).await?.remove(key).map(|s| s.value))
-    }
-
-    async fn get_many(&self, keys: &[&'static str]) -> Result<SecretSet, SecretError> {
-        self.read_keys(keys).await
-    }
-}
+crate::remote_source!(VaultSecretSource);
 
 impl VaultSecretSource {
     /// Every key of `keys` found in the configured locations, later locations winning.
@@ -267,18 +251,8 @@ impl VaultSecretSource {
                 tracing::debug!(store = %self.inner.name, path = %location.path, "vault path absent");
                 continue;
             };
-            let mut flat = BTreeMap::new();
-            flatten_into(&mut flat, location.prefix.as_deref(), &fields);
             let version = format!("{}/{}@v{version}", self.inner.mount, location.path);
-            for (key, value) in flat.into_iter().filter(|(k, _)| keys.contains(&k.as_str())) {
-                set.insert(
-                    key,
-                    SecretValue {
-                        value: SecretString::new(value),
-                        version: Some(version.clone()),
-                    },
-                );
-            }
+            insert_wanted(&mut set, keys, location.prefix.as_deref(), &fields, Some(&version));
         }
         Ok(set)
     }

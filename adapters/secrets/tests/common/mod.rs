@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Method, Request};
@@ -23,6 +23,7 @@ use hyper_util::rt::TokioExecutor;
 use platform_adapter_secrets::{
     AwsCredentialsChain, AwsSecret, AwsSecretsManagerSettings, RetryPolicy, SecretsManagerClient,
 };
+use platform_ports::secrets::{SecretError, SecretSource};
 use serde_json::{Value, json};
 
 /// Whether this run is CI, where a missing server fails instead of skipping.
@@ -60,6 +61,29 @@ pub fn quick_retry() -> RetryPolicy {
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(100),
     }
+}
+
+/// Reads `key` from `source` (whose address is `addr`, where nothing
+/// listens) and checks the bounded retry: three attempts, quickly, then an
+/// error naming the store and the key.
+pub async fn assert_gives_up_quickly(source: &dyn SecretSource, key: &'static str, addr: &str) -> SecretError {
+    let started = Instant::now();
+    let err = source.get_many(&[key]).await.unwrap_err();
+    let SecretError::Unreachable {
+        ref store,
+        key: ref named,
+        attempts,
+        ..
+    } = err
+    else {
+        panic!("expected Unreachable, got {err:?}");
+    };
+    assert_eq!((named.as_str(), attempts), (key, 3));
+    assert!(store.contains(addr), "{store}");
+    // Two waits of 50 and 100 ms, then the error: bounded, not a hang.
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(err.to_string().contains("gave up after 3 attempts"), "{err}");
+    err
 }
 
 // ---------------------------------------------------------------- OpenBao / Vault

@@ -12,4 +12,3 @@ mod jsonlog;
 pub mod lifecycle;
 pub mod logging;
 mod logwriter;
-pub mod secrets;

@@ -4,8 +4,9 @@
 use platform_ports::secrets::SecretSource;
 
 use super::{Built, Parts, serve};
-use crate::config::SecretsSettings;
-use crate::secrets::FileSecretSource;
+use platform_adapter_secrets::FileSecretSource;
+
+use crate::config::{ENV_PREFIX, SecretsSettings};
 
 /// The secret source port.
 pub type SecretPort = Box<dyn SecretSource>;
@@ -17,6 +18,6 @@ pub type SecretPort = Box<dyn SecretSource>;
 pub fn build(settings: &SecretsSettings) -> anyhow::Result<Built<SecretPort>> {
     let mut parts = Parts::default();
     let dir = Some(settings.dir.clone()).filter(|d| !d.is_empty()).map(Into::into);
-    let ports = serve!(parts, SecretSource, FileSecretSource::new(dir));
+    let ports = serve!(parts, SecretSource, FileSecretSource::new(dir).with_env_prefix(ENV_PREFIX));
     Ok(Built { ports, parts })
 }

@@ -109,7 +109,10 @@ fn config_check_prints_redacted_configuration() {
         doc["adapters"]["UserRepository"],
         "platform_adapter_memory::MemoryUserRepository"
     );
-    assert_eq!(doc["adapters"]["SecretSource"], "platform_adapter_secrets::FileSecretSource");
+    assert_eq!(
+        doc["adapters"]["SecretSource"],
+        "platform_adapter_secrets::FileSecretSource"
+    );
     assert_eq!(doc["health"]["disk"]["status"], "up");
     assert!(!stdout.contains("hunter2") && !stdout.contains("test-only-jwt-secret"));
 }

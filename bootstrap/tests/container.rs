@@ -20,7 +20,7 @@ use platform_ports::identity::{
 };
 use platform_ports::jobs::{JobQueue, MockJobQueue, MockScheduler, Scheduler};
 use platform_ports::model::{RequestContext, SecretString, TenantId, UserId};
-use platform_ports::notify::{EmailMessage, Mailer, MockMailer};
+use platform_ports::notify::{EmailMessage, Mailbox, Mailer, MockMailer};
 use platform_ports::secrets::MockSecretSource;
 use shaku::{HasComponent, ModuleBuilder};
 
@@ -207,7 +207,7 @@ async fn notify_a_mocked_mailer_receives_what_the_mail_job_sends() {
     let mut mailer = MockMailer::new();
     mailer
         .expect_send()
-        .withf(|m: &EmailMessage| m.to == "ada@example.com")
+        .withf(|m: &EmailMessage| m.to.to_string() == "ada@example.com")
         .times(1)
         .returning(|_| Ok(()));
     let (builder, _) = builder(&settings(&[])).await;
@@ -216,10 +216,10 @@ async fn notify_a_mocked_mailer_receives_what_the_mail_job_sends() {
     let manifest = features::notify::<PlatformModule>();
     let handler = (manifest.jobs[0].handler)(&module);
     let message = EmailMessage {
-        to: "ada@example.com".into(),
+        to: Mailbox::new("ada@example.com").unwrap(),
         subject: "hi".into(),
-        text_body: "hello".into(),
-        html_body: None,
+        text: "hello".into(),
+        html: None,
     };
     handler.handle(&serde_json::to_vec(&message).unwrap()).await.unwrap();
 }

@@ -3,35 +3,29 @@
 //! - `KafkaEventBus::publish` (acknowledged, `acks=all`) against a raw
 //!   rdkafka `FutureProducer` with the same producer settings sending the
 //!   same key, value and headers to the same broker, both with the same
-//!   number of publishes in flight;
-//! - the in-process bus's publish → handle rate against a bare tokio
-//!   channel carrying the same events to one task.
+//!   number of publishes in flight.
+//!
+//! (The in-process bus has its own: `cargo bench -p platform-adapter-memory
+//! --bench in_process_bus`.)
 //!
 //! `cargo bench -p platform-adapter-kafka --bench publish`; the broker comes
 //! from `PLATFORM_TEST_KAFKA_BROKERS` (default `127.0.0.1:19092`, see
-//! `.ci/services/kafka.sh`); without one only the in-process part runs.
-//! `BENCH_KAFKA_EVENTS` (default 20000) and `BENCH_MEMORY_EVENTS` (default
-//! 1000000) size the runs.
+//! `.ci/services/kafka.sh`); without one it says so and stops.
+//! `BENCH_KAFKA_EVENTS` (default 20000) sizes the runs.
 
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, reason = "a benchmark binary")]
 
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures::StreamExt;
 use platform_adapter_kafka::{KafkaEventBus, KafkaSettings};
-use platform_adapter_memory::{InProcessBusSettings, InProcessEventBus};
-use platform_ports::BoxError;
-use platform_ports::events::{Event, EventBus, EventHandler};
+use platform_ports::events::{Event, EventBus};
 use platform_ports::model::TenantId;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
-use tokio::sync::Notify;
 
 /// Publishes in flight at once in the concurrent Kafka runs.
 const WINDOW: usize = 1000;
@@ -168,78 +162,6 @@ async fn kafka(brokers: &str) {
     bus.delete_topics(&[&topic]).await.unwrap();
 }
 
-/// Counts handled events and wakes the benchmark at the last one.
-struct Counter {
-    handled: AtomicU64,
-    target: u64,
-    done: Notify,
-}
-
-#[async_trait]
-impl EventHandler for Counter {
-    async fn handle(&self, _: &Event) -> Result<(), BoxError> {
-        if self.handled.fetch_add(1, Ordering::Relaxed) + 1 == self.target {
-            self.done.notify_one();
-        }
-        Ok(())
-    }
-}
-
-async fn in_process(runtime: &str) {
-    println!("in-process bus on a {runtime} tokio runtime");
-    let n = count("BENCH_MEMORY_EVENTS", 1_000_000);
-    let events = events(n.min(10_000));
-    let nth = |i: usize| &events[i % events.len()];
-
-    // What `publish(&Event)` cannot avoid: copying the event into an `Arc`.
-    let started = Instant::now();
-    let mut kept = 0usize;
-    for i in 0..n {
-        kept += Arc::strong_count(&std::hint::black_box(Arc::new(nth(i).clone())));
-    }
-    assert_eq!(kept, n);
-    report("Event clone into an Arc only", n, started.elapsed());
-
-    // Baseline: the same events, cloned into an `Arc` and sent through a
-    // bounded tokio channel to one receiving task.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Event>>(1024);
-    let receiver = tokio::spawn(async move {
-        let mut seen = 0usize;
-        while rx.recv().await.is_some() {
-            seen += 1;
-        }
-        seen
-    });
-    let started = Instant::now();
-    for i in 0..n {
-        tx.send(Arc::new(nth(i).clone())).await.unwrap();
-    }
-    drop(tx);
-    assert_eq!(receiver.await.unwrap(), n);
-    let channel = report("tokio channel send -> recv (baseline)", n, started.elapsed());
-
-    let bus = InProcessEventBus::new(InProcessBusSettings::default());
-    let counter = Arc::new(Counter {
-        handled: AtomicU64::new(0),
-        target: n as u64,
-        done: Notify::new(),
-    });
-    bus.subscribe("bench.memory", "counter", counter.clone()).await.unwrap();
-    let started = Instant::now();
-    for i in 0..n {
-        bus.publish("bench.memory", nth(i)).await.unwrap();
-    }
-    if counter.handled.load(Ordering::Relaxed) < n as u64 {
-        counter.done.notified().await;
-    }
-    let ours = report("InProcessEventBus publish -> handle", n, started.elapsed());
-    println!(
-        "  ratio bus/channel: {:.1} % (target: bus >= 1000000 events/s)",
-        ours / channel * 100.0
-    );
-    bus.close(Duration::from_secs(10)).await.unwrap();
-}
-
 fn reachable(brokers: &str) -> bool {
     brokers
         .split(',')
@@ -257,15 +179,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("(figures taken on a shared machine: other builds run meanwhile)");
-    // One thread: publisher and handler take turns, no cross-thread wake-ups.
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(in_process("current-thread"));
     runtime.block_on(async {
-        in_process("2-worker multi-thread").await;
         let brokers = std::env::var("PLATFORM_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into());
         if reachable(&brokers) {
             kafka(&brokers).await;

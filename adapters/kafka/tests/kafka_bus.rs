@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_adapter_kafka::{KafkaBusError, KafkaEventBus, KafkaSettings};
-use platform_adapter_telemetry::OtelMetrics;
+use platform_contract::metrics::RecordedMetrics;
 use platform_ports::BoxError;
 use platform_ports::events::{BusError, Event, EventBus, EventHandler};
 use platform_ports::health::{HealthChecker, HealthStatus};
@@ -171,7 +171,7 @@ async fn the_health_check_follows_the_broker_and_publishes_fail_without_one() {
     up.close().await.unwrap();
 
     let nowhere = format!("127.0.0.1:{}", common::free_port());
-    let metrics = Arc::new(OtelMetrics::new("test").unwrap());
+    let metrics = Arc::new(RecordedMetrics::new());
     let down = KafkaEventBus::connect(
         KafkaSettings {
             metadata_timeout: Duration::from_millis(500),
@@ -218,7 +218,7 @@ async fn stopping_finishes_the_handler_in_flight_and_commits_it() {
         return;
     };
     let settings = common::settings(&brokers);
-    let metrics = Arc::new(OtelMetrics::new("test").unwrap());
+    let metrics = Arc::new(RecordedMetrics::new());
     let bus = KafkaEventBus::connect(settings.clone(), Some(&*metrics)).unwrap();
     let topic = common::unique("stop");
     let slow = Arc::new(Slow {
@@ -246,7 +246,7 @@ async fn stopping_finishes_the_handler_in_flight_and_commits_it() {
     );
 
     // The same group on a new bus: the handled event is not delivered again.
-    let metrics = Arc::new(OtelMetrics::new("test").unwrap());
+    let metrics = Arc::new(RecordedMetrics::new());
     let again = KafkaEventBus::connect(settings, Some(&*metrics)).unwrap();
     let counter = Arc::new(AlwaysFails(AtomicU32::new(0)));
     again.subscribe(&topic, "slow", counter.clone()).await.unwrap();

@@ -1,11 +1,9 @@
-//! Local filesystem adapters: the blob store and the file mail outbox.
+//! Local filesystem adapters: the blob store.
 
 mod atomic;
 mod blob;
-mod mail;
 
 pub use blob::{
     LocalBlobSettings, LocalBlobStore, LocalBlobStoreParameters, LocalSignedUrlVerifier,
     LocalSignedUrlVerifierParameters,
 };
-pub use mail::{FileMailer, FileMailerParameters, FileMailerSettings};

@@ -64,7 +64,9 @@ fn kafka_settings(settings: &Settings) -> anyhow::Result<KafkaSettings> {
             "PLAIN" => SaslMechanism::Plain,
             "SCRAM-SHA-256" => SaslMechanism::ScramSha256,
             "SCRAM-SHA-512" => SaslMechanism::ScramSha512,
-            other => anyhow::bail!("kafka.security.sasl_mechanism: `{other}` is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+            other => {
+                anyhow::bail!("kafka.security.sasl_mechanism: `{other}` is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+            }
         };
         Some(SaslSettings {
             mechanism,

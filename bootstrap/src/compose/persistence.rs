@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use platform_adapter_memory::{
-    MemoryAuditStore, MemoryOutbox, MemoryProcessedEvents, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
-    MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryProcessedEvents, MemoryRefreshTokenStore,
+    MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
 };
 use platform_adapter_postgres::{
-    PgAuditStore, PgDatabase, PgHealthChecker, PgOutbox, PgProcessedEvents, PgPostRepository, PgRefreshTokenStore, PgRoleRepository,
-    PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
+    PgAuditStore, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgProcessedEvents, PgRefreshTokenStore,
+    PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;

@@ -18,6 +18,10 @@ pub type SecretPort = Box<dyn SecretSource>;
 pub fn build(settings: &SecretsSettings) -> anyhow::Result<Built<SecretPort>> {
     let mut parts = Parts::default();
     let dir = Some(settings.dir.clone()).filter(|d| !d.is_empty()).map(Into::into);
-    let ports = serve!(parts, SecretSource, FileSecretSource::new(dir).with_env_prefix(ENV_PREFIX));
+    let ports = serve!(
+        parts,
+        SecretSource,
+        FileSecretSource::new(dir).with_env_prefix(ENV_PREFIX)
+    );
     Ok(Built { ports, parts })
 }

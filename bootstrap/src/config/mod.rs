@@ -186,6 +186,7 @@ const SECRET_KEYS: &[SecretSlot] = &[
     ("blob.s3.access_key", |s| &mut s.blob.s3.access_key),
     ("blob.s3.secret_key", |s| &mut s.blob.s3.secret_key),
     ("mail.smtp.password", |s| &mut s.mail.smtp.password),
+    ("mail.ses.secret_access_key", |s| &mut s.mail.ses.secret_access_key),
     ("kafka.security.sasl_password", |s| &mut s.kafka.security.sasl_password),
 ];
 

@@ -508,6 +508,8 @@ pub enum MailDriver {
     File,
     /// SMTP.
     Smtp,
+    /// AWS SES v2.
+    Ses,
 }
 
 /// `mail.file.*`
@@ -517,6 +519,18 @@ pub struct FileMailConfig {
     pub dir: PathBuf,
 }
 
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTlsMode {
+    /// Plain text (a local capture server only).
+    None,
+    /// STARTTLS upgrade (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+}
+
 /// `mail.smtp.*`
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SmtpConfig {
@@ -524,12 +538,39 @@ pub struct SmtpConfig {
     pub host: String,
     /// Port.
     pub port: u16,
-    /// User.
+    /// `none`, `starttls` or `implicit`.
+    pub tls: SmtpTlsMode,
+    /// User for AUTH (empty: none).
     pub username: String,
-    /// Password.
+    /// Password (secret).
     pub password: SecretString,
-    /// Upgrade with STARTTLS.
-    pub starttls: bool,
+    /// Bound on connecting and on each command.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Pooled connections.
+    pub pool_max_size: u32,
+    /// Extra trusted roots (PEM), for a private CA.
+    pub ca_file: String,
+}
+
+/// `mail.ses.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SesConfig {
+    /// Region (empty: the standard AWS chain).
+    pub region: String,
+    /// Endpoint override (an SES-compatible server).
+    pub endpoint: String,
+    /// Configuration set (empty: none).
+    pub configuration_set: String,
+    /// Access key id (empty: the standard chain).
+    pub access_key_id: String,
+    /// Secret access key (secret).
+    pub secret_access_key: SecretString,
+    /// Shared-files profile (empty: `AWS_PROFILE` or `default`).
+    pub profile: String,
+    /// Bound on each request.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
 }
 
 /// `mail.*`
@@ -539,10 +580,16 @@ pub struct MailSettings {
     pub driver: MailDriver,
     /// Sender.
     pub from: String,
+    /// `product_name` in every template.
+    pub product_name: String,
+    /// A directory overriding built-in templates (empty: none).
+    pub templates_dir: String,
     /// File adapter.
     pub file: FileMailConfig,
     /// SMTP adapter.
     pub smtp: SmtpConfig,
+    /// SES adapter.
+    pub ses: SesConfig,
 }
 
 /// `health.*`

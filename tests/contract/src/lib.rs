@@ -19,6 +19,7 @@ pub mod cache;
 pub mod events;
 pub mod fixtures;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox;
 pub mod posts;
 pub mod redis_server;

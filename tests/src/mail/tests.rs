@@ -24,10 +24,10 @@ async fn reads_back_what_the_platform_mailer_writes_into_the_apps_own_dir() {
     for (subject, token) in subjects.iter().zip(&tokens) {
         mailer
             .send(&EmailMessage {
-                to: "zoë@example.com".to_owned(),
+                to: "zoë@example.com".parse().unwrap(),
                 subject: (*subject).to_owned(),
-                text_body: format!("Hello = you\nToken: {token}\nhttp://x/verify-email?token={token}\n"),
-                html_body: Some(format!("<p>Token: html-{token}</p>")),
+                text: format!("Hello = you\nToken: {token}\nhttp://x/verify-email?token={token}\n"),
+                html: Some(format!("<p>Token: html-{token}</p>")),
             })
             .await
             .unwrap();

@@ -76,7 +76,7 @@ impl Platform {
     /// # Errors
     /// When an adapter cannot be built or the address cannot be bound.
     pub async fn build_with(settings: Settings, options: PlatformOptions) -> anyhow::Result<Self> {
-        Self::assemble(settings, options, Parts::default()).await
+        Self::assemble(settings, options, Parts::default(), None).await
     }
 
     /// Builds with the secret source configuration loading used, so it is
@@ -87,14 +87,30 @@ impl Platform {
     pub async fn build_with_secrets(
         settings: Settings,
         secrets: Built<compose::secrets::SecretPort>,
+        traces: Option<platform_adapter_telemetry::OtlpTracing>,
     ) -> anyhow::Result<Self> {
-        Self::assemble(settings, PlatformOptions::default(), secrets.parts).await
+        let mut parts = secrets.parts;
+        if let Some(traces) = traces {
+            // First to start, last to stop: its stop flushes every span the
+            // other services ended while stopping.
+            parts.services.insert(0, Arc::new(traces));
+        }
+        Self::assemble(settings, PlatformOptions::default(), parts, Some(secrets.ports)).await
     }
 
-    async fn assemble(settings: Settings, options: PlatformOptions, mut parts: Parts) -> anyhow::Result<Self> {
+    async fn assemble(
+        settings: Settings,
+        options: PlatformOptions,
+        mut parts: Parts,
+        stores: Option<compose::secrets::SecretStores>,
+    ) -> anyhow::Result<Self> {
         let registry = crate::features::registry()?;
         let (builder, built) = container(&settings, Purpose::Serve).await?;
         parts.extend(built);
+        let interval = settings.secrets.refresh_interval;
+        if let Some(stores) = stores.filter(|_| !interval.is_zero()) {
+            parts.service(Arc::new(refresh(stores, interval, &parts).await?));
+        }
         let builder = match options.customize {
             Some(customize) => customize(builder),
             None => builder,
@@ -135,6 +151,7 @@ impl Platform {
             metrics,
             errors: module.resolve(),
             authenticator: Some(authenticator),
+            trace_context: compose::telemetry::trace_context(&settings),
         };
         let router = build_router(&deps, &http, [api]);
         let server = HttpServer::bind(&http).await?;
@@ -207,6 +224,33 @@ impl Platform {
     pub fn errors(&self) -> Arc<dyn ErrorPublisher> {
         self.module.resolve()
     }
+}
+
+/// The secret refresher, starting from what the stores hold now.
+async fn refresh(
+    stores: compose::secrets::SecretStores,
+    interval: std::time::Duration,
+    parts: &Parts,
+) -> anyhow::Result<crate::rotation::SecretRefresh> {
+    use platform_ports::secrets::SecretSource as _;
+    let keys = crate::config::secret_keys();
+    let first = stores
+        .get_many(&keys)
+        .await
+        .map_err(|e| anyhow::anyhow!("secrets.source: {e}"))?;
+    let live: Vec<&str> = parts.rotations.iter().map(|(key, _)| *key).collect();
+    tracing::info!(
+        interval_ms = interval.as_millis() as u64,
+        live = %live.join(","),
+        "secrets are re-read on an interval; other keys need a restart"
+    );
+    Ok(crate::rotation::SecretRefresh::new(
+        stores,
+        keys,
+        first,
+        interval,
+        parts.rotations.clone(),
+    ))
 }
 
 fn http_settings(settings: &Settings) -> HttpSettings {

@@ -12,3 +12,4 @@ mod jsonlog;
 pub mod lifecycle;
 pub mod logging;
 mod logwriter;
+pub mod rotation;

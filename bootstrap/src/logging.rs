@@ -7,9 +7,11 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
+use platform_adapter_telemetry::OtlpTracing;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Registry, fmt};
 
 use crate::config::{LogFormat, LoggingSettings};
@@ -30,7 +32,10 @@ pub struct LogGuard {
 /// # Errors
 /// When the filter does not parse or the output file cannot be opened; the
 /// message names the `logging.*` key.
-pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
+/// With `traces`, every span also becomes an OpenTelemetry span exported
+/// over OTLP; without, the subscriber is exactly what it was before tracing
+/// existed (nothing per span is paid for export that is off).
+pub fn init(settings: &LoggingSettings, traces: Option<&OtlpTracing>) -> anyhow::Result<Option<LogGuard>> {
     // Plain `level` / `target=level` lists (what the shipped configs use)
     // become a `Targets` filter, which decides per callsite and keeps no
     // per-span state; only span or field directives (`target[span{f}]=…`)
@@ -61,16 +66,26 @@ pub fn init(settings: &LoggingSettings) -> anyhow::Result<Option<LogGuard>> {
     let (writer, guard) = batch_writer(out).context("logging: cannot start the log writer thread")?;
     let ansi = settings.output == "stdout" || settings.output == "stderr";
     let registry = tracing_subscriber::registry().with(filter);
-    let installed = match settings.format {
-        // The span list carries the request span's fields (request_id, user_id,
-        // tenant_id, trace_id) on every line, however deeply nested the event.
-        // Request fields (request_id, user_id, tenant_id, trace_id) come from
-        // the enclosing spans, flattened into every line.
-        LogFormat::Json => registry.with(JsonLines::new(writer)).try_init().is_ok(),
-        LogFormat::Console => registry
+    let installed = match traces {
+        None => install(registry, settings.format, writer, ansi),
+        Some(traces) => install(registry.with(traces.layer()), settings.format, writer, ansi),
+    };
+    Ok(installed.then_some(LogGuard { _worker: guard }))
+}
+
+/// Adds the line formatter to `subscriber` and installs it globally; false
+/// when a subscriber was already installed.
+fn install<S>(subscriber: S, format: LogFormat, writer: crate::logwriter::BatchWriter, ansi: bool) -> bool
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    match format {
+        // Request fields (request_id, user_id, tenant_id, trace_id, span_id)
+        // come from the enclosing spans, flattened into every line.
+        LogFormat::Json => subscriber.with(JsonLines::new(writer)).try_init().is_ok(),
+        LogFormat::Console => subscriber
             .with(fmt::layer().compact().with_ansi(ansi).with_writer(writer))
             .try_init()
             .is_ok(),
-    };
-    Ok(installed.then_some(LogGuard { _worker: guard }))
+    }
 }

@@ -51,7 +51,12 @@ type SecretSource = Built<compose::secrets::SecretPort>;
 async fn load(opts: &LoadOptions) -> anyhow::Result<(config::LoadedConfig, SecretSource)> {
     let mut loaded = config::load(opts)?;
     let secrets = compose::secrets::build(&loaded.settings.secrets)?;
-    config::apply_secrets(&mut loaded.settings, &*secrets.ports).await?;
+    let layers = secrets
+        .ports
+        .read_layers(&config::secret_keys())
+        .await
+        .map_err(|e| anyhow::anyhow!("secrets.source: {e}"))?;
+    config::apply_secret_layers(&mut loaded, layers)?;
     Ok((loaded, secrets))
 }
 
@@ -77,6 +82,7 @@ async fn config_check(loaded: &config::LoadedConfig, secrets: SecretSource) -> E
     let doc = serde_json::json!({
         "config_dir": config::display_dir(loaded.config_dir.as_deref()),
         "settings": loaded.settings,
+        "layers": loaded.layers,
         "adapters": parts.served.iter().map(|s| (s.port, &s.adapter)).collect::<std::collections::BTreeMap<_, _>>(),
         "health": report.checks,
     });
@@ -93,7 +99,14 @@ async fn config_check(loaded: &config::LoadedConfig, secrets: SecretSource) -> E
 }
 
 async fn serve(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode {
-    let _guard = match logging::init(&loaded.settings.logging) {
+    let traces = match compose::telemetry::traces(&loaded.settings) {
+        Ok(traces) => traces,
+        Err(err) => {
+            eprintln!("configuration error: {err:#}");
+            return ExitCode::from(CONFIG_ERROR);
+        }
+    };
+    let _guard = match logging::init(&loaded.settings.logging, traces.as_ref()) {
         Ok(guard) => guard,
         Err(err) => {
             eprintln!("configuration error: {err:#}");
@@ -105,7 +118,7 @@ async fn serve(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode 
         config_dir = %config::display_dir(loaded.config_dir.as_deref()),
         "starting platform"
     );
-    let platform = match app::Platform::build_with_secrets(loaded.settings, secrets).await {
+    let platform = match app::Platform::build_with_secrets(loaded.settings, secrets, traces).await {
         Ok(platform) => platform,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "start-up failed");

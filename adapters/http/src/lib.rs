@@ -73,7 +73,16 @@ pub struct OperationalDeps {
     /// Verifies bearer tokens into the request context's actor; `None`
     /// leaves every request anonymous.
     pub authenticator: Option<Arc<dyn Authenticator>>,
+    /// Set when traces are exported: links each request span to the
+    /// caller's `traceparent` and answers the span's trace and span ids.
+    pub trace_context: Option<TraceContext>,
 }
+
+/// Makes the headers' W3C trace context (`traceparent`) the parent of the
+/// request span and returns the span's (trace id, span id) as hex; `None`
+/// when the span is not traced. Bootstrap supplies it from the telemetry
+/// adapter, so this adapter stays free of OpenTelemetry.
+pub type TraceContext = Arc<dyn Fn(&tracing::Span, &http::HeaderMap) -> Option<(String, String)> + Send + Sync>;
 
 /// The full router: operational endpoints (with `/openapi.json` serving
 /// their documentation and the modules', and `/docs`) + the feature
@@ -94,6 +103,7 @@ pub fn build_router(
         deps.metrics.as_ref(),
         Arc::clone(&deps.errors),
         deps.authenticator.clone(),
+        deps.trace_context.clone(),
     );
     let stack = ServiceBuilder::new()
         .layer(middleware::ObserveLayer::new(observe))

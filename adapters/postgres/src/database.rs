@@ -94,6 +94,17 @@ impl PgDatabase {
             .test_before_acquire(true)
     }
 
+    /// Takes a new DSN (a rotated password) for the connections opened from
+    /// now on; open ones keep working until they are recycled
+    /// (`max_lifetime`, `idle_timeout`), so nothing in flight is cut.
+    ///
+    /// # Errors
+    /// [`PgError::InvalidDsn`]; the pool keeps its old options then.
+    pub fn rotate_dsn(&self, settings: &PgSettings) -> Result<(), PgError> {
+        self.pool.set_connect_options(Self::connect_options(settings)?);
+        Ok(())
+    }
+
     /// The underlying pool.
     #[must_use]
     pub fn pool(&self) -> &PgPool {

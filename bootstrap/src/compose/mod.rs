@@ -48,7 +48,14 @@ pub struct Parts {
     pub checks: Vec<(&'static str, Arc<dyn HealthChecker>)>,
     /// Background services, in start order (stopped in reverse).
     pub services: Vec<Arc<dyn BackgroundService>>,
+    /// Secrets an adapter takes while running (`database.dsn`,
+    /// `auth.jwt.secret`): the key and what applies a new value. A key
+    /// without one needs a restart to change.
+    pub rotations: Vec<(&'static str, Rotate)>,
 }
+
+/// Applies a rotated secret to a running adapter.
+pub type Rotate = Arc<dyn Fn(&platform_ports::model::SecretString) -> anyhow::Result<()> + Send + Sync>;
 
 impl Parts {
     /// Records that `adapter` serves `port`.
@@ -66,11 +73,17 @@ impl Parts {
         self.services.push(service);
     }
 
+    /// Lets `key` change while running, through `rotate`.
+    pub fn rotation(&mut self, key: &'static str, rotate: Rotate) {
+        self.rotations.push((key, rotate));
+    }
+
     /// Appends another family's parts.
     pub fn extend(&mut self, other: Parts) {
         self.served.extend(other.served);
         self.checks.extend(other.checks);
         self.services.extend(other.services);
+        self.rotations.extend(other.rotations);
     }
 }
 

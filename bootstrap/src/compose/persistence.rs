@@ -78,6 +78,17 @@ pub async fn build(
         }
         DatabaseDriver::Postgres => {
             let db = postgres(settings, metrics.clone(), purpose).await?;
+            let (pool, base) = (db.clone(), pg_settings(settings));
+            parts.rotation(
+                "database.dsn",
+                Arc::new(move |dsn| {
+                    let next = PgSettings {
+                        dsn: dsn.clone(),
+                        ..base.clone()
+                    };
+                    pool.rotate_dsn(&next).context("database.dsn: the new DSN is not usable")
+                }),
+            );
             parts.check(
                 "postgres",
                 Arc::new(PgHealthChecker::new(db.clone(), settings.health.check_timeout)),

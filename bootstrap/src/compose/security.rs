@@ -9,7 +9,10 @@ use platform_ports::auth::{OpaqueTokens, TokenCodec};
 use platform_ports::identity::PasswordHasher;
 use platform_ports::model::SecretString;
 
-use super::{Built, Parts, serve};
+use std::sync::Arc;
+
+use super::{Built, Parts, label_of, serve};
+use crate::rotation::RotatingTokenCodec;
 use crate::config::{self, Settings};
 
 /// The security ports.
@@ -54,7 +57,23 @@ pub fn build(settings: &Settings) -> anyhow::Result<Built<SecurityPorts>> {
     };
     let codec = JwtCodec::new(JwtSettings::new(algorithm, auth.issuer.clone(), auth.audience.clone()))
         .map_err(|e| anyhow::anyhow!("auth.jwt: {e}"))?;
-    let codec = serve!(parts, TokenCodec, codec);
+    let label = label_of(&codec);
+    // Tokens signed before a rotation keep verifying for one access-token lifetime.
+    let rotating = RotatingTokenCodec::new(Arc::new(codec), auth.access_token_ttl);
+    if jwt.algorithm == config::JwtAlgorithm::HS256 {
+        let (keys, issuer, audience) = (rotating.clone(), auth.issuer.clone(), auth.audience.clone());
+        parts.rotation(
+            "auth.jwt.secret",
+            Arc::new(move |secret| {
+                let algorithm = JwtAlgorithm::Hs256 { secret: secret.clone() };
+                let next = JwtCodec::new(JwtSettings::new(algorithm, issuer.clone(), audience.clone()))
+                    .map_err(|e| anyhow::anyhow!("auth.jwt.secret: {e}"))?;
+                keys.rotate(Arc::new(next));
+                Ok(())
+            }),
+        );
+    }
+    let codec = serve!(parts, TokenCodec, rotating, label);
     let opaque = HmacOpaqueTokens::new(auth.refresh_token_key.clone())
         .map_err(|e| anyhow::anyhow!("auth.refresh_token_key: {e}"))?;
     let opaque = serve!(parts, OpaqueTokens, opaque);

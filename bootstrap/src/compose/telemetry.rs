@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use platform_adapter_telemetry::{DiskSpaceChecker, MemoryUsageChecker, OtelMetrics};
+use platform_adapter_telemetry::{
+    DiskSpaceChecker, MemoryUsageChecker, OtelMetrics, OtlpSettings, OtlpTracing, SentrySettings, SentrySink, propagation,
+};
+use platform_adapter_http::TraceContext;
 use platform_core::errors::{ErrorBus, LogSink};
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::metrics::Metrics;
@@ -27,7 +30,7 @@ pub struct Telemetry {
 /// after it can report.
 ///
 /// # Errors
-/// None today; the signature leaves room for exporters that can fail.
+/// When `error_bus.sentry.dsn` is not a usable DSN (the message never repeats it).
 pub fn build(settings: &Settings) -> anyhow::Result<Built<Telemetry>> {
     let mut parts = Parts::default();
     let otel = OtelMetrics::default();
@@ -46,6 +49,25 @@ pub fn build(settings: &Settings) -> anyhow::Result<Built<Telemetry>> {
         "Error reports dropped because the error bus was full",
         "{error}",
     )));
+    let sentry = &settings.error_bus.sentry;
+    if !sentry.dsn.is_empty() {
+        let sink = SentrySink::new(SentrySettings {
+            environment: Some(settings.environment.as_str().to_owned()),
+            release: Some(concat!("platform@", env!("CARGO_PKG_VERSION")).to_owned()),
+            queue_capacity: sentry.queue_capacity,
+            max_events_per_minute: sentry.max_events_per_minute,
+            ..SentrySettings::new(sentry.dsn.clone())
+        })?;
+        sink.set_dropped_counter(Some(metrics.counter(
+            "platform.errors.sentry.dropped",
+            "Error reports not sent to Sentry (queue_full, rate_limited, unreachable, rejected)",
+            "{error}",
+        )));
+        error_bus.add_sink(Arc::new(sink.clone()));
+        // Started before the bus and stopped after it, so the bus's last
+        // reports still reach the sender's queue.
+        parts.service(Arc::new(sink));
+    }
     parts.service(Arc::new(error_bus.clone()));
     let errors = serve!(parts, ErrorPublisher, error_bus.clone());
 
@@ -70,5 +92,37 @@ pub fn build(settings: &Settings) -> anyhow::Result<Built<Telemetry>> {
             error_bus,
         },
         parts,
+    })
+}
+
+/// The OTLP trace pipeline `telemetry.otlp.*` describes, `None` when export
+/// is off. Built before logging: its layer joins the subscriber.
+///
+/// # Errors
+/// A message naming the `telemetry.otlp.*` key that cannot be used.
+pub fn traces(settings: &Settings) -> anyhow::Result<Option<OtlpTracing>> {
+    let c = &settings.telemetry.otlp;
+    let otlp = OtlpSettings {
+        enabled: c.enabled,
+        endpoint: c.endpoint.clone(),
+        protocol: c.protocol.parse()?,
+        sampling_ratio: c.sampling_ratio,
+        service_name: c.service_name.clone(),
+        service_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        environment: Some(settings.environment.as_str().to_owned()),
+        timeout: c.timeout,
+    };
+    Ok(OtlpTracing::build(&otlp)?)
+}
+
+/// The HTTP adapter's link between a request span and its `traceparent`,
+/// when traces are exported.
+#[must_use]
+pub fn trace_context(settings: &Settings) -> Option<TraceContext> {
+    settings.telemetry.otlp.enabled.then(|| {
+        Arc::new(|span: &tracing::Span, headers: &http::HeaderMap| {
+            propagation::set_parent_from(span, |key| headers.get(key).and_then(|v| v.to_str().ok()));
+            propagation::span_ids(span)
+        }) as TraceContext
     })
 }

@@ -8,18 +8,20 @@
 
 mod provider;
 mod settings;
+mod sources;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use config::{Config, File, FileFormat};
 use platform_ports::model::SecretString;
-use platform_ports::secrets::SecretSource;
+use platform_ports::secrets::{SecretSet, SecretSource};
 
 pub use provider::ConfigProvider;
 pub use settings::*;
+pub use sources::*;
 
 /// The defaults, compiled in so the binary starts even without a config directory.
 const EMBEDDED_DEFAULT: &str = include_str!("../../../config/default.yaml");
@@ -98,6 +100,9 @@ pub struct LoadedConfig {
     pub provider: ConfigProvider,
     /// The directory files were read from, if any.
     pub config_dir: Option<PathBuf>,
+    /// Where each key's value came from: `default`, `file`, `env` or
+    /// `secrets:<store>` (never the value).
+    pub layers: BTreeMap<String, String>,
 }
 
 fn var(opts: &LoadOptions, name: &str) -> Option<String> {
@@ -165,11 +170,40 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
         .map_err(ConfigError::from_config)?;
     let settings: Settings = raw.clone().try_deserialize().map_err(ConfigError::from_config)?;
     validate::validate(&settings)?;
+    let mut layers = BTreeMap::new();
+    if let Ok(table) = config::Source::collect(&raw) {
+        for (key, value) in table {
+            collect_layers(&key, value, &mut layers);
+        }
+    }
     Ok(LoadedConfig {
         settings,
         provider: ConfigProvider::new(raw),
         config_dir,
+        layers,
     })
+}
+
+/// Records the layer of every leaf under `key`. config-rs keeps, on each
+/// value, the source it came from; the embedded defaults have none.
+fn collect_layers(key: &str, value: config::Value, layers: &mut BTreeMap<String, String>) {
+    let origin = value.origin().map(str::to_owned);
+    match value.kind {
+        config::ValueKind::Table(table) if !table.is_empty() => {
+            for (child, value) in table {
+                collect_layers(&format!("{key}.{child}"), value, layers);
+            }
+        }
+        _ => {
+            let layer = match origin.as_deref() {
+                None => "default",
+                Some("the environment") => "env",
+                Some(path) if path.ends_with("default.yaml") => "default",
+                Some(_) => "file",
+            };
+            layers.insert(key.to_owned(), layer.to_owned());
+        }
+    }
 }
 
 /// The secret-bearing keys, each with where it lands in [`Settings`].
@@ -188,7 +222,56 @@ const SECRET_KEYS: &[SecretSlot] = &[
     ("mail.smtp.password", |s| &mut s.mail.smtp.password),
     ("mail.ses.secret_access_key", |s| &mut s.mail.ses.secret_access_key),
     ("kafka.security.sasl_password", |s| &mut s.kafka.security.sasl_password),
+    ("error_bus.sentry.dsn", |s| &mut s.error_bus.sentry.dsn),
 ];
+
+/// Every key a secret store may fill.
+#[must_use]
+pub fn secret_keys() -> Vec<&'static str> {
+    SECRET_KEYS.iter().map(|(key, _)| *key).collect()
+}
+
+/// Applies one read of the stores (in order, later wins) as the last layer,
+/// records `secrets:<store>` as the layer of each key it filled, checks that
+/// every `secrets.required` key was found, and re-validates.
+///
+/// # Errors
+/// A [`ConfigError`] naming a required key no store has (and the stores
+/// asked), or the key whose value does not validate.
+pub fn apply_secret_layers(
+    loaded: &mut LoadedConfig,
+    layers: Vec<(SecretSourceKind, SecretSet)>,
+) -> Result<(), ConfigError> {
+    let mut found = std::collections::BTreeSet::new();
+    for (kind, set) in &layers {
+        for (key, slot) in SECRET_KEYS {
+            if let Some(value) = set.get(key) {
+                *slot(&mut loaded.settings) = value.clone();
+                loaded.layers.insert((*key).to_owned(), format!("secrets:{}", kind.as_str()));
+                found.insert(*key);
+            }
+        }
+    }
+    let stores: Vec<&str> = layers.iter().map(|(kind, _)| kind.as_str()).collect();
+    for key in &loaded.settings.secrets.required {
+        if !SECRET_KEYS.iter().any(|(k, _)| k == key) {
+            return Err(ConfigError::at(
+                "secrets.required",
+                format!("`{key}` is not a secret key (one of {})", secret_keys().join(", ")),
+            ));
+        }
+        if !found.contains(key.as_str()) {
+            return Err(ConfigError::at(
+                key.clone(),
+                format!(
+                    "required secret `{key}` is missing from secrets.source {}",
+                    stores.join(", ")
+                ),
+            ));
+        }
+    }
+    validate::validate(&loaded.settings)
+}
 
 /// Applies secrets (the last layer) and re-validates.
 ///

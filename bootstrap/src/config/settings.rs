@@ -7,6 +7,8 @@ use std::time::Duration;
 use platform_ports::model::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::sources::{SecretsSettings, SentryConfig, TelemetrySettings};
+
 /// The deployment environment (`PLATFORM_ENV`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,6 +83,9 @@ pub struct Settings {
     pub error_bus: ErrorBusSettings,
     /// Secret sources.
     pub secrets: SecretsSettings,
+    /// Trace export.
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
 }
 
 /// `server.*`
@@ -613,11 +618,7 @@ pub struct HealthSettings {
 pub struct ErrorBusSettings {
     /// Queue length; reports past it are counted and dropped.
     pub capacity: usize,
-}
-
-/// `secrets.*`
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SecretsSettings {
-    /// Directory of files named by key (empty: none).
-    pub dir: String,
+    /// The Sentry sink (off while `dsn` is empty).
+    #[serde(default)]
+    pub sentry: SentryConfig,
 }

@@ -40,6 +40,7 @@ pub(crate) struct Observe {
     metrics: HttpMetrics,
     errors: Arc<dyn ErrorPublisher>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    trace_context: Option<crate::TraceContext>,
 }
 
 impl Observe {
@@ -48,12 +49,14 @@ impl Observe {
         metrics: &dyn Metrics,
         errors: Arc<dyn ErrorPublisher>,
         authenticator: Option<Arc<dyn Authenticator>>,
+        trace_context: Option<crate::TraceContext>,
     ) -> Self {
         Self {
             ids: RequestIds::new(),
             metrics: HttpMetrics::new(metrics),
             errors,
             authenticator,
+            trace_context,
         }
     }
 }
@@ -123,15 +126,29 @@ where
         let tenant_id = identity
             .tenant_named
             .then(|| &*ctx.tenant_id.0.hyphenated().encode_lower(&mut tenant_buf));
-        let span = tracing::info_span!(
-            "request",
-            request_id = &*request_id,
-            method = req.method().as_str(),
-            route = route.as_deref(),
-            trace_id = ctx.trace_id.as_deref(),
-            user_id,
-            tenant_id,
-        );
+        let span = match &observe.trace_context {
+            // Export off: the span carries only what the log lines need.
+            None => tracing::info_span!(
+                "request",
+                request_id = &*request_id,
+                method = req.method().as_str(),
+                route = route.as_deref(),
+                trace_id = ctx.trace_id.as_deref(),
+                user_id,
+                tenant_id,
+            ),
+            Some(link) => {
+                let span = traced_span(&req, route.as_deref(), &request_id, user_id, tenant_id);
+                if let Some((trace_id, span_id)) = link(&span, req.headers()) {
+                    span.record("trace_id", trace_id.as_str());
+                    span.record("span_id", span_id.as_str());
+                    // Error reports name the trace even when the caller sent none.
+                    ctx.trace_id = Some(Arc::from(trace_id));
+                }
+                span
+            }
+        };
+        let traced = observe.trace_context.is_some();
         let ctx = Arc::new(ctx);
         req.extensions_mut().insert(Caller {
             state: identity.state,
@@ -157,12 +174,62 @@ where
                 response.headers_mut().insert(X_REQUEST_ID, echo);
                 let elapsed = started.elapsed();
                 let status = response.status();
+                if traced {
+                    record_status(status);
+                }
                 observe.metrics.record(method, route, status, elapsed);
                 access_log(status, elapsed);
                 Ok(response)
             }
             .instrument(span),
         )
+    }
+}
+
+/// The server span OpenTelemetry exports: named `{method} {route}` with the
+/// HTTP semantic-convention attributes; ids filled in once it is linked.
+fn traced_span(
+    req: &Request,
+    route: Option<&str>,
+    request_id: &str,
+    user_id: Option<&str>,
+    tenant_id: Option<&str>,
+) -> tracing::Span {
+    let method = req.method().as_str();
+    let name = match route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
+    };
+    tracing::info_span!(
+        "request",
+        otel.name = name,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        request_id,
+        method,
+        route,
+        http.request.method = method,
+        http.route = route,
+        url.path = req.uri().path(),
+        url.scheme = req.uri().scheme_str().unwrap_or("http"),
+        http.response.status_code = tracing::field::Empty,
+        user_agent.original = req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        user_id,
+        tenant_id,
+    )
+}
+
+/// The response status on the (traced) request span; a 5xx marks it an error.
+fn record_status(status: http::StatusCode) {
+    let span = tracing::Span::current();
+    span.record("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
     }
 }
 

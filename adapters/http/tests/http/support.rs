@@ -172,6 +172,7 @@ impl Setup {
             max_body_bytes: self.max_body_bytes,
         };
         let deps = OperationalDeps {
+            trace_context: None,
             health: Arc::new(self.health),
             metrics: metrics.clone(),
             errors: Arc::new(errors),

@@ -20,6 +20,7 @@ use crate::support::FakeMetrics;
 fn platform_router(extra: Router) -> Router {
     let (api, authenticator) = modules(MockAuthorizer::new());
     let deps = OperationalDeps {
+        trace_context: None,
         health: Arc::new(MockHealthRegistry::new()),
         metrics: Arc::new(FakeMetrics::new(Ok(String::new()))),
         errors: Arc::new(MockErrorPublisher::new()),

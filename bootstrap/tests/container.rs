@@ -67,7 +67,7 @@ async fn the_memory_profile_reports_the_adapters_it_built() {
         adapter(&served, "BlobStore"),
         "platform_adapter_localfs::LocalBlobStore"
     );
-    assert_eq!(adapter(&served, "Mailer"), "platform_adapter_localfs::FileMailer");
+    assert_eq!(adapter(&served, "Mailer"), "platform_adapter_smtp::FileMailer");
     assert_eq!(adapter(&served, "TokenCodec"), "platform_adapter_crypto::JwtCodec");
     // Every port is reported once.
     let mut ports: Vec<_> = served.iter().map(|s| s.port).collect();

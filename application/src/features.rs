@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use platform_core::blog;
 use platform_core::identity::events as identity_events;
-use platform_core::notify::{MAIL_TASK_TYPE, MailJobHandler};
+use platform_core::notify::{
+    DisabledChannel, MAIL_TASK_TYPE, MailJobHandler, NotifyChannels, PUSH_TASK_TYPE, PushJobHandler, SMS_TASK_TYPE,
+    SmsJobHandler,
+};
 use platform_core::permissions;
 use platform_core::support::IDENTITY_TOPIC;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
@@ -82,7 +85,7 @@ where
 /// request path.
 pub fn notify<M>() -> FeatureModule<M>
 where
-    M: HasComponent<dyn Mailer>,
+    M: HasComponent<dyn Mailer> + HasComponent<dyn NotifyChannels>,
 {
     FeatureModule {
         name: "notify",
@@ -90,10 +93,34 @@ where
         topic: None,
         publishes: &[],
         handles: Vec::new(),
-        jobs: vec![JobRegistration {
-            task_type: MAIL_TASK_TYPE,
-            handler: |m: &M| -> Arc<dyn JobHandler> { Arc::new(MailJobHandler::new(m.resolve())) },
-        }],
+        // Registered whether or not a channel is configured: a task of a
+        // disabled channel (enqueued by another service) is archived with
+        // a clear reason instead of waiting for a handler forever.
+        jobs: vec![
+            JobRegistration {
+                task_type: MAIL_TASK_TYPE,
+                handler: |m: &M| -> Arc<dyn JobHandler> {
+                    let channels: Arc<dyn NotifyChannels> = m.resolve();
+                    Arc::new(MailJobHandler::new(m.resolve()).with_templates(channels.templates()))
+                },
+            },
+            JobRegistration {
+                task_type: SMS_TASK_TYPE,
+                handler: |m: &M| -> Arc<dyn JobHandler> {
+                    let channels: Arc<dyn NotifyChannels> = m.resolve();
+                    let sender = channels.sms().unwrap_or_else(|| Arc::new(DisabledChannel("sms")));
+                    Arc::new(SmsJobHandler::new(sender))
+                },
+            },
+            JobRegistration {
+                task_type: PUSH_TASK_TYPE,
+                handler: |m: &M| -> Arc<dyn JobHandler> {
+                    let channels: Arc<dyn NotifyChannels> = m.resolve();
+                    let sender = channels.push().unwrap_or_else(|| Arc::new(DisabledChannel("push")));
+                    Arc::new(PushJobHandler::new(sender))
+                },
+            },
+        ],
         cron: Vec::new(),
         migrations: &[],
         mount: None,

@@ -16,7 +16,7 @@ use platform_core::blog::BlogManager;
 use platform_core::clock::{SystemClock, UuidV7Generator};
 use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
-use platform_core::notify::{TemplateNotifier, TemplateNotifierParameters};
+use platform_core::notify::{NotifyChannels, TemplateNotifier, TemplateNotifierParameters};
 use platform_core::ratelimit::CacheRateLimiter;
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{OpaqueTokens, RefreshTokenStore, TokenCodec, VerificationTokenStore};
@@ -87,6 +87,7 @@ module! {
             Slot<dyn Scheduler>,
             Slot<dyn BlobStore>,
             Slot<dyn Mailer>,
+            Slot<dyn NotifyChannels>,
             Slot<dyn Metrics>,
             Slot<dyn ErrorPublisher>,
             Slot<dyn PasswordHasher>,
@@ -152,11 +153,12 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, blob);
     b = fill(b, notify.mailer);
     b = b.with_component_parameters::<TemplateNotifier>(TemplateNotifierParameters {
-        templates: notify.templates,
-        webhooks: None,
-        sms: None,
-        push: None,
+        templates: notify.channels.templates.clone(),
+        webhooks: notify.channels.webhooks.clone(),
+        sms: notify.channels.sms.clone(),
+        push: notify.channels.push.clone(),
     });
+    b = fill(b, Box::new(notify.channels) as Box<dyn NotifyChannels>);
     b = fill(b, telemetry.metrics_port);
     b = fill(b, telemetry.errors);
     b = fill(b, security.hasher);

@@ -67,7 +67,7 @@ async fn the_memory_profile_reports_the_adapters_it_built() {
         adapter(&served, "BlobStore"),
         "platform_adapter_localfs::LocalBlobStore"
     );
-    assert_eq!(adapter(&served, "Mailer"), "platform_adapter_localfs::FileMailer");
+    assert_eq!(adapter(&served, "Mailer"), "platform_adapter_smtp::FileMailer");
     assert_eq!(adapter(&served, "TokenCodec"), "platform_adapter_crypto::JwtCodec");
     // Every port is reported once.
     let mut ports: Vec<_> = served.iter().map(|s| s.port).collect();
@@ -168,7 +168,11 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
         .times(1)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(1)));
     let mut jobs = MockJobQueue::new();
-    jobs.expect_register().times(1).returning(|_, _| Ok(()));
+    // The notify module's handlers: mail, SMS and push.
+    jobs.expect_register()
+        .withf(|task_type, _| ["notify:email", "notify:sms", "notify:push"].contains(&task_type))
+        .times(3)
+        .returning(|_, _| Ok(()));
     let mut scheduler = MockScheduler::new();
     scheduler
         .expect_schedule()

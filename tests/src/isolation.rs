@@ -1,30 +1,49 @@
 //! Per-app isolation on shared infrastructure: with `database.driver:
 //! postgres` each app gets its own schema (created here, migrated by the
 //! platform at start-up, dropped when the app is dropped); with any cache,
-//! its own key namespace. So the same suites run side by side on one
-//! PostgreSQL and one Redis, exactly as they run in memory.
+//! its own key namespace; with `scheduler.driver: redis`, a Redis database of
+//! its own for the job queue ([`QueueDb`]). So the same suites run side by
+//! side on one PostgreSQL and one Redis, exactly as they run in memory.
 
-use platform_bootstrap::config::{DatabaseDriver, Settings};
+use platform_bootstrap::config::{DatabaseDriver, SchedulerDriver, Settings};
 use platform_ports::model::SecretString;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-/// Drops the app's schema on drop.
+use crate::queue_db::QueueDb;
+
+/// Drops the app's schema and gives back its queue database on drop.
 pub(crate) struct Isolation {
     schema: Option<(String, String)>,
+    queue_db: Option<QueueDb>,
 }
 
 impl Isolation {
-    /// Owns nothing (an instance sharing another's schema).
+    /// Owns nothing (an instance sharing another's schema and queue).
     pub(crate) fn none() -> Self {
-        Self { schema: None }
+        Self {
+            schema: None,
+            queue_db: None,
+        }
     }
 
-    /// Gives `settings` a fresh schema and cache namespace.
+    /// Gives `settings` a fresh schema, cache namespace and queue database.
     pub(crate) async fn prepare(settings: &mut Settings) -> anyhow::Result<Self> {
         let id = uuid::Uuid::now_v7().simple().to_string();
         settings.cache.namespace = format!("t-{id}");
+        let queue_db = if settings.scheduler.driver == SchedulerDriver::Redis {
+            let url = if settings.scheduler.redis_url.is_empty() {
+                settings.redis.url.expose().to_owned()
+            } else {
+                settings.scheduler.redis_url.expose().to_owned()
+            };
+            let db = QueueDb::lease(&url).await?;
+            settings.scheduler.redis_url = SecretString::new(db.url(&url));
+            Some(db)
+        } else {
+            None
+        };
         if settings.database.driver != DatabaseDriver::Postgres {
-            return Ok(Self { schema: None });
+            return Ok(Self { schema: None, queue_db });
         }
         let base = settings.database.dsn.expose().to_owned();
         let schema = format!("t_{id}");
@@ -44,15 +63,18 @@ impl Isolation {
         settings.database.application_name = schema.clone();
         Ok(Self {
             schema: Some((base, schema)),
+            queue_db,
         })
     }
 }
 
 impl Drop for Isolation {
     fn drop(&mut self) {
-        let Some((base, schema)) = self.schema.take() else {
+        let schema = self.schema.take();
+        let queue_db = self.queue_db.take();
+        if schema.is_none() && queue_db.is_none() {
             return;
-        };
+        }
         // Drop runs on the test's runtime, which may be the app's only thread:
         // the cleanup gets a thread and runtime of its own, and ends the app's
         // connections first so no open transaction can hold the DROP up.
@@ -61,6 +83,12 @@ impl Drop for Isolation {
                 return;
             };
             rt.block_on(async move {
+                if let Some(db) = queue_db {
+                    db.release().await;
+                }
+                let Some((base, schema)) = schema else {
+                    return;
+                };
                 if let Err(err) = drop_schema(&base, &schema).await {
                     eprintln!("warning: test schema {schema} not dropped ({err}); the next run sweeps it");
                 }

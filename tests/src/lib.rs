@@ -18,6 +18,7 @@ mod app;
 mod isolation;
 pub mod jwt;
 mod mail;
+mod queue_db;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

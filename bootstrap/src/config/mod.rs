@@ -158,7 +158,11 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
     let mut env_source = config::Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")
         .separator("__")
-        .try_parsing(true);
+        // Values stay strings until a typed field asks for a number or a
+        // bool (the config crate converts then): parsing every value up
+        // front would turn `+15550000001` or a password `0123` into numbers
+        // and write them back without the `+` or the leading zero.
+        .try_parsing(false);
     if let Some(vars) = &opts.vars {
         env_source = env_source.source(Some(vars.clone().into_iter().collect()));
     }
@@ -221,6 +225,9 @@ const SECRET_KEYS: &[SecretSlot] = &[
     ("blob.s3.secret_key", |s| &mut s.blob.s3.secret_key),
     ("mail.smtp.password", |s| &mut s.mail.smtp.password),
     ("mail.ses.secret_access_key", |s| &mut s.mail.ses.secret_access_key),
+    ("sms.twilio.auth_token", |s| &mut s.sms.twilio.auth_token),
+    ("push.fcm.service_account_json", |s| &mut s.push.fcm.service_account_json),
+    ("push.apns.key_pem", |s| &mut s.push.apns.key_pem),
     ("kafka.security.sasl_password", |s| &mut s.kafka.security.sasl_password),
     ("error_bus.sentry.dsn", |s| &mut s.error_bus.sentry.dsn),
 ];

@@ -77,6 +77,12 @@ pub struct Settings {
     pub blob: BlobSettings,
     /// Mail.
     pub mail: MailSettings,
+    /// SMS channel.
+    pub sms: SmsSettings,
+    /// Push channel.
+    pub push: PushSettings,
+    /// Outgoing webhooks.
+    pub webhooks: WebhooksConfig,
     /// Health checks.
     pub health: HealthSettings,
     /// Error bus.
@@ -595,6 +601,114 @@ pub struct MailSettings {
     pub smtp: SmtpConfig,
     /// SES adapter.
     pub ses: SesConfig,
+}
+
+/// Which SMS adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsDriver {
+    /// Disabled: sending SMS is refused with a clear error.
+    None,
+    /// Twilio's Messages API.
+    Twilio,
+}
+
+/// `sms.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SmsSettings {
+    /// Adapter.
+    pub driver: SmsDriver,
+    /// Twilio adapter.
+    pub twilio: TwilioConfig,
+}
+
+/// `sms.twilio.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TwilioConfig {
+    /// Account SID (`AC...`).
+    pub account_sid: String,
+    /// Auth token (secret).
+    pub auth_token: SecretString,
+    /// Sender number or id (empty when a messaging service sends).
+    pub from: String,
+    /// Messaging service SID (`MG...`), used instead of `from` when set.
+    pub messaging_service_sid: String,
+    /// API base URL.
+    pub base_url: String,
+    /// Bound on each request.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+/// Which push adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushDriver {
+    /// Disabled: sending push is refused with a clear error.
+    None,
+    /// Firebase Cloud Messaging HTTP v1.
+    Fcm,
+    /// Apple Push Notification service (HTTP/2 provider API).
+    Apns,
+}
+
+/// `push.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PushSettings {
+    /// Adapter.
+    pub driver: PushDriver,
+    /// FCM adapter.
+    pub fcm: FcmConfig,
+    /// APNs adapter.
+    pub apns: ApnsConfig,
+}
+
+/// `push.fcm.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FcmConfig {
+    /// The service account's JSON key file (empty: `service_account_json`).
+    pub service_account_file: String,
+    /// The service account's JSON key (secret).
+    pub service_account_json: SecretString,
+    /// Project id (empty: the key's).
+    pub project_id: String,
+    /// API base URL.
+    pub base_url: String,
+    /// Token endpoint (empty: the key's `token_uri`).
+    pub token_url: String,
+    /// Bound on each request.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+/// `push.apns.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApnsConfig {
+    /// The `.p8` key file (empty: `key_pem`).
+    pub key_file: String,
+    /// The `.p8` key's PEM (secret).
+    pub key_pem: SecretString,
+    /// The key's id.
+    pub key_id: String,
+    /// The team id.
+    pub team_id: String,
+    /// The app's bundle id (`apns-topic`).
+    pub topic: String,
+    /// API base URL (production or sandbox).
+    pub base_url: String,
+    /// Bound on each request.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+/// `webhooks.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WebhooksConfig {
+    /// Bound on one delivery attempt.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Allow targets on loopback, private and link-local addresses (SSRF guard off).
+    pub allow_private_targets: bool,
 }
 
 /// `health.*`

@@ -182,3 +182,28 @@ fn provider_reads_module_keys() {
         Some("blog.missing")
     );
 }
+
+#[test]
+fn environment_strings_that_look_like_numbers_keep_their_text() {
+    let loaded = load(&LoadOptions {
+        config_dir: None,
+        environment: Some(Environment::Test),
+        vars: Some(
+            [
+                ("PLATFORM__SMS__TWILIO__FROM", "+15550000001"),
+                ("PLATFORM__ADMIN__PASSWORD", "000123456789012"),
+                ("PLATFORM__SERVER__PORT", "8089"),
+                ("PLATFORM__SCHEDULER__WORKERS", "false"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ),
+    })
+    .unwrap();
+    assert_eq!(loaded.settings.sms.twilio.from, "+15550000001");
+    assert_eq!(loaded.settings.admin.password.expose(), "000123456789012");
+    // Typed fields still parse from the same strings.
+    assert_eq!(loaded.settings.server.port, 8089);
+    assert!(!loaded.settings.scheduler.workers);
+}

@@ -2,6 +2,7 @@
 //! queue (so sending is retried and stays off the request path), and
 //! webhooks through the configured sender.
 
+mod channels;
 mod jobs;
 mod templates;
 
@@ -17,6 +18,7 @@ use platform_ports::notify::{
 };
 use serde::Serialize;
 
+pub use channels::{Channels, DisabledChannel, NotifyChannels};
 pub use jobs::{
     MAIL_QUEUE, MAIL_TASK_TYPE, MailJob, MailJobHandler, NOTIFY_MAX_RETRIES, NOTIFY_QUEUE, PUSH_TASK_TYPE, PushJob,
     PushJobHandler, SMS_TASK_TYPE, SmsJob, SmsJobHandler, TemplateMailJob,

@@ -173,7 +173,11 @@ pub fn load(opts: &LoadOptions) -> Result<LoadedConfig, ConfigError> {
         .build()
         .map_err(ConfigError::from_config)?;
     let settings: Settings = raw.clone().try_deserialize().map_err(ConfigError::from_config)?;
-    validate::validate(&settings)?;
+    // A remote store fills its secrets in after this: their rules are
+    // checked once it has (`apply_secret_layers`).
+    let remote = settings.secrets.source.iter().any(|s| *s != SecretSourceKind::Files);
+    let pending = if remote { secret_keys() } else { Vec::new() };
+    validate::validate_except(&settings, &pending)?;
     let mut layers = BTreeMap::new();
     if let Ok(table) = config::Source::collect(&raw) {
         for (key, value) in table {

@@ -23,6 +23,12 @@ impl Errors {
 
 /// Checks the settings; returns every problem, each naming its key.
 pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
+    validate_except(s, &[])
+}
+
+/// As [`validate`], leaving out the problems of the keys in `pending` (the
+/// secrets a remote store has not filled in yet).
+pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), ConfigError> {
     let mut e = Errors(Vec::new());
 
     let host_ok = !s.server.host.is_empty()
@@ -226,6 +232,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
         );
     }
 
+    e.0.retain(|err| !err.key.as_deref().is_some_and(|key| pending.contains(&key)));
     match e.0.len() {
         0 => Ok(()),
         1 => Err(e.0.remove(0)),

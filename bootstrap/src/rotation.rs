@@ -223,7 +223,10 @@ mod tests {
         let old = rotating.encode(&claims()).unwrap();
         rotating.rotate(codec("new-key-0123456789abcdef0123456789"));
         let new = rotating.encode(&claims()).unwrap();
-        assert!(codec("new-key-0123456789abcdef0123456789").decode(&new).is_ok(), "new tokens use the new key");
+        assert!(
+            codec("new-key-0123456789abcdef0123456789").decode(&new).is_ok(),
+            "new tokens use the new key"
+        );
         assert!(rotating.decode(&new).is_ok());
         assert!(rotating.decode(&old).is_ok(), "the previous key still verifies");
         let forged = codec("someone-else-0123456789abcdef012345").encode(&claims()).unwrap();

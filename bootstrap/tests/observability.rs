@@ -37,7 +37,10 @@ fn fake_server(path: &'static str) -> (String, Received) {
     let state = Arc::clone(&got);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
@@ -76,7 +79,13 @@ fn spans(got: &Received) -> Vec<Span> {
 
 fn stop(running: &mut Running) {
     let pid = running.child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while running.child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "did not stop after SIGTERM");
@@ -96,12 +105,18 @@ fn login(addr: &str) -> String {
 
 /// PostgreSQL in a schema of this test's own, or `None` after a loud skip.
 fn schema(test: &str) -> Option<(String, String, tokio::runtime::Runtime)> {
-    let base = std::env::var("PLATFORM_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let base = std::env::var("PLATFORM_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let name = unique("trace").replace('-', "_");
     let created = rt.block_on(async {
         let pool = sqlx::PgPool::connect(&base).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&pool).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&pool)
+            .await?;
         pool.close().await;
         Ok::<_, sqlx::Error>(())
     });
@@ -115,17 +130,23 @@ fn schema(test: &str) -> Option<(String, String, tokio::runtime::Runtime)> {
 }
 
 fn drop_schema(rt: &tokio::runtime::Runtime, name: &str) {
-    let base = std::env::var("PLATFORM_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base = std::env::var("PLATFORM_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     rt.block_on(async {
         let pool = sqlx::PgPool::connect(&base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE"))).execute(&pool).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE")))
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     });
 }
 
 #[test]
 fn a_traceparent_is_honoured_down_to_the_database_and_the_log_lines() {
-    let Some((dsn, schema_name, rt)) = schema("traces") else { return };
+    let Some((dsn, schema_name, rt)) = schema("traces") else {
+        return;
+    };
     let (collector, got) = fake_server("/v1/traces");
     let mut cmd = platform();
     cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
@@ -144,7 +165,11 @@ fn a_traceparent_is_honoured_down_to_the_database_and_the_log_lines() {
         &running.addr,
         "GET",
         "/api/v1/users/me",
-        &[("Authorization", &bearer), ("traceparent", &traceparent), ("x-request-id", "traced-request")],
+        &[
+            ("Authorization", &bearer),
+            ("traceparent", &traceparent),
+            ("x-request-id", "traced-request"),
+        ],
         None,
     );
     assert_eq!(status, 200, "{body}");
@@ -171,7 +196,10 @@ fn a_traceparent_is_honoured_down_to_the_database_and_the_log_lines() {
     assert_eq!(db.kind, 3, "SPAN_KIND_CLIENT");
     // The ratio is 0: only the caller's sampled flag got this trace exported,
     // so the login before it (no traceparent) exported nothing.
-    assert!(spans.iter().all(|s| hex(&s.trace_id) == TRACE_ID), "unsampled traces were exported");
+    assert!(
+        spans.iter().all(|s| hex(&s.trace_id) == TRACE_ID),
+        "unsampled traces were exported"
+    );
 
     let server_span = hex(&server.span_id);
     let lines: Vec<Value> = running
@@ -234,7 +262,10 @@ fn a_handler_panic_reaches_sentry_with_request_and_trace_ids_and_no_authorizatio
     let (sentry, got) = fake_server("/api/42/envelope/");
     let dsn = format!("http://public-key@{sentry}/42");
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         // In process: the binary has no panicking route.
         let platform = platform_with_panic_route(&dsn).await;
@@ -273,7 +304,10 @@ fn a_handler_panic_reaches_sentry_with_request_and_trace_ids_and_no_authorizatio
         .iter()
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .collect();
-    assert!(!raw.contains("super-secret-token-value"), "the Authorization value leaked: {raw}");
+    assert!(
+        !raw.contains("super-secret-token-value"),
+        "the Authorization value leaked: {raw}"
+    );
     let event = sentry_events(&got).remove(0);
     let text = event.to_string();
     assert!(text.contains("panicking-request"), "no request id: {event:#}");
@@ -284,10 +318,13 @@ fn a_handler_panic_reaches_sentry_with_request_and_trace_ids_and_no_authorizatio
 async fn platform_with_panic_route(dsn: &str) -> platform_bootstrap::app::Platform {
     use platform_bootstrap::app::{Platform, PlatformOptions};
     use platform_bootstrap::config::{self, LoadOptions};
-    let vars = [("PLATFORM__ERROR_BUS__SENTRY__DSN", dsn), ("PLATFORM__SERVER__PORT", "0")]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let vars = [
+        ("PLATFORM__ERROR_BUS__SENTRY__DSN", dsn),
+        ("PLATFORM__SERVER__PORT", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
     let loaded = config::load(&LoadOptions {
         config_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../config").into()),
         environment: Some(config::Environment::Test),

@@ -27,7 +27,10 @@ fn vault(test: &str) -> Option<String> {
     match std::net::TcpStream::connect(&host) {
         Ok(_) if http(&host, "GET", "/v1/sys/health", &[], None).0 == 200 => Some(host),
         _ => {
-            skip_or_fail(test, &format!("OpenBao not reachable at {addr} (.ci/services/openbao.sh)"));
+            skip_or_fail(
+                test,
+                &format!("OpenBao not reachable at {addr} (.ci/services/openbao.sh)"),
+            );
             None
         }
     }
@@ -101,7 +104,10 @@ fn starts_with_keys_and_dsn_from_vault_and_config_check_names_the_layers() {
     assert_eq!(layers["database.driver"], "env");
     assert_eq!(layers["server.port"], "file", "test.yaml sets it");
     assert_eq!(layers["server.host"], "default");
-    assert_eq!(doc["adapters"]["SecretSource"], "platform_adapter_secrets::VaultSecretSource");
+    assert_eq!(
+        doc["adapters"]["SecretSource"],
+        "platform_adapter_secrets::VaultSecretSource"
+    );
     assert_eq!(doc["health"]["secrets.vault"]["status"], "up", "{:#}", doc["health"]);
     assert_no_secret_values(&doc.to_string());
 
@@ -127,14 +133,21 @@ fn a_missing_key_stops_start_up_naming_it() {
 #[test]
 fn an_unreachable_store_stops_start_up_naming_the_store_and_key() {
     // Nothing listens on a port just released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cmd = with_vault(&format!("127.0.0.1:{port}"), "platform/app");
     cmd.env("PLATFORM__SECRETS__ATTEMPTS", "2");
     let started = Instant::now();
     let (code, _, stderr) = run(cmd);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("unreachable"), "{stderr}");
-    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "names the store: {stderr}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}")),
+        "names the store: {stderr}"
+    );
     assert!(stderr.contains("secret `"), "names the key: {stderr}");
     assert!(started.elapsed() < Duration::from_secs(30), "the retry is bounded");
 }
@@ -155,11 +168,17 @@ fn moto(test: &str) -> Option<(String, SecretsManagerClient, tokio::runtime::Run
         .into(),
     );
     let client = SecretsManagerClient::new(&settings, chain).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     match rt.block_on(client.call("ListSecrets", &json!({ "MaxResults": 1 }))) {
         Ok(_) => Some((endpoint, client, rt)),
         Err(err) => {
-            skip_or_fail(test, &format!("moto not reachable at {endpoint} ({err}; .ci/services/moto.sh)"));
+            skip_or_fail(
+                test,
+                &format!("moto not reachable at {endpoint} ({err}; .ci/services/moto.sh)"),
+            );
             None
         }
     }
@@ -167,7 +186,9 @@ fn moto(test: &str) -> Option<(String, SecretsManagerClient, tokio::runtime::Run
 
 #[test]
 fn starts_with_keys_and_dsn_from_secrets_manager() {
-    let Some((endpoint, client, rt)) = moto("aws start-up") else { return };
+    let Some((endpoint, client, rt)) = moto("aws start-up") else {
+        return;
+    };
     let app = unique("platform-test-app");
     let value = json!({ "auth": { "jwt": { "secret": JWT }, "refresh_token_key": REFRESH } }).to_string();
     rt.block_on(client.call("CreateSecret", &json!({ "Name": app, "SecretString": value })))
@@ -224,10 +245,7 @@ fn signed_with(token: &str, secret: &str) -> bool {
         secret: platform_ports::model::SecretString::new(secret),
     };
     let codec = JwtCodec::new(JwtSettings::new(algorithm, "platform", "platform-api")).unwrap();
-    !matches!(
-        codec.decode(token),
-        Err(platform_ports::auth::TokenError::BadSignature)
-    )
+    !matches!(codec.decode(token), Err(platform_ports::auth::TokenError::BadSignature))
 }
 
 #[test]
@@ -269,10 +287,17 @@ fn rotating_the_jwt_secret_in_vault_keeps_old_tokens_and_signs_new_ones_without_
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(me(&running.addr, &new), 200, "new tokens verify");
-    assert_eq!(me(&running.addr, &old), 200, "tokens issued before the rotation still work");
+    assert_eq!(
+        me(&running.addr, &old),
+        200,
+        "tokens issued before the rotation still work"
+    );
     let logs = running.drain().join("\n");
     assert!(logs.contains("secret rotated"), "{logs}");
-    assert!(!logs.contains(rotated) && !logs.contains(JWT), "no secret value is logged");
+    assert!(
+        !logs.contains(rotated) && !logs.contains(JWT),
+        "no secret value is logged"
+    );
     // Past one access-token lifetime the old token has expired anyway and
     // the previous key is retired.
     std::thread::sleep(Duration::from_secs(5));

@@ -70,7 +70,10 @@ async fn an_sms_goes_through_the_job_queue_to_twilio() {
     let form: Vec<(String, String)> = url_form(&body);
     assert!(form.contains(&("To".into(), "+15550000002".into())), "{form:?}");
     assert!(form.contains(&("From".into(), "+15550000001".into())), "{form:?}");
-    assert!(form.contains(&("Body".into(), "Your code is 123456".into())), "{form:?}");
+    assert!(
+        form.contains(&("Body".into(), "Your code is 123456".into())),
+        "{form:?}"
+    );
     app.stop().await.unwrap();
 }
 
@@ -102,9 +105,13 @@ async fn a_queued_template_mail_renders_with_the_deployments_templates() {
         "template": "welcome",
         "data": { "name": "Ada", "email": "queued@example.com", "link": "https://example.com/" },
     });
-    jobs.enqueue(NewJob::new("mail", "notify:email", serde_json::to_vec(&payload).unwrap()))
-        .await
-        .unwrap();
+    jobs.enqueue(NewJob::new(
+        "mail",
+        "notify:email",
+        serde_json::to_vec(&payload).unwrap(),
+    ))
+    .await
+    .unwrap();
     let body = app
         .wait_for_mail("queued@example.com", "Overridden welcome to Platform")
         .await

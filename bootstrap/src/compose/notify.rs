@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use platform_adapter_notify_http::{
-    ApnsPushSender, ApnsSettings, FcmPushSender, FcmSettings, StandardWebhookSender, TwilioSettings,
-    TwilioSmsSender, WebhookSettings,
+    ApnsPushSender, ApnsSettings, FcmPushSender, FcmSettings, StandardWebhookSender, TwilioSettings, TwilioSmsSender,
+    WebhookSettings,
 };
 use platform_adapter_smtp::{
     FileMailer, FileMailerSettings, SesMailer, SesSettings, SmtpMailer, SmtpSettings, SmtpTls,

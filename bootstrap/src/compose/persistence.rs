@@ -86,7 +86,8 @@ pub async fn build(
                         dsn: dsn.clone(),
                         ..base.clone()
                     };
-                    pool.rotate_dsn(&next).context("database.dsn: the new DSN is not usable")
+                    pool.rotate_dsn(&next)
+                        .context("database.dsn: the new DSN is not usable")
                 }),
             );
             parts.check(

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform_adapter_secrets::{
-    AwsCredentialsChain, AwsSecret, AwsSecretsManagerSettings, AwsSecretsManagerSource, FileSecretSource,
-    RetryPolicy, VaultAuth, VaultPath, VaultSecretSource, VaultSettings,
+    AwsCredentialsChain, AwsSecret, AwsSecretsManagerSettings, AwsSecretsManagerSource, FileSecretSource, RetryPolicy,
+    VaultAuth, VaultPath, VaultSecretSource, VaultSettings,
 };
 use platform_ports::model::SecretString;
 use platform_ports::secrets::{SecretError, SecretSet, SecretSource};
@@ -34,10 +34,7 @@ impl SecretStores {
     ///
     /// # Errors
     /// The first store's failure (naming the store and the key).
-    pub async fn read_layers(
-        &self,
-        keys: &[&'static str],
-    ) -> Result<Vec<(SecretSourceKind, SecretSet)>, SecretError> {
+    pub async fn read_layers(&self, keys: &[&'static str]) -> Result<Vec<(SecretSourceKind, SecretSet)>, SecretError> {
         let mut layers = Vec::with_capacity(self.stores.len());
         for (kind, store) in &self.stores {
             layers.push((*kind, store.get_many(keys).await?));
@@ -212,7 +209,10 @@ mod tests {
 
     #[test]
     fn entries_split_into_id_prefix_and_key() {
-        assert_eq!(split_prefix("platform/db=database", '='), ("platform/db".into(), Some("database".into())));
+        assert_eq!(
+            split_prefix("platform/db=database", '='),
+            ("platform/db".into(), Some("database".into()))
+        );
         assert_eq!(split_prefix("platform/app", '='), ("platform/app".into(), None));
         let (aws, _) = aws_settings(
             &AwsConfig {

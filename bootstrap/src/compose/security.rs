@@ -12,8 +12,8 @@ use platform_ports::model::SecretString;
 use std::sync::Arc;
 
 use super::{Built, Parts, label_of, serve};
-use crate::rotation::RotatingTokenCodec;
 use crate::config::{self, Settings};
+use crate::rotation::RotatingTokenCodec;
 
 /// The security ports.
 pub struct SecurityPorts {

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use platform_adapter_telemetry::{
-    DiskSpaceChecker, MemoryUsageChecker, OtelMetrics, OtlpSettings, OtlpTracing, SentrySettings, SentrySink, propagation,
-};
 use platform_adapter_http::TraceContext;
+use platform_adapter_telemetry::{
+    DiskSpaceChecker, MemoryUsageChecker, OtelMetrics, OtlpSettings, OtlpTracing, SentrySettings, SentrySink,
+    propagation,
+};
 use platform_core::errors::{ErrorBus, LogSink};
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::metrics::Metrics;

@@ -230,7 +230,9 @@ const SECRET_KEYS: &[SecretSlot] = &[
     ("mail.smtp.password", |s| &mut s.mail.smtp.password),
     ("mail.ses.secret_access_key", |s| &mut s.mail.ses.secret_access_key),
     ("sms.twilio.auth_token", |s| &mut s.sms.twilio.auth_token),
-    ("push.fcm.service_account_json", |s| &mut s.push.fcm.service_account_json),
+    ("push.fcm.service_account_json", |s| {
+        &mut s.push.fcm.service_account_json
+    }),
     ("push.apns.key_pem", |s| &mut s.push.apns.key_pem),
     ("kafka.security.sasl_password", |s| &mut s.kafka.security.sasl_password),
     ("error_bus.sentry.dsn", |s| &mut s.error_bus.sentry.dsn),
@@ -258,7 +260,9 @@ pub fn apply_secret_layers(
         for (key, slot) in SECRET_KEYS {
             if let Some(value) = set.get(key) {
                 *slot(&mut loaded.settings) = value.clone();
-                loaded.layers.insert((*key).to_owned(), format!("secrets:{}", kind.as_str()));
+                loaded
+                    .layers
+                    .insert((*key).to_owned(), format!("secrets:{}", kind.as_str()));
                 found.insert(*key);
             }
         }

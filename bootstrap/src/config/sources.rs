@@ -63,9 +63,8 @@ fn source_kinds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret
     list_or_csv(deserializer)?
         .iter()
         .map(|name| {
-            SecretSourceKind::parse(name).ok_or_else(|| {
-                serde::de::Error::custom(format!("`{name}` is not files, vault or aws"))
-            })
+            SecretSourceKind::parse(name)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is not files, vault or aws")))
         })
         .collect()
 }

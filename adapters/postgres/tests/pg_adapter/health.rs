@@ -81,3 +81,51 @@ async fn health_check_follows_an_outage_and_the_pool_recovers() {
     proxy.stop().await;
     drop(schema);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_dsn_is_used_for_new_connections_only() {
+    let Some(_schema) = TestSchema::create().await else {
+        return;
+    };
+    let options: PgConnectOptions = database_url().parse().unwrap();
+    let port = options.get_port();
+    let before = PgSettings {
+        application_name: "before-rotation".into(),
+        max_connections: 1,
+        ..settings_via(port)
+    };
+    let db = PgDatabase::connect(&before, None).await.unwrap();
+    let name = |db: &PgDatabase| {
+        let pool = db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT current_setting('application_name')")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(name(&db).await, "before-rotation");
+    // A DSN naming a database that does not exist: new connections fail,
+    // the open one keeps serving.
+    let broken = PgSettings {
+        application_name: "after-rotation".into(),
+        dsn: SecretString::new(format!(
+            "postgres://{}@127.0.0.1:{port}/no_such_database_for_rotation",
+            options.get_username()
+        )),
+        ..before.clone()
+    };
+    db.rotate_dsn(&broken).unwrap();
+    assert_eq!(name(&db).await, "before-rotation", "an open connection is not cut");
+    let rotated = PgSettings {
+        application_name: "after-rotation".into(),
+        ..before.clone()
+    };
+    db.rotate_dsn(&rotated).unwrap();
+    // Closing the pool's connection makes the next query open a new one.
+    let mut conn = db.pool().acquire().await.unwrap();
+    conn.close_on_drop();
+    drop(conn);
+    assert_eq!(name(&db).await, "after-rotation", "new connections use the rotated DSN");
+    assert!(db.rotate_dsn(&PgSettings::new(SecretString::new("not a dsn"))).is_err());
+}

@@ -1,21 +1,14 @@
 //! The `platform` binary end to end: start, serve, SIGTERM, exit 0; bad config exits non-zero naming the key.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn platform() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_platform"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("--config-dir")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../config"))
-        .env("PLATFORM_ENV", "test")
-        .env("PLATFORM__LOGGING__FORMAT", "json")
-        .env("PLATFORM__LOGGING__LEVEL", "info");
-    cmd
-}
+use support::platform;
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();

@@ -18,12 +18,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
-use serde_json::{Value, json};
-use support::{Running, http, platform, skip_or_fail, unique};
+use serde_json::Value;
+use support::{ADMIN_PASSWORD, Running, http, login, platform, skip_or_fail, unique};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
-const ADMIN_PASSWORD: &str = "correct horse battery staple 42";
 
 type Received = Arc<Mutex<Vec<Bytes>>>;
 
@@ -91,16 +90,6 @@ fn stop(running: &mut Running) {
         assert!(Instant::now() < deadline, "did not stop after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn login(addr: &str) -> String {
-    let body = json!({ "email": "admin@example.com", "password": ADMIN_PASSWORD }).to_string();
-    let (status, reply) = http(addr, "POST", "/api/v1/auth/login", &[], Some(&body));
-    assert_eq!(status, 200, "{reply}");
-    serde_json::from_str::<Value>(&reply).unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// PostgreSQL in a schema of this test's own, or `None` after a loud skip.

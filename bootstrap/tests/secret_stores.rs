@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use platform_adapter_secrets::{AwsCredentialsChain, AwsSecretsManagerSettings, SecretsManagerClient};
 use serde_json::{Value, json};
-use support::{Running, http, platform, run, skip_or_fail, unique};
+use support::{ADMIN_PASSWORD, Running, http, login, platform, run, skip_or_fail, unique};
 
 const JWT: &str = "vault-jwt-secret-0123456789abcdef0123456789abcdef";
 const REFRESH: &str = "vault-refresh-key-0123456789abcdef0123456789abcd";
-const ADMIN_PASSWORD: &str = "correct horse battery staple 42";
 
 fn dsn() -> String {
     std::env::var("PLATFORM_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
@@ -221,16 +220,6 @@ fn starts_with_keys_and_dsn_from_secrets_manager() {
     let running = Running::start(command());
     let (status, body) = http(&running.addr, "GET", "/ready", &[], None);
     assert_eq!(status, 200, "{body}");
-}
-
-fn login(addr: &str) -> String {
-    let body = json!({ "email": "admin@example.com", "password": ADMIN_PASSWORD }).to_string();
-    let (status, reply) = http(addr, "POST", "/api/v1/auth/login", &[], Some(&body));
-    assert_eq!(status, 200, "{reply}");
-    serde_json::from_str::<Value>(&reply).unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn me(addr: &str, token: &str) -> u16 {

@@ -151,3 +151,17 @@ pub fn run(mut cmd: Command) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The bootstrap administrator's password the suites configure.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple 42";
+
+/// Logs in as `admin@example.com`; returns the access token.
+pub fn login(addr: &str) -> String {
+    let body = serde_json::json!({ "email": "admin@example.com", "password": ADMIN_PASSWORD }).to_string();
+    let (status, reply) = http(addr, "POST", "/api/v1/auth/login", &[], Some(&body));
+    assert_eq!(status, 200, "{reply}");
+    serde_json::from_str::<serde_json::Value>(&reply).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

@@ -14,19 +14,24 @@ use platform_core::permissions;
 use platform_core::support::IDENTITY_TOPIC;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::authz::PermissionResolver;
-use platform_ports::events::{EventHandler, Outbox};
+use platform_ports::blog::AuthorStats;
+use platform_ports::events::{EventHandler, Outbox, ProcessedEvents};
 use platform_ports::jobs::{CronJob, JobHandler};
 use platform_ports::notify::Mailer;
+use platform_ports::persistence::UnitOfWork;
 use shaku::HasComponent;
 
-use crate::maintenance::{ExpiredTokenCleanup, PurgeSentOutbox};
+use crate::author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
+use crate::maintenance::{EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox};
 use crate::modules::{CronRegistration, FeatureModule, JobRegistration, Subscription};
 use crate::reactions::PermissionCacheInvalidation;
 
-/// The transactional outbox: published rows are kept a week, then purged hourly.
+/// The transactional outbox and the subscribers' processed-event record:
+/// published rows are kept a week, records for `event_bus.processed_retention`;
+/// both are purged hourly.
 pub fn events<M>() -> FeatureModule<M>
 where
-    M: HasComponent<dyn Outbox>,
+    M: HasComponent<dyn Outbox> + HasComponent<dyn ProcessedEvents> + HasComponent<dyn EventRetention>,
 {
     FeatureModule {
         name: "events",
@@ -35,12 +40,22 @@ where
         publishes: &[],
         handles: Vec::new(),
         jobs: Vec::new(),
-        cron: vec![CronRegistration {
-            name: "outbox-purge",
-            spec: "0 17 * * * *",
-            job: |m: &M| -> Arc<dyn CronJob> { Arc::new(PurgeSentOutbox::new(m.resolve())) },
-        }],
-        migrations: &["0005_outbox.sql"],
+        cron: vec![
+            CronRegistration {
+                name: "outbox-purge",
+                spec: "0 17 * * * *",
+                job: |m: &M| -> Arc<dyn CronJob> { Arc::new(PurgeSentOutbox::new(m.resolve())) },
+            },
+            CronRegistration {
+                name: "processed-events-purge",
+                spec: "0 47 * * * *",
+                job: |m: &M| -> Arc<dyn CronJob> {
+                    let retention: Arc<dyn EventRetention> = m.resolve();
+                    Arc::new(PurgeProcessedEvents::new(m.resolve(), retention.processed_events()))
+                },
+            },
+        ],
+        migrations: &["0005_outbox.sql", "0006_processed_events.sql"],
         mount: None,
     }
 }
@@ -127,8 +142,12 @@ where
     }
 }
 
-/// The example feature: blog posts with a publishing workflow.
-pub fn blog<M>() -> FeatureModule<M> {
+/// The example feature: blog posts with a publishing workflow, and the
+/// example subscriber counting each author's published posts.
+pub fn blog<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn AuthorStats> + HasComponent<dyn UnitOfWork> + HasComponent<dyn ProcessedEvents>,
+{
     FeatureModule {
         name: "blog",
         permissions: blog::permissions::ALL,
@@ -139,10 +158,16 @@ pub fn blog<M>() -> FeatureModule<M> {
             blog::events::POST_PUBLISHED,
             blog::events::POST_DELETED,
         ],
-        handles: Vec::new(),
+        handles: vec![Subscription {
+            topic: blog::BLOG_TOPIC,
+            subscriber: AUTHOR_STATS_SUBSCRIBER,
+            handler: |m: &M| -> Arc<dyn EventHandler> {
+                Arc::new(PublishedPostCounter::idempotent(m.resolve(), m.resolve(), m.resolve()))
+            },
+        }],
         jobs: Vec::new(),
         cron: Vec::new(),
-        migrations: &["0004_blog.sql"],
+        migrations: &["0004_blog.sql", "0007_author_stats.sql"],
         mount: Some("/api/v1/blog"),
     }
 }

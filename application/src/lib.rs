@@ -2,6 +2,7 @@
 //! that carries committed events to the bus, event subscribers, job
 //! handlers, cron jobs, and the feature-module manifests that declare them.
 
+pub mod author_stats;
 pub mod features;
 pub mod idempotent;
 pub mod maintenance;
@@ -9,8 +10,11 @@ pub mod modules;
 pub mod reactions;
 pub mod relay;
 
+pub use author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
 pub use idempotent::{IdempotentHandler, TransactionalEventHandler};
-pub use maintenance::{ExpiredTokenCleanup, PurgeSentOutbox};
+pub use maintenance::{
+    EventRetention, EventRetentionPolicy, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox,
+};
 pub use modules::{CronRegistration, FeatureModule, FeatureRegistry, JobRegistration, RegistryError, Subscription};
 pub use reactions::PermissionCacheInvalidation;
 pub use relay::{OutboxRelay, RelaySettings};

@@ -1,12 +1,14 @@
 //! Maintenance jobs run on cron schedules.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
-use platform_ports::events::Outbox;
+use platform_ports::events::{Outbox, ProcessedEvents};
 use platform_ports::jobs::CronJob;
+use shaku::{Component, Interface};
 
 /// Deletes refresh and verification tokens past their expiry (the seed's
 /// "cleanup expired tokens (daily)").
@@ -58,10 +60,70 @@ impl CronJob for PurgeSentOutbox {
     }
 }
 
+/// How long the events module keeps what it needs no more.
+pub trait EventRetention: Interface {
+    /// How long a subscriber's processed-event record is kept
+    /// (`event_bus.processed_retention`): longer than any redelivery the bus
+    /// can still make, or a late duplicate would have its effect twice.
+    fn processed_events(&self) -> Duration;
+}
+
+/// The retention the configuration sets.
+#[derive(Component, Clone, Copy, Debug)]
+#[shaku(interface = EventRetention)]
+pub struct EventRetentionPolicy {
+    #[shaku(default = DEFAULT_PROCESSED_RETENTION)]
+    processed_events: Duration,
+}
+
+/// Kafka's default log retention: a redelivery older than this cannot come.
+pub const DEFAULT_PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl EventRetentionPolicy {
+    /// A policy keeping processed-event records for `processed_events`.
+    #[must_use]
+    pub fn new(processed_events: Duration) -> Self {
+        Self { processed_events }
+    }
+}
+
+impl EventRetention for EventRetentionPolicy {
+    fn processed_events(&self) -> Duration {
+        self.processed_events
+    }
+}
+
+/// Forgets processed-event records older than the retention.
+pub struct PurgeProcessedEvents {
+    processed: Arc<dyn ProcessedEvents>,
+    retention: Duration,
+}
+
+impl PurgeProcessedEvents {
+    /// A purge of `processed` keeping `retention`.
+    pub fn new(processed: Arc<dyn ProcessedEvents>, retention: Duration) -> Self {
+        Self { processed, retention }
+    }
+}
+
+#[async_trait]
+impl CronJob for PurgeProcessedEvents {
+    async fn run(&self) -> Result<(), BoxError> {
+        let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
+        // A retention too long to subtract keeps everything.
+        let Some(before) = chrono::Utc::now().checked_sub_signed(retention) else {
+            return Ok(());
+        };
+        let purged = self.processed.purge(before).await?;
+        tracing::info!(purged, "purged processed-event records");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use platform_ports::auth::{MockRefreshTokenStore, MockVerificationTokenStore};
-    use platform_ports::events::MockOutbox;
+    use platform_ports::events::{MockOutbox, MockProcessedEvents};
 
     use super::*;
 
@@ -90,5 +152,32 @@ mod tests {
             .times(1)
             .returning(|_| Ok(4));
         PurgeSentOutbox::new(Arc::new(outbox)).run().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn purges_processed_records_older_than_the_retention() {
+        let mut processed = MockProcessedEvents::new();
+        processed
+            .expect_purge()
+            .withf(|before| {
+                let age = chrono::Utc::now() - *before;
+                age >= chrono::Duration::hours(36) && age < chrono::Duration::hours(36) + chrono::Duration::minutes(1)
+            })
+            .times(1)
+            .returning(|_| Ok(2));
+        PurgeProcessedEvents::new(Arc::new(processed), Duration::from_secs(36 * 3600))
+            .run()
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_endless_retention_purges_nothing() {
+        let mut processed = MockProcessedEvents::new();
+        processed.expect_purge().never();
+        PurgeProcessedEvents::new(Arc::new(processed), Duration::MAX)
+            .run()
+            .await
+            .unwrap();
     }
 }

@@ -15,7 +15,7 @@ use platform_ports::model::{RequestContext, SecretString};
 use shaku::{HasComponent, ModuleBuilder};
 
 use crate::compose::{self, Built, Parts, Purpose, Served};
-use crate::config::Settings;
+use crate::config::{EventBusDriver, Settings};
 use crate::container::{self, PlatformModule};
 use crate::lifecycle::Lifecycle;
 
@@ -162,12 +162,16 @@ impl Platform {
         }
         // Last to start, first to stop: its final round publishes what the
         // drained requests committed while the bus is still open.
-        lifecycle.add(Arc::new(OutboxRelay::new(
-            module.resolve(),
-            module.resolve(),
-            module.resolve(),
-            RelaySettings::default(),
-        )));
+        let relay_metrics: Arc<dyn Metrics> = module.resolve();
+        lifecycle.add(Arc::new(
+            OutboxRelay::new(
+                module.resolve(),
+                module.resolve(),
+                module.resolve(),
+                relay_settings(&settings),
+            )
+            .with_metrics(&*relay_metrics),
+        ));
         Ok(Self {
             settings,
             module,
@@ -251,6 +255,27 @@ async fn refresh(
         interval,
         parts.rotations.clone(),
     ))
+}
+
+/// `outbox.relay.*`; a publish may take `kafka.publish_timeout` on Kafka.
+fn relay_settings(settings: &Settings) -> RelaySettings {
+    let r = &settings.outbox.relay;
+    let publish_timeout = match settings.event_bus.driver {
+        EventBusDriver::Kafka => settings.kafka.publish_timeout,
+        // An in-process publish only waits for room in a subscriber's queue;
+        // half the lease leaves the other half to start publishes in.
+        EventBusDriver::Inprocess => r.lease / 2,
+    };
+    RelaySettings {
+        batch_size: r.batch_size,
+        concurrency: r.concurrency,
+        lease: r.lease,
+        publish_timeout,
+        poll_interval: r.poll_interval,
+        initial_backoff: r.initial_backoff,
+        max_backoff: r.max_backoff,
+        ..RelaySettings::default()
+    }
 }
 
 fn http_settings(settings: &Settings) -> HttpSettings {

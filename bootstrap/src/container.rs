@@ -9,6 +9,7 @@
 
 use std::marker::PhantomData;
 
+use platform_application::maintenance::{EventRetentionPolicy, EventRetentionPolicyParameters};
 use platform_core::audit::AuditService;
 use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
@@ -21,7 +22,7 @@ use platform_core::ratelimit::CacheRateLimiter;
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{OpaqueTokens, RefreshTokenStore, TokenCodec, VerificationTokenStore};
 use platform_ports::blob::BlobStore;
-use platform_ports::blog::PostRepository;
+use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::cache::Cache;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::events::{EventBus, Outbox, ProcessedEvents};
@@ -80,6 +81,7 @@ module! {
             Slot<dyn PostRepository>,
             Slot<dyn Outbox>,
             Slot<dyn ProcessedEvents>,
+            Slot<dyn AuthorStats>,
             Slot<dyn Cache>,
             Slot<dyn EventBus>,
             Slot<dyn JobQueue>,
@@ -106,6 +108,8 @@ module! {
             RbacAuthorizer,
             CacheRateLimiter,
             BlogManager,
+            // The application's settings its reactions read.
+            EventRetentionPolicy,
         ],
         providers = []
     }
@@ -145,6 +149,7 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, p.posts);
     b = fill(b, p.outbox);
     b = fill(b, p.processed);
+    b = fill(b, p.author_stats);
     b = fill(b, cache);
     b = fill(b, events);
     b = fill(b, jobs.queue);
@@ -164,5 +169,8 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, security.hasher);
     b = fill(b, security.codec);
     b = fill(b, security.opaque);
+    b = b.with_component_parameters::<EventRetentionPolicy>(EventRetentionPolicyParameters {
+        processed_events: settings.event_bus.processed_retention,
+    });
     domain::configure(b, settings)
 }

@@ -167,6 +167,10 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
         .withf(|topic, subscriber, _| topic == "platform.identity" && subscriber == "identity.permission-cache")
         .times(1)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(1)));
+    bus.expect_subscribe()
+        .withf(|topic, subscriber, _| topic == "blog.posts" && subscriber == "blog.author-stats")
+        .times(1)
+        .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(2)));
     let mut jobs = MockJobQueue::new();
     // The notify module's handlers: mail, SMS and push.
     jobs.expect_register()
@@ -176,8 +180,8 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
     let mut scheduler = MockScheduler::new();
     scheduler
         .expect_schedule()
-        .withf(|name, _, _| ["outbox-purge", "expired-token-cleanup"].contains(&name))
-        .times(2)
+        .withf(|name, _, _| ["outbox-purge", "processed-events-purge", "expired-token-cleanup"].contains(&name))
+        .times(3)
         .returning(|_, _, _| Ok(()));
     let options = PlatformOptions {
         customize: Some(Box::new(move |b| {

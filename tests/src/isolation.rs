@@ -2,8 +2,9 @@
 //! postgres` each app gets its own schema (created here, migrated by the
 //! platform at start-up, dropped when the app is dropped); with any cache,
 //! its own key namespace; with `scheduler.driver: redis`, a Redis database of
-//! its own for the job queue ([`QueueDb`]). So the same suites run side by
-//! side on one PostgreSQL and one Redis, exactly as they run in memory.
+//! its own for the job queue ([`QueueDb`]); on Kafka, consumer groups of its
+//! own. So the same suites run side by side on one PostgreSQL, one Redis and
+//! one broker, exactly as they run in memory.
 
 use platform_bootstrap::config::{DatabaseDriver, SchedulerDriver, Settings};
 use platform_ports::model::SecretString;
@@ -42,6 +43,9 @@ impl Isolation {
         } else {
             None
         };
+        // Consumer groups of their own: on a shared broker another app's
+        // consumers would otherwise take this app's events.
+        settings.kafka.group_id_prefix = format!("{}t-{id}.", settings.kafka.group_id_prefix);
         if settings.database.driver != DatabaseDriver::Postgres {
             return Ok(Self { schema: None, queue_db });
         }

@@ -319,3 +319,43 @@ async fn the_api_is_documented_and_the_docs_work_offline() {
         "the docs page must not load anything remote"
     );
 }
+
+/// The example subscriber: each publication reaches the author's count
+/// through the outbox, the relay and the configured bus (Kafka on the
+/// production profile), once per event.
+#[tokio::test]
+async fn publishing_counts_for_the_author_through_the_bus() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use platform_contract::redis_server::eventually;
+    use platform_ports::blog::AuthorStats;
+    use platform_ports::model::{TenantId, UserId};
+    use shaku::HasComponent;
+
+    let app = TestApp::spawn().await.unwrap();
+    let admin = app.admin_token().await.unwrap();
+    let ada = member(&app, &admin, "ada@example.com", "authors", AUTHOR).await;
+    let author: UserId = serde_json::from_value(app.me(&ada).await.unwrap()["id"].clone()).unwrap();
+    for title in ["One", "Two"] {
+        let post = create(&app, &ada, title).await;
+        let id = post["id"].as_str().unwrap();
+        expect_json(
+            app.post_as(&ada, &format!("blog/posts/{id}/publish"), &json!({}))
+                .await
+                .unwrap(),
+            200,
+        )
+        .await
+        .unwrap();
+    }
+    let stats: Arc<dyn AuthorStats> = app.module.resolve();
+    eventually(Duration::from_secs(30), async || {
+        stats.published(TenantId::DEFAULT, author).await.unwrap() == 2
+    })
+    .await;
+    // Nothing more arrives later (each event counted once).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stats.published(TenantId::DEFAULT, author).await.unwrap(), 2);
+    app.stop().await.unwrap();
+}

@@ -18,14 +18,15 @@
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use futures::StreamExt;
 use platform_adapter_kafka::{KafkaEventBus, KafkaSettings};
 use platform_ports::events::{Event, EventBus};
 use platform_ports::model::TenantId;
 use rdkafka::ClientConfig;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
+use rdkafka::producer::FutureProducer;
+use support::raw_publish;
 
 /// Publishes in flight at once in the concurrent Kafka runs.
 const WINDOW: usize = 1000;
@@ -59,39 +60,6 @@ fn report(name: &str, n: usize, elapsed: Duration) -> f64 {
         elapsed.as_secs_f64()
     );
     r
-}
-
-/// The raw producer: what `KafkaEventBus` sends, without the bus around it.
-async fn raw_publish(producer: &FutureProducer, topic: &str, events: &[Event], window: usize) -> Duration {
-    let started = Instant::now();
-    futures::stream::iter(events)
-        .map(|event| async move {
-            let payload = serde_json::to_vec(event).unwrap();
-            let id = event.id.to_string();
-            let key = event.aggregate_id.clone().unwrap_or_default();
-            let headers = OwnedHeaders::new_with_capacity(4)
-                .insert(Header {
-                    key: "event-id",
-                    value: Some(&id),
-                })
-                .insert(Header {
-                    key: "event-type",
-                    value: Some(&event.event_type),
-                })
-                .insert(Header {
-                    key: "content-type",
-                    value: Some("application/json"),
-                });
-            let record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
-            producer
-                .send(record, Timeout::After(Duration::from_secs(30)))
-                .await
-                .unwrap();
-        })
-        .buffer_unordered(window)
-        .collect::<Vec<()>>()
-        .await;
-    started.elapsed()
 }
 
 async fn bus_publish(bus: &KafkaEventBus, topic: &str, events: &[Event], window: usize) -> Duration {

@@ -9,6 +9,7 @@ mod outbox;
 mod posts;
 mod processed;
 mod roles;
+mod stats;
 mod tokens;
 mod users;
 
@@ -26,6 +27,7 @@ pub use posts::MemoryPostRepository;
 pub use processed::MemoryProcessedEvents;
 pub use roles::MemoryRoleRepository;
 pub use scheduler::MemoryScheduler;
+pub use stats::MemoryAuthorStats;
 pub use store::{MemoryStore, MemoryTx, MemoryUnitOfWork};
 pub use tokens::{MemoryRefreshTokenStore, MemoryVerificationTokenStore};
 pub use users::MemoryUserRepository;

@@ -25,6 +25,7 @@ use crate::outbox::OutboxQueue;
 use crate::posts::PostTable;
 use crate::processed::ProcessedTable;
 use crate::roles::RoleTable;
+use crate::stats::AuthorStatsTable;
 use crate::tokens::{RefreshTokenTable, VerificationTokenTable};
 use crate::users::UserTable;
 
@@ -40,6 +41,7 @@ pub(crate) struct Tables {
     pub(crate) verification_tokens: VerificationTokenTable,
     pub(crate) posts: PostTable,
     pub(crate) processed: ProcessedTable,
+    pub(crate) author_stats: AuthorStatsTable,
 }
 
 /// Logs that are also written outside units of work (the outbox relay,

@@ -16,6 +16,7 @@ mod cursor;
 mod database;
 mod error;
 mod settings;
+mod stats;
 mod telemetry;
 mod uow;
 
@@ -36,6 +37,7 @@ pub use posts::PgPostRepository;
 pub use processed::PgProcessedEvents;
 pub use roles::PgRoleRepository;
 pub use settings::PgSettings;
+pub use stats::PgAuthorStats;
 pub use tokens::{PgRefreshTokenStore, PgVerificationTokenStore};
 pub use uow::{PgTx, PgUnitOfWork};
 pub use users::PgUserRepository;

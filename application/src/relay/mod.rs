@@ -2,11 +2,19 @@
 //! order per aggregate, at least once.
 //!
 //! A crash between commit and publish loses nothing: the rows stay in the
-//! outbox until a relay marks them sent. Claims are leased, so several
-//! instances can relay at once without publishing a row twice (except after
-//! a lease expires mid-publish, which is why consumers deduplicate by event id).
+//! outbox until a relay marks them sent, which it does only once the bus
+//! acknowledged them (on Kafka: the broker, `acks=all`). A round publishes
+//! different aggregates concurrently (up to `concurrency`) and each
+//! aggregate's events one after the other; the first failure of an aggregate
+//! holds back its later events until the failed one went out.
+//!
+//! Claims are leased, so several instances can relay at once: the outbox
+//! hands a message, and every later message of its aggregate, to one relay
+//! at a time. A publish only starts while it can end inside the lease, so
+//! an acknowledged message is normally marked sent before anyone else may
+//! claim it; the exceptions (a crash, a mark that fails) publish it again,
+//! which is why consumers deduplicate by event id.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,32 +24,52 @@ use platform_ports::error_bus::{ErrorPublisher, ErrorReport};
 use platform_ports::events::EventBus;
 use platform_ports::events::Outbox;
 use platform_ports::lifecycle::BackgroundService;
+use platform_ports::metrics::{Gauge, Metrics};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+mod round;
+
+#[cfg(test)]
+use round::backoff;
+use round::relay_once;
 
 /// How the relay polls and retries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelaySettings {
     /// Messages claimed per round.
     pub batch_size: usize,
-    /// How long a claim hides messages from other relays.
+    /// Aggregates published at once (each aggregate's events stay in order).
+    pub concurrency: usize,
+    /// How long a claim hides messages from other relays; longer than
+    /// `publish_timeout`, so an acknowledged publish is marked sent before
+    /// another relay may claim the message again.
     pub lease: Duration,
+    /// The longest one publish may take (the bus's own acknowledgement
+    /// timeout); a publish still waiting then counts as failed.
+    pub publish_timeout: Duration,
     /// Pause between rounds when the outbox was empty.
     pub poll_interval: Duration,
     /// First retry delay after a failed publish (doubles per attempt).
     pub initial_backoff: Duration,
     /// Longest retry delay.
     pub max_backoff: Duration,
+    /// How often the backlog gauge is refreshed (it counts the waiting rows).
+    pub backlog_interval: Duration,
 }
 
 impl Default for RelaySettings {
     fn default() -> Self {
         Self {
-            batch_size: 100,
-            lease: Duration::from_secs(30),
+            batch_size: 500,
+            concurrency: 64,
+            lease: Duration::from_secs(60),
+            publish_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(100),
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
+            backlog_interval: Duration::from_secs(5),
         }
     }
 }
@@ -52,6 +80,7 @@ pub struct OutboxRelay {
     bus: Arc<dyn EventBus>,
     errors: Arc<dyn ErrorPublisher>,
     settings: RelaySettings,
+    backlog: Option<Arc<dyn Gauge>>,
     running: Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>,
 }
 
@@ -68,8 +97,21 @@ impl OutboxRelay {
             bus,
             errors,
             settings,
+            backlog: None,
             running: Mutex::new(None),
         }
+    }
+
+    /// Reports the backlog (messages waiting in the outbox) as the gauge
+    /// `outbox.relay.backlog` of `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: &dyn Metrics) -> Self {
+        self.backlog = Some(metrics.gauge(
+            "outbox.relay.backlog",
+            "Events committed to the outbox and not yet acknowledged by the bus.",
+            "{event}",
+        ));
+        self
     }
 
     /// One round: claims a batch and publishes it. Returns how many were sent.
@@ -77,57 +119,34 @@ impl OutboxRelay {
     /// # Errors
     /// When the outbox itself fails (claim or mark).
     pub async fn relay_once(&self) -> Result<usize, BoxError> {
-        relay_once(&*self.outbox, &*self.bus, &*self.errors, &self.settings).await
+        let (sent, _) = relay_once(&*self.outbox, &*self.bus, &*self.errors, &self.settings).await?;
+        Ok(sent)
     }
 }
 
-async fn relay_once(
-    outbox: &dyn Outbox,
-    bus: &dyn EventBus,
-    errors: &dyn ErrorPublisher,
-    s: &RelaySettings,
-) -> Result<usize, BoxError> {
-    let batch = outbox.claim(s.batch_size, s.lease).await?;
-    let mut sent = Vec::with_capacity(batch.len());
-    // Once a message of an aggregate fails, later ones of the same aggregate
-    // wait too: publishing them now would break per-aggregate order.
-    let mut blocked: HashSet<String> = HashSet::new();
-    for msg in batch {
-        let aggregate = msg.event.aggregate_id.clone().unwrap_or_default();
-        if !aggregate.is_empty() && blocked.contains(&aggregate) {
-            outbox
-                .mark_failed(
-                    msg.id,
-                    "an earlier event of the same aggregate failed",
-                    chrono::Utc::now(),
-                )
-                .await?;
-            continue;
-        }
-        match bus.publish(&msg.topic, &msg.event).await {
-            Ok(()) => sent.push(msg.id),
-            Err(err) => {
-                let delay = backoff(s, msg.attempts);
-                tracing::warn!(topic = %msg.topic, event_id = %msg.event.id, attempts = msg.attempts + 1, error = %err, "outbox publish failed; will retry");
-                errors.publish(ErrorReport::from_error(&err).in_module("outbox"));
-                let retry_at = chrono::Utc::now()
-                    + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
-                outbox.mark_failed(msg.id, &err.to_string(), retry_at).await?;
-                if !aggregate.is_empty() {
-                    blocked.insert(aggregate);
-                }
-            }
-        }
-    }
-    if !sent.is_empty() {
-        outbox.mark_sent(&sent).await?;
-    }
-    Ok(sent.len())
+/// Refreshes the backlog gauge at most once per `interval`.
+struct BacklogProbe {
+    gauge: Option<Arc<dyn Gauge>>,
+    interval: Duration,
+    last: Option<Instant>,
 }
 
-fn backoff(s: &RelaySettings, attempts: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempts.min(20));
-    s.initial_backoff.saturating_mul(factor).min(s.max_backoff)
+impl BacklogProbe {
+    async fn refresh(&mut self, outbox: &dyn Outbox) {
+        let Some(gauge) = &self.gauge else { return };
+        if self.last.is_some_and(|last| last.elapsed() < self.interval) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        match outbox.pending().await {
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "a backlog beyond 2^53 rows is not a real case"
+            )]
+            Ok(pending) => gauge.record(pending as f64, &[]),
+            Err(err) => tracing::warn!(error = %err, "cannot count the outbox backlog"),
+        }
+    }
 }
 
 #[async_trait]
@@ -148,10 +167,17 @@ impl BackgroundService for OutboxRelay {
             self.errors.clone(),
             self.settings.clone(),
         );
+        let mut probe = BacklogProbe {
+            gauge: self.backlog.clone(),
+            interval: settings.backlog_interval,
+            last: None,
+        };
         let task = tokio::spawn(async move {
             loop {
+                probe.refresh(&*outbox).await;
                 let full = match relay_once(&*outbox, &*bus, &*errors, &settings).await {
-                    Ok(n) => n >= settings.batch_size,
+                    // A full batch that went out: more may be waiting.
+                    Ok((sent, claimed)) => claimed >= settings.batch_size && sent > 0,
                     Err(err) => {
                         tracing::error!(error = %err, "outbox relay round failed");
                         errors.publish(ErrorReport::message(err.to_string()).in_module("outbox"));

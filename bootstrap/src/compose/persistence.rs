@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use platform_adapter_memory::{
-    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryProcessedEvents, MemoryRefreshTokenStore,
-    MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+    MemoryAuditStore, MemoryAuthorStats, MemoryOutbox, MemoryPostRepository, MemoryProcessedEvents,
+    MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,
+    MemoryVerificationTokenStore,
 };
 use platform_adapter_postgres::{
-    PgAuditStore, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgProcessedEvents, PgRefreshTokenStore,
-    PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
+    PgAuditStore, PgAuthorStats, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgProcessedEvents,
+    PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
-use platform_ports::blog::PostRepository;
+use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::events::{Outbox, ProcessedEvents};
 use platform_ports::identity::{RoleRepository, UserRepository};
 use platform_ports::metrics::Metrics;
@@ -44,6 +45,8 @@ pub struct Persistence {
     pub outbox: Box<dyn Outbox>,
     /// Which events each subscriber already handled (idempotent consumers).
     pub processed: Box<dyn ProcessedEvents>,
+    /// Published posts per author (the blog's example subscriber).
+    pub author_stats: Box<dyn AuthorStats>,
 }
 
 /// Builds the configured persistence: in memory, or on PostgreSQL (connected,
@@ -73,7 +76,8 @@ pub async fn build(
                 audit: batched(&mut parts, MemoryAuditStore::new(store.clone())),
                 posts: serve!(parts, PostRepository, MemoryPostRepository::new(store.clone())),
                 outbox: serve!(parts, Outbox, MemoryOutbox::new(store.clone())),
-                processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store)),
+                processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store.clone())),
+                author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store)),
             }
         }
         DatabaseDriver::Postgres => {
@@ -103,7 +107,8 @@ pub async fn build(
                 audit: batched(&mut parts, PgAuditStore::new(db.clone())),
                 posts: serve!(parts, PostRepository, PgPostRepository::new(db.clone())),
                 outbox: serve!(parts, Outbox, PgOutbox::new(db.clone())),
-                processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db)),
+                processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db.clone())),
+                author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db)),
             }
         }
     };

@@ -71,6 +71,8 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     /// Event bus.
     pub event_bus: EventBusSettings,
+    /// The transactional outbox and its relay.
+    pub outbox: OutboxSettings,
     /// Jobs and cron.
     pub scheduler: SchedulerSettings,
     /// Blob storage.
@@ -392,6 +394,39 @@ pub struct EventBusSettings {
     #[serde(with = "humantime_serde")]
     pub initial_backoff: Duration,
     /// Longest retry delay.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// How long a subscriber's processed-event record is kept (longer than
+    /// any redelivery: Kafka's topic retention).
+    #[serde(with = "humantime_serde")]
+    pub processed_retention: Duration,
+}
+
+/// `outbox.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutboxSettings {
+    /// The relay that publishes committed events to the bus.
+    pub relay: OutboxRelayConfig,
+}
+
+/// `outbox.relay.*`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutboxRelayConfig {
+    /// Rows claimed per round.
+    pub batch_size: usize,
+    /// Aggregates published at once (each aggregate's events stay in order).
+    pub concurrency: usize,
+    /// How long a claim hides rows from other instances' relays; longer than
+    /// `kafka.publish_timeout` on Kafka.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// Pause between rounds when nothing was due.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// First retry delay of a failed publish (doubles per attempt).
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest retry delay of a failed publish.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
 }

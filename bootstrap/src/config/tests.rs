@@ -207,3 +207,22 @@ fn environment_strings_that_look_like_numbers_keep_their_text() {
     assert_eq!(loaded.settings.server.port, 8089);
     assert!(!loaded.settings.scheduler.workers);
 }
+
+#[test]
+fn the_relay_lease_must_outlast_a_kafka_publish() {
+    let dir = dir_with(&[("default.yaml", SECRET)]);
+    let kafka = [
+        ("PLATFORM__EVENT_BUS__DRIVER", "kafka"),
+        ("PLATFORM__KAFKA__PUBLISH_TIMEOUT", "30s"),
+        ("PLATFORM__OUTBOX__RELAY__LEASE", "30s"),
+    ];
+    let err = load(&opts(&dir, Some(Environment::Development), &kafka)).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("outbox.relay.lease"), "{err}");
+    assert!(err.to_string().contains("kafka.publish_timeout"), "{err}");
+    // The in-process bus has no such timeout to outlast.
+    let ok = load(&opts(&dir, Some(Environment::Development), &kafka[1..]));
+    assert!(ok.is_ok(), "{:?}", ok.err());
+    let longer = [kafka[0], kafka[1], ("PLATFORM__OUTBOX__RELAY__LEASE", "31s")];
+    let ok = load(&opts(&dir, Some(Environment::Development), &longer));
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 use platform_ports::model::Email;
 use tracing_subscriber::EnvFilter;
 
-use super::{ConfigError, DatabaseDriver, Environment, JwtAlgorithm, SchedulerDriver, Settings};
+use super::{ConfigError, DatabaseDriver, Environment, EventBusDriver, JwtAlgorithm, SchedulerDriver, Settings};
 
 struct Errors(Vec<ConfigError>);
 
@@ -184,6 +184,30 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
         "event_bus.initial_backoff",
         "must not exceed event_bus.max_backoff",
     );
+    e.positive(s.event_bus.processed_retention, "event_bus.processed_retention");
+    let relay = &s.outbox.relay;
+    e.check(relay.batch_size >= 1, "outbox.relay.batch_size", "must be at least 1");
+    e.check(relay.concurrency >= 1, "outbox.relay.concurrency", "must be at least 1");
+    e.positive(relay.lease, "outbox.relay.lease");
+    e.positive(relay.poll_interval, "outbox.relay.poll_interval");
+    e.check(
+        relay.initial_backoff <= relay.max_backoff,
+        "outbox.relay.initial_backoff",
+        "must not exceed outbox.relay.max_backoff",
+    );
+    if s.event_bus.driver == EventBusDriver::Kafka {
+        // An acknowledged event must be marked sent while the claim still
+        // holds, or another instance claims it again and publishes it twice.
+        e.check(
+            relay.lease > s.kafka.publish_timeout,
+            "outbox.relay.lease",
+            format!(
+                "must be longer than kafka.publish_timeout ({} <= {})",
+                humantime::format_duration(relay.lease),
+                humantime::format_duration(s.kafka.publish_timeout)
+            ),
+        );
+    }
     e.check(
         s.scheduler.concurrency >= 1,
         "scheduler.concurrency",

@@ -67,7 +67,7 @@ if [ "$PROFILE" = "postgres" ]; then
   export PLATFORM__CACHE__DRIVER=redis
   export PLATFORM__REDIS__URL="${PLATFORM_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
   export PLATFORM__SCHEDULER__DRIVER=redis
-  export PLATFORM__CACHE__NAMESPACE="$db_name:"
+  export PLATFORM__CACHE__NAMESPACE="$db_name"
 fi
 
 "$BIN" serve >"$work/server.log" 2>&1 &

@@ -202,8 +202,9 @@ async fn empty_filters_and_an_empty_tenant_header_are_400() {
         assert_eq!(only_error(&problem), (field.to_owned(), "empty".to_owned()), "{path}");
     }
     let resp = app
-        .request(Method::GET, "blog/posts")
+        .request(Method::POST, "auth/login")
         .header("x-tenant-id", "")
+        .json(&json!({ "email": "a@example.com", "password": "correct-horse-battery" }))
         .send()
         .await
         .unwrap();

@@ -58,6 +58,13 @@ pub(crate) fn foreign_cursor() -> ValidationErrors {
     FieldError::new("cursor", "invalid", "is not a cursor this list returned").into()
 }
 
+/// The validation error of a value the store refused as malformed
+/// (`StoreError::Invalid`): the request's fault, so a 422 and not a 503.
+/// The domain's own rules should have caught it; the field is not known here.
+pub(crate) fn unstorable(reason: &str) -> ValidationErrors {
+    FieldError::new("body", "unstorable", format!("a value could not be stored ({reason})")).into()
+}
+
 /// A domain event about `aggregate`, stamped with the clock and a fresh id.
 pub fn event(
     clock: &dyn Clock,

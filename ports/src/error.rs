@@ -16,6 +16,12 @@ pub enum StoreError {
     /// A uniqueness or state rule refused the write; names the rule.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The backend refused a value the caller supplied (PostgreSQL's data
+    /// exceptions and its non-unique constraint violations): a fault of the
+    /// request, reported as a 4xx, never as the backend being unavailable.
+    /// Names what was refused.
+    #[error("invalid value: {0}")]
+    Invalid(String),
     /// The backend failed (connection, query, serialization...).
     #[error("storage backend failed")]
     Backend(#[source] BoxError),

@@ -19,7 +19,9 @@ use crate::problem::Problem;
 ///
 /// Malformed JSON or a missing JSON content type is 400 `malformed_body`; a
 /// body over the size limit is 413 `payload_too_large`; JSON of the wrong shape
-/// is 422 `validation_failed` naming the field.
+/// is 422 `validation_failed` naming the field. Every request body of the API
+/// is a JSON object: an array or a scalar is 422 on field `body`, because
+/// serde would otherwise read `["t","c"]` as a struct's fields in order.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AppJson<T>(pub T);
 
@@ -61,6 +63,18 @@ impl<T: Serialize> IntoResponse for AppJson<T> {
 
 /// Deserializes `bytes`, telling syntax errors (400) from shape errors (422).
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // Anything but an object is refused before serde sees it. Broken JSON
+    // stays a syntax error (400) whatever it starts with.
+    if !matches!(bytes.iter().find(|b| !b.is_ascii_whitespace()), None | Some(b'{')) {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(err) => malformed_json(&err),
+            Ok(_) => Problem::unprocessable(ValidationErrors::from(FieldError::new(
+                "body",
+                "invalid",
+                "must be a JSON object",
+            ))),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         // Trailing garbage after the value is malformed too.
@@ -206,6 +220,27 @@ mod tests {
             assert_eq!(problem.status(), StatusCode::BAD_REQUEST, "{body}");
             assert_eq!(problem.code(), "malformed_body");
         }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_422() {
+        for body in [
+            r#"["t", {"name": "a"}, []]"#,
+            "[null,null]",
+            "3",
+            "\"s\"",
+            " true",
+            "null",
+        ] {
+            let problem = reject(body);
+            assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(
+                (problem.errors()[0].field.as_str(), problem.errors()[0].code.as_str()),
+                ("body", "invalid")
+            );
+        }
+        // Broken JSON stays a syntax error, whatever it starts with.
+        assert_eq!(reject("[1,").status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]

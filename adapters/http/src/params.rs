@@ -7,17 +7,21 @@ use std::str::FromStr;
 use axum::extract::{FromRequestParts, Path, Query};
 use chrono::{DateTime, Utc};
 use http::request::Parts;
-use platform_ports::model::{FieldError, PageRequest};
+use platform_ports::model::{FieldError, PageRequest, TextKind, check_storable};
 
 use crate::problem::Problem;
 
 /// 400 `invalid_parameter` naming the path or query parameter.
 pub(crate) fn invalid_parameter(field: &str, message: impl Into<String>) -> Problem {
-    let message = message.into();
-    Problem::bad_request(format!("`{field}` {message}"))
+    parameter_problem(FieldError::new(field, "invalid", message.into()))
+}
+
+/// 400 `invalid_parameter` carrying `error` (its field is the parameter).
+fn parameter_problem(error: FieldError) -> Problem {
+    Problem::bad_request(format!("`{}` {}", error.field, error.message))
         .with_code("invalid_parameter")
         .with_title("Invalid parameter")
-        .with_errors(FieldError::new(field, "invalid", message).into())
+        .with_errors(error.into())
 }
 
 /// The route's path parameters, by name.
@@ -58,8 +62,14 @@ impl PathParams {
 #[error("the route has no path parameter `{0}`")]
 struct MissingPathParam(&'static str);
 
-/// The query string's parameters. Empty values count as absent, so a client
-/// can send a form's blank filters as they are.
+/// The query string's parameters.
+///
+/// One rule for every list route: a parameter is either absent or has a
+/// value. An empty value (`?author=`) is 400 `invalid_parameter` (code
+/// `empty`) naming it, rather than silently filtering nothing: a client that
+/// meant to filter learns its filter was lost. A value with a control
+/// character (U+0000 first: PostgreSQL cannot even compare it) is 400 too
+/// (code `invalid_character`), so every adapter answers alike.
 #[derive(Debug)]
 pub(crate) struct QueryParams(Vec<(String, String)>);
 
@@ -80,11 +90,21 @@ impl QueryParams {
         let mut values = self
             .0
             .iter()
-            .filter(|(key, value)| key == name && !value.is_empty())
+            .filter(|(key, _)| key == name)
             .map(|(_, value)| value.as_str());
         let first = values.next();
         if values.next().is_some() {
             return Err(invalid_parameter(name, "is given more than once"));
+        }
+        if let Some(value) = first {
+            if value.is_empty() {
+                return Err(parameter_problem(FieldError::new(
+                    name,
+                    "empty",
+                    "must not be empty (leave the parameter out to not filter)",
+                )));
+            }
+            check_storable(name, value, TextKind::SingleLine).map_err(parameter_problem)?;
         }
         Ok(first)
     }
@@ -144,7 +164,7 @@ mod tests {
 
     #[test]
     fn values_parse_or_name_the_parameter() {
-        let q = query("verified=true&limit=10&email=&x=1&x=2");
+        let q = query("verified=true&limit=10&x=1&x=2");
         assert_eq!(q.parse::<bool>("verified").unwrap(), Some(true));
         assert_eq!(q.text("email").unwrap(), None);
         let problem = q.text("x").unwrap_err();
@@ -154,6 +174,35 @@ mod tests {
         let problem = query("verified=maybe").parse::<bool>("verified").unwrap_err();
         assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
         assert_eq!(problem.errors()[0].field, "verified");
+    }
+
+    #[test]
+    fn empty_values_are_400_naming_the_parameter() {
+        for raw in ["author=", "to=", "role_id=", "email=&email=x"] {
+            let name = raw.split('=').next().unwrap();
+            let problem = query(raw).text(name).unwrap_err();
+            assert_eq!(problem.status(), StatusCode::BAD_REQUEST, "{raw}");
+            assert_eq!(problem.code(), "invalid_parameter");
+            assert_eq!(problem.errors()[0].field, name);
+        }
+        let problem = query("author=").parse::<uuid::Uuid>("author").unwrap_err();
+        assert_eq!(problem.errors()[0].code, "empty");
+        assert!(query("to=").timestamp("to").is_err());
+        assert!(query("cursor=").page().is_err());
+    }
+
+    #[test]
+    fn control_characters_are_400_naming_the_parameter() {
+        for raw in ["email=a%00b", "action=a%01", "tag=x%0Ay"] {
+            let name = raw.split('=').next().unwrap();
+            let problem = query(raw).text(name).unwrap_err();
+            assert_eq!(problem.status(), StatusCode::BAD_REQUEST, "{raw}");
+            assert_eq!(
+                (problem.errors()[0].field.as_str(), problem.errors()[0].code.as_str()),
+                (name, "invalid_character")
+            );
+        }
+        assert_eq!(query("email=%C3%A9t%C3%A9").text("email").unwrap(), Some("été"));
     }
 
     #[test]

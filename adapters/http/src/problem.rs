@@ -143,10 +143,16 @@ impl Problem {
         Self::from_status(StatusCode::TOO_MANY_REQUESTS).with_retry_after(retry_after)
     }
 
-    /// 503: a dependency is down (code `service_unavailable`).
+    /// 503: a dependency is down (code `service_unavailable`), with
+    /// `Retry-After` ([`Problem::DEPENDENCY_RETRY_AFTER`]): the adapters
+    /// reconnect on their own, so a client may simply come back.
     pub fn service_unavailable() -> Self {
-        Self::from_status(StatusCode::SERVICE_UNAVAILABLE)
+        Self::from_status(StatusCode::SERVICE_UNAVAILABLE).with_retry_after(Self::DEPENDENCY_RETRY_AFTER)
     }
+
+    /// How long a client is told to wait after a dependency outage: about
+    /// what a pool or the Redis fallback takes to try the server again.
+    pub const DEPENDENCY_RETRY_AFTER: Duration = Duration::from_secs(5);
 
     /// 500: something failed that the client cannot fix (code `internal_error`).
     pub fn internal() -> Self {
@@ -435,6 +441,13 @@ mod tests {
             assert_eq!(problem.status().as_u16(), status);
             assert_eq!(problem.code(), code);
         }
+    }
+
+    #[test]
+    fn a_dependency_outage_says_when_to_retry() {
+        let response = Problem::service_unavailable().into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "5");
     }
 
     #[test]

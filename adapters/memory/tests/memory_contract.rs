@@ -67,6 +67,9 @@ contract_tests! {
     audit::audit_pages_walk_every_entry_once(audit);
     audit::audit_isolated_by_tenant(audit, uow);
 
+    text::accepted_text_round_trips(users, roles, posts, uow);
+    text::refused_text_is_never_a_backend_failure(users, posts, audit, uow);
+
     posts::post_crud(posts, uow);
     posts::posts_isolated_by_tenant(posts, uow);
     posts::posts_filters_and_draft_visibility(posts, uow);

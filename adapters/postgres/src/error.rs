@@ -4,18 +4,44 @@ use platform_ports::StoreError;
 
 /// A unique violation becomes a conflict named after the rule it broke (the
 /// same names the memory adapter uses); a serialization failure or deadlock
-/// becomes a conflict the caller may retry; anything else is a backend failure.
+/// becomes a conflict the caller may retry; the rest of SQLSTATE classes 22
+/// (data exception: a NUL in text, a value out of range) and 23 (integrity
+/// constraint violation) is a value the caller sent, so it is
+/// [`StoreError::Invalid`] (a 4xx), never "the database is unavailable";
+/// anything else is a backend failure.
 pub(crate) fn store_error(err: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &err {
-        match db.code().as_deref() {
+        let code = db.code();
+        match code.as_deref() {
             Some("23505") => return StoreError::Conflict(rule_of(db.constraint()).to_owned()),
             Some("40001" | "40P01") => {
                 return StoreError::Conflict("serialization_failure".to_owned());
+            }
+            Some(code) if is_caller_fault(code) => {
+                // The driver's message is for the log; the caller learns only
+                // the class (the message can quote the stored row).
+                tracing::debug!(sqlstate = code, error = %db, "value refused by PostgreSQL");
+                return StoreError::Invalid(caller_fault_reason(code, db.constraint()));
             }
             _ => {}
         }
     }
     StoreError::backend(err)
+}
+
+/// SQLSTATE class 22 (data exception) or 23 (integrity constraint violation).
+fn is_caller_fault(sqlstate: &str) -> bool {
+    sqlstate.starts_with("22") || sqlstate.starts_with("23")
+}
+
+/// What a refused value broke, without quoting the value.
+fn caller_fault_reason(sqlstate: &str, constraint: Option<&str>) -> String {
+    match (sqlstate, constraint) {
+        ("22021", _) => "text_not_storable".to_owned(),
+        (code, Some(constraint)) if code.starts_with("23") => constraint.to_owned(),
+        (code, _) if code.starts_with("23") => "constraint".to_owned(),
+        _ => "data_exception".to_owned(),
+    }
 }
 
 /// The rule a unique constraint enforces, by its name in the migrations.
@@ -51,6 +77,22 @@ mod tests {
         assert_eq!(rule_of(Some("roles_tenant_name_key")), "role_name");
         assert_eq!(rule_of(Some("refresh_tokens_token_hash_key")), "token_hash");
         assert_eq!(rule_of(Some("something_else")), "something_else");
+    }
+
+    #[test]
+    fn data_and_constraint_classes_are_the_callers_fault() {
+        for code in ["22021", "22001", "22P02", "23502", "23503", "23514"] {
+            assert!(is_caller_fault(code), "{code}");
+        }
+        for code in ["08006", "53300", "57P01", "40001", "XX000"] {
+            assert!(!is_caller_fault(code), "{code}");
+        }
+        assert_eq!(caller_fault_reason("22021", None), "text_not_storable");
+        assert_eq!(
+            caller_fault_reason("23503", Some("user_roles_role_fk")),
+            "user_roles_role_fk"
+        );
+        assert_eq!(caller_fault_reason("22003", None), "data_exception");
     }
 
     #[test]

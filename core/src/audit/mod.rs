@@ -84,6 +84,7 @@ impl Auditor for AuditService {
             .await
             .map_err(|err| match err {
                 StoreError::Conflict(_) => AuditError::Validation(foreign_cursor()),
+                StoreError::Invalid(reason) => AuditError::Validation(crate::support::unstorable(&reason)),
                 other => backend(other),
             })
     }

@@ -155,11 +155,12 @@ fn event_data(post: &Post) -> serde_json::Value {
     })
 }
 
-/// A store failure as the use cases report it: a missing row keeps its
-/// meaning, anything else is the backend's fault.
+/// A store failure as the use cases report it: a missing row and a refused
+/// value keep their meaning, anything else is the backend's fault.
 pub(super) fn store_error(err: StoreError) -> BlogError {
     match err {
         StoreError::NotFound => BlogError::NotFound,
+        StoreError::Invalid(reason) => BlogError::Validation(crate::support::unstorable(&reason)),
         other => BlogError::Backend(Box::new(other)),
     }
 }

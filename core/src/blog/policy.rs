@@ -2,7 +2,7 @@
 //! form they are stored in.
 
 use platform_ports::blog::{BlogError, PostInput};
-use platform_ports::model::{FieldError, ValidationErrors};
+use platform_ports::model::{FieldError, TextKind, ValidationErrors, check_storable};
 
 /// Longest title, in characters (after trimming).
 pub const TITLE_MAX: usize = 200;
@@ -53,6 +53,7 @@ fn title(raw: &str) -> Result<String, FieldError> {
     if title.is_empty() {
         return Err(FieldError::new("title", "required", "must not be blank"));
     }
+    check_storable("title", title, TextKind::SingleLine)?;
     if title.chars().count() > TITLE_MAX {
         return Err(FieldError::new(
             "title",
@@ -65,6 +66,7 @@ fn title(raw: &str) -> Result<String, FieldError> {
 
 /// A body: kept as written (leading spaces can be markup), bounded.
 fn content(raw: String) -> Result<String, FieldError> {
+    check_storable("content", &raw, TextKind::MultiLine)?;
     if raw.chars().count() > CONTENT_MAX {
         return Err(FieldError::new(
             "content",
@@ -144,6 +146,17 @@ mod tests {
         assert!(validate(input("t", &"x".repeat(CONTENT_MAX), &[])).is_ok());
         let err = validate(input("t", &"x".repeat(CONTENT_MAX + 1), &[])).unwrap_err();
         assert_eq!(fields(err), [("content".to_owned(), "too_long".to_owned())]);
+    }
+
+    #[test]
+    fn nul_and_control_characters_are_refused() {
+        let err = validate(input("a\0b", "y", &[])).unwrap_err();
+        assert_eq!(fields(err), [("title".to_owned(), "invalid_character".to_owned())]);
+        let err = validate(input("t", "a\0b", &[])).unwrap_err();
+        assert_eq!(fields(err), [("content".to_owned(), "invalid_character".to_owned())]);
+        assert!(validate(input("t", "tab\there\r\nnext", &[])).is_ok());
+        assert!(validate(input("t", "bell\u{7}", &[])).is_err());
+        assert!(validate(input("t", "", &["a\0b"])).is_err());
     }
 
     #[test]

@@ -8,16 +8,17 @@ use platform_ports::identity::HashError;
 use platform_ports::identity::IdentityError;
 use platform_ports::model::{FieldError, UserId, ValidationErrors};
 
-use crate::support::foreign_cursor;
+use crate::support::{foreign_cursor, unstorable};
 
-/// A store failure as the use cases report it: missing rows and the two
-/// uniqueness rules clients can act on keep their meaning, the rest is a
-/// backend failure.
+/// A store failure as the use cases report it: missing rows, the two
+/// uniqueness rules clients can act on and refused values keep their
+/// meaning, the rest is a backend failure.
 pub(crate) fn store_error(err: StoreError) -> IdentityError {
     match err {
         StoreError::NotFound => IdentityError::NotFound,
         StoreError::Conflict(rule) if rule == "email" => IdentityError::Conflict("email_taken".to_owned()),
         StoreError::Conflict(rule) if rule == "role_name" => IdentityError::Conflict("role_name_taken".to_owned()),
+        StoreError::Invalid(reason) => IdentityError::Validation(unstorable(&reason)),
         other => IdentityError::Backend(Box::new(other)),
     }
 }

@@ -5,6 +5,7 @@
 //! entry and the outbox events together; mail goes out only after commit.
 
 mod failures;
+mod lockout;
 mod names;
 mod policy;
 mod record;
@@ -15,6 +16,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+pub use lockout::{KEEPER, LAST_ADMIN};
 pub use names::{ADMIN_ROLE, EVENT_SOURCE, actions, events};
 pub use policy::{DESCRIPTION_MAX, DISPLAY_NAME_MAX, ROLE_NAME_MAX};
 pub use roles::{RoleManager, RoleManagerParameters};

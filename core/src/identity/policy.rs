@@ -2,7 +2,7 @@
 //! and the links mailed to users.
 
 use platform_ports::authz::Permission;
-use platform_ports::model::{Email, FieldError, SecretString, ValidationErrors};
+use platform_ports::model::{Email, FieldError, SecretString, TextKind, ValidationErrors, check_storable};
 
 use super::settings::{IdentitySettings, PermissionCatalog};
 
@@ -62,6 +62,7 @@ pub(crate) fn display_name(raw: Option<&str>) -> Result<Option<String>, FieldErr
     let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(None);
     };
+    check_storable("display_name", name, TextKind::SingleLine)?;
     if name.chars().count() > DISPLAY_NAME_MAX {
         return Err(FieldError::new(
             "display_name",
@@ -96,6 +97,8 @@ pub(crate) fn description(raw: Option<&str>) -> Result<Option<String>, FieldErro
     let Some(text) = raw.map(str::trim).filter(|d| !d.is_empty()) else {
         return Ok(None);
     };
+    // Free text: line breaks are fine, other control characters are not.
+    check_storable("description", text, TextKind::MultiLine)?;
     if text.chars().count() > DESCRIPTION_MAX {
         return Err(FieldError::new(
             "description",
@@ -181,6 +184,26 @@ mod tests {
         assert!(display_name(Some(&"a".repeat(DISPLAY_NAME_MAX))).is_ok());
         let err = display_name(Some(&"a".repeat(DISPLAY_NAME_MAX + 1))).unwrap_err();
         assert_eq!((err.field.as_str(), err.code.as_str()), ("display_name", "too_long"));
+    }
+
+    #[test]
+    fn names_and_descriptions_refuse_control_characters() {
+        let err = display_name(Some("a\0b")).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code.as_str()),
+            ("display_name", "invalid_character")
+        );
+        assert!(display_name(Some("Ada\nLovelace")).is_err());
+        let err = description(Some("a\0b")).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code.as_str()),
+            ("description", "invalid_character")
+        );
+        assert_eq!(
+            description(Some("line 1\nline 2")).unwrap().as_deref(),
+            Some("line 1\nline 2")
+        );
+        assert!(role_name("a\0b").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod ids;
 mod keyset;
 mod page;
 mod secret;
+mod text;
 mod timestamp;
 mod validation;
 
@@ -17,5 +18,6 @@ pub use ids::*;
 pub use keyset::*;
 pub use page::*;
 pub use secret::*;
+pub use text::*;
 pub use timestamp::*;
 pub use validation::*;

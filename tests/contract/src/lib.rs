@@ -25,6 +25,7 @@ pub mod posts;
 pub mod redis_server;
 pub mod refresh_tokens;
 pub mod roles;
+pub mod text;
 pub mod uow;
 pub mod users;
 pub mod verification_tokens;

@@ -8,6 +8,7 @@
 mod audit;
 mod auth;
 mod authz;
+mod hardening;
 mod identity;
 mod journey;
 mod password;

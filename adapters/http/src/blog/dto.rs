@@ -10,14 +10,40 @@ use utoipa::ToSchema;
 /// A post's title, content and tags (create, and replace with `PUT`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PostBody {
-    /// Required and non-blank; too long a title is 422.
-    #[schema(example = "Hexagons all the way down")]
+    /// Required and non-blank: at most 200 characters once trimmed, no
+    /// control characters.
+    #[schema(
+        example = "Hexagons all the way down",
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     title: String,
-    /// The body text.
+    /// The body text: at most 100000 characters; tab, line feed and carriage
+    /// return are the only control characters allowed.
+    #[schema(
+        max_length = 100_000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     content: String,
-    /// Free-form tags; absent means none.
+    /// Tags; absent means none. Each is 1 to 40 ASCII letters, digits or `-`
+    /// (trimmed and lower-cased); at most 20 distinct tags (repeats are dropped).
     #[serde(default)]
+    #[schema(schema_with = tag_list)]
     tags: Vec<String>,
+}
+
+/// The schema of `tags`: each item's rule (the count is checked after
+/// repeats are dropped, so it is stated in the description only).
+fn tag_list() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^\s*[A-Za-z0-9-]{1,40}\s*$"))
+                .examples(["rust"]),
+        )
+        .build()
 }
 
 impl From<PostBody> for PostInput {

@@ -62,7 +62,7 @@ pub(crate) async fn create(
     params(
         ("status" = Option<PostStatusView>, Query, description = "Only posts in this status."),
         ("author" = Option<uuid::Uuid>, Query, description = "Only posts by this author."),
-        ("tag" = Option<String>, Query, description = "Only posts with this tag."),
+        ("tag" = Option<String>, Query, min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", description = "Only posts with this tag."),
         PageQuery,
     ),
     responses(

@@ -86,26 +86,31 @@ pub(crate) fn identify(
         (Some(_), Some(_)) => AuthState::Invalid,
         _ => AuthState::Anonymous,
     };
+    // A header that is present must name a tenant, even when a token wins
+    // over it: an empty or malformed `x-tenant-id` is a client bug worth a
+    // 400, not something to ignore silently.
+    let header = headers.get(X_TENANT_ID).map(|value| {
+        value
+            .to_str()
+            .map_err(|_| "is not visible ASCII".to_owned())
+            .and_then(|text| match text.trim() {
+                "" => Err("is empty".to_owned()),
+                text => text.parse::<TenantId>().map_err(|err| err.to_string()),
+            })
+    });
+    let invalid_tenant = match &header {
+        Some(Err(reason)) => Some(InvalidTenant(reason.clone())),
+        _ => None,
+    };
     if state == AuthState::Authenticated {
         return Identity {
             state,
             tenant_named: true,
-            invalid_tenant: None,
+            invalid_tenant,
         };
     }
-    let Some(value) = headers.get(X_TENANT_ID) else {
-        return Identity {
-            state,
-            tenant_named: false,
-            invalid_tenant: None,
-        };
-    };
-    let parsed = value
-        .to_str()
-        .map_err(|_| "is not visible ASCII".to_owned())
-        .and_then(|text| text.trim().parse::<TenantId>().map_err(|err| err.to_string()));
-    match parsed {
-        Ok(tenant) => {
+    match header {
+        Some(Ok(tenant)) => {
             ctx.tenant_id = tenant;
             Identity {
                 state,
@@ -113,10 +118,10 @@ pub(crate) fn identify(
                 invalid_tenant: None,
             }
         }
-        Err(reason) => Identity {
+        _ => Identity {
             state,
             tenant_named: false,
-            invalid_tenant: Some(InvalidTenant(reason)),
+            invalid_tenant,
         },
     }
 }
@@ -194,7 +199,10 @@ mod tests {
         let mock = authenticator(good.clone());
         let mut ctx = RequestContext::system("r");
         let identity = identify(
-            &headers(&[("authorization", "Bearer good"), ("x-tenant-id", "not-a-uuid")]),
+            &headers(&[
+                ("authorization", "Bearer good"),
+                ("x-tenant-id", &Uuid::now_v7().to_string()),
+            ]),
             Some(&mock),
             &mut ctx,
         );
@@ -206,6 +214,20 @@ mod tests {
         assert_eq!(actor.tenant_id, token_tenant);
         assert_eq!(actor.session_id, good.sid);
         assert_eq!(actor.roles, good.roles);
+    }
+
+    #[test]
+    fn an_empty_or_malformed_header_is_reported_even_with_a_token() {
+        let mock = authenticator(claims(TenantId::DEFAULT));
+        for value in ["", "  ", "not-a-uuid"] {
+            for auth in [None, Some("Bearer good")] {
+                let mut pairs = vec![("x-tenant-id", value)];
+                pairs.extend(auth.map(|a| ("authorization", a)));
+                let mut ctx = RequestContext::system("r");
+                let identity = identify(&headers(&pairs), Some(&mock), &mut ctx);
+                assert!(identity.invalid_tenant.is_some(), "{value:?} {auth:?}");
+            }
+        }
     }
 
     #[test]

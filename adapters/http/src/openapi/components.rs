@@ -39,7 +39,8 @@ macro_rules! problem_responses {
 problem_responses! {
     /// 400.
     BadRequest = "`malformed_body` (not JSON, or no JSON content type), `invalid_parameter` \
-        (a bad path or query value; `errors` names it), `invalid_tenant` (a bad `x-tenant-id`) \
+        (a bad path or query value, an empty one, or one with a control character; `errors` \
+        names it), `invalid_tenant` (an empty or malformed `x-tenant-id`) \
         or `invalid_token` (a mailed token is invalid, expired or used).";
     /// 401, with the `Bearer` challenge.
     Unauthorized = "`unauthorized`: the access token is missing, invalid or expired. The auth \
@@ -55,11 +56,14 @@ problem_responses! {
     NotFound = "`not_found`: no such resource in the caller's tenant (also what another \
         tenant's resources look like).";
     /// 409.
-    Conflict = "`conflict`, `email_taken`, `role_name_taken` or `invalid_transition` (the \
-        workflow does not allow the move; the detail says from and to which status).";
+    Conflict = "`conflict`, `email_taken`, `role_name_taken`, `last_admin` (the change would \
+        leave the tenant without a user whose roles grant `identity.role.assign` and \
+        `identity.role.update`) or `invalid_transition` (the workflow does not allow the move; \
+        the detail says from and to which status).";
     /// 422.
-    Unprocessable = "`validation_failed`: well-formed but invalid; `errors` names each field \
-        with a stable code.";
+    Unprocessable = "`validation_failed`: well-formed but invalid (a body that is not a JSON \
+        object, a field out of its rules, a `cursor` this list did not return); `errors` names \
+        each field with a stable code (`required`, `too_long`, `invalid`, `invalid_character`…).";
     /// 429, with `Retry-After`.
     TooManyRequests = "`rate_limited`: too many attempts; retry after `Retry-After` seconds.",
         |b| b.header("Retry-After", HeaderBuilder::new()
@@ -71,7 +75,11 @@ problem_responses! {
         the request id.";
     /// 503.
     ServiceUnavailable = "`service_unavailable`: a dependency (database, cache, authorization \
-        backend) is down; retry later.";
+        backend) is down; retry after `Retry-After` seconds.",
+        |b| b.header("Retry-After", HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build()))
+            .description(Some("Seconds to wait before retrying."))
+            .build());
 }
 
 /// The tenant of a call made without a token.
@@ -82,7 +90,8 @@ pub(crate) struct TenantHeader {
     /// The tenant to act in; without it, the default tenant
     /// `00000000-0000-0000-0000-000000000000`. Ignored when a valid bearer
     /// token names the tenant.
-    #[param(rename = "x-tenant-id", value_type = Option<uuid::Uuid>)]
+    // A UUID or absent (`null` is not a tenant: the header is 400 then).
+    #[param(rename = "x-tenant-id", value_type = uuid::Uuid, required = false)]
     tenant: Option<String>,
 }
 
@@ -94,6 +103,8 @@ pub(crate) struct PageQuery {
     /// Items per page.
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (unpadded base64url); one this
+    /// list did not return is 422.
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
 }

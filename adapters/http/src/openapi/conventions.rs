@@ -1,13 +1,16 @@
 //! What holds for every operation, applied once to the merged document: the
 //! bearer scheme, the access rule spelled out in each description, unique
-//! operation ids, and the `x-request-id` header on every response.
+//! operation ids, the `x-request-id` header on every response, and the
+//! problem responses every operation of its kind can give (so a route added
+//! by any module documents them without repeating them).
 
 use utoipa::Modify;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, RefOr, Response, Type};
+use utoipa::openapi::{OpenApi, Ref, RefOr, Response, Type};
 
 /// The security scheme's name, as operations reference it.
 pub(crate) const BEARER: &str = "bearer_auth";
@@ -35,8 +38,10 @@ impl Modify for Conventions {
         for response in components.responses.values_mut() {
             echo_request_id(response);
         }
-        for item in doc.paths.paths.values_mut() {
+        for (path, item) in &mut doc.paths.paths {
+            let api = path.starts_with("/api/");
             for operation in operations_mut(item) {
+                document_shared_problems(operation, api);
                 describe_access(operation);
                 qualify_operation_id(operation);
                 for response in operation.responses.responses.values_mut() {
@@ -44,6 +49,50 @@ impl Modify for Conventions {
                 }
             }
         }
+    }
+}
+
+/// The problems any operation of its kind can answer, added where the
+/// handler's own list left them out:
+/// - 400 `invalid_parameter` / `malformed_body` / `invalid_tenant` when it
+///   takes parameters or a body;
+/// - 422 when it takes a body (a non-object body, a field out of its rules) or
+///   a `cursor` (one the list did not return);
+/// - 401 when it needs a token, 403 when it needs a permission;
+/// - 503 (with `Retry-After`) for every API operation: each reaches a
+///   dependency (database, cache, authorizer) that can be down.
+fn document_shared_problems(operation: &mut Operation, api: bool) {
+    let params = operation.parameters.as_deref().unwrap_or_default();
+    let has_params = !params.is_empty();
+    let has_cursor = params
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query && p.name == "cursor"));
+    let has_body = operation.request_body.is_some();
+    let secured = operation.security.as_ref().is_some_and(|reqs| !reqs.is_empty());
+    let permission = operation
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.contains_key(PERMISSION_EXTENSION));
+    let responses = &mut operation.responses.responses;
+    let mut ensure = |status: &str, component: &str| {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
+    };
+    if has_params || has_body {
+        ensure("400", "BadRequest");
+    }
+    if secured {
+        ensure("401", "Unauthorized");
+    }
+    if permission {
+        ensure("403", "Forbidden");
+    }
+    if has_body || has_cursor {
+        ensure("422", "Unprocessable");
+    }
+    if api {
+        ensure("503", "ServiceUnavailable");
     }
 }
 

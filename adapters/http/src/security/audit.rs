@@ -20,8 +20,8 @@ use crate::security::errors;
     tag = "audit",
     params(
         ("actor_id" = Option<uuid::Uuid>, Query, description = "Only entries by this user."),
-        ("action" = Option<String>, Query, description = "Only this action, e.g. `user.created`."),
-        ("target_id" = Option<String>, Query, description = "Only entries about this target."),
+        ("action" = Option<String>, Query, min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", description = "Only this action, e.g. `user.created`."),
+        ("target_id" = Option<String>, Query, min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", description = "Only entries about this target."),
         ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Only entries at or after this RFC 3339 time."),
         ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Only entries before this RFC 3339 time."),
         PageQuery,

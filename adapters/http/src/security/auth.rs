@@ -285,7 +285,7 @@ pub(crate) async fn change_password(
     deps.users
         .change_password(&ctx, user_id, &body.old_password, &body.new_password)
         .await
-        .map_err(errors::identity)?;
+        .map_err(errors::own_account)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,13 +16,15 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RegisterBody {
     /// The login email; a verification message is mailed to it.
-    #[schema(format = Email, example = "ada@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     pub(crate) email: String,
-    /// At least 12 characters, not equal to the email.
-    #[schema(value_type = String, format = Password)]
+    /// 12 (`auth.password.min_length`) to 1024 characters, not equal to the email.
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub(crate) password: SecretString,
-    /// An optional name to show.
+    /// An optional name to show: at most 100 characters once trimmed, no
+    /// control characters; blank means none.
     #[serde(default)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub(crate) display_name: Option<String>,
 }
 
@@ -56,8 +58,9 @@ pub(crate) struct RefreshBody {
 /// Asks for a password-reset message (`POST /api/v1/auth/password/forgot`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ForgotBody {
-    /// The account's email.
-    #[schema(format = Email)]
+    /// The account's email. Any text is answered 202 alike (a malformed
+    /// address, like an unknown one, gets no mail), so the answer never tells
+    /// which addresses have accounts; hence no `format` here.
     pub(crate) email: String,
 }
 
@@ -67,8 +70,8 @@ pub(crate) struct ResetBody {
     /// The token from the reset message.
     #[schema(value_type = String, format = Password)]
     pub(crate) token: SecretString,
-    /// The new password.
-    #[schema(value_type = String, format = Password)]
+    /// The new password: 12 (`auth.password.min_length`) to 1024 characters.
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub(crate) new_password: SecretString,
 }
 
@@ -78,8 +81,8 @@ pub(crate) struct ChangePasswordBody {
     /// The current password.
     #[schema(value_type = String, format = Password)]
     pub(crate) old_password: SecretString,
-    /// The new password.
-    #[schema(value_type = String, format = Password)]
+    /// The new password: 12 (`auth.password.min_length`) to 1024 characters, not the email.
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub(crate) new_password: SecretString,
 }
 
@@ -88,26 +91,35 @@ pub(crate) struct ChangePasswordBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileBody {
-    /// Absent: unchanged; `null`: cleared.
+    /// Absent: unchanged; `null` or blank: cleared. At most 100 characters
+    /// once trimmed, no control characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub(crate) display_name: Option<Option<String>>,
     /// A new email.
     #[serde(default)]
-    #[schema(format = Email)]
+    #[schema(format = Email, max_length = 254)]
     pub(crate) email: Option<String>,
 }
 
 /// Creates a role (`POST /api/v1/roles`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateRoleBody {
-    /// Unique in the tenant.
+    /// Unique in the tenant: 1 to 64 letters, digits, spaces, `_`, `.` or
+    /// `-`, starting with a letter or digit (surrounding spaces are trimmed).
+    #[schema(pattern = r"^\s*[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}\s*$")]
     pub(crate) name: String,
-    /// What the role is for.
+    /// What the role is for: at most 500 characters once trimmed; line
+    /// breaks and tabs are the only control characters allowed.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub(crate) description: Option<String>,
     /// Declared permissions to grant (see `GET /api/v1/permissions`).
     #[serde(default)]
+    #[schema(schema_with = permission_names)]
     pub(crate) permissions: Vec<String>,
 }
 
@@ -115,12 +127,13 @@ pub(crate) struct CreateRoleBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRoleBody {
-    /// A new unique name.
+    /// A new unique name (same rule as on create); absent or blank: unchanged.
     #[serde(default)]
+    #[schema(pattern = r"^\s*([A-Za-z0-9][A-Za-z0-9 _.-]{0,63})?\s*$")]
     pub(crate) name: Option<String>,
-    /// Absent: unchanged; `null`: cleared.
+    /// Absent: unchanged; `null` or blank: cleared. At most 500 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub(crate) description: Option<Option<String>>,
 }
 
@@ -128,6 +141,7 @@ pub(crate) struct UpdateRoleBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PermissionsBody {
     /// Declared permissions; the role gets exactly these.
+    #[schema(schema_with = permission_names)]
     pub(crate) permissions: Vec<String>,
 }
 
@@ -137,6 +151,25 @@ pub(crate) struct AssignRoleBody {
     /// The role to assign.
     #[schema(value_type = uuid::Uuid)]
     pub(crate) role_id: RoleId,
+}
+
+/// The pattern of a permission's name (`Permission::parse`): two or three
+/// lower-case segments of letters, digits and `_`, each starting with a letter.
+pub(crate) const PERMISSION_PATTERN: &str = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$";
+
+/// The schema of a list of permission names; only declared permissions are
+/// accepted (422 `unknown_permission`).
+fn permission_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(PERMISSION_PATTERN))
+                .max_length(Some(128))
+                .examples(["identity.user.read"]),
+        )
+        .build()
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`,

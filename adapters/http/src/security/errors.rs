@@ -39,6 +39,15 @@ pub(crate) fn identity(err: IdentityError) -> Problem {
     }
 }
 
+/// An identity error on a route about the caller's own account: a token
+/// whose user no longer exists is no valid credential, so "not found" is 401.
+pub(crate) fn own_account(err: IdentityError) -> Problem {
+    match err {
+        IdentityError::NotFound => unauthorized(),
+        other => identity(other),
+    }
+}
+
 /// Login, refresh and logout. `InvalidToken` is a refresh token: a 401.
 pub(crate) fn auth(err: AuthError) -> Problem {
     match err {
@@ -89,6 +98,10 @@ fn conflict_detail(code: &str) -> &'static str {
     match code {
         "email_taken" => "the email address is already registered",
         "role_name_taken" => "a role with this name already exists",
+        "last_admin" => {
+            "the tenant would be left without an administrator (a user whose roles grant \
+             `identity.role.assign` and `identity.role.update`)"
+        }
         _ => "the request conflicts with the current state",
     }
 }
@@ -132,6 +145,20 @@ mod tests {
         ));
         check(&validation, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(validation.errors()[0].field, "password");
+    }
+
+    #[test]
+    fn a_missing_own_account_is_401() {
+        check(
+            &own_account(IdentityError::NotFound),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        check(
+            &own_account(IdentityError::Conflict("email_taken".into())),
+            StatusCode::CONFLICT,
+            "email_taken",
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use platform_ports::audit::permissions::LOG_READ;
 use platform_ports::auth::Authenticator;
 use platform_ports::auth::TokenCodec;
 use platform_ports::authz::Authorizer;
+use platform_ports::authz::Permission;
 use platform_ports::identity::permissions as perm;
 use platform_ports::identity::{RoleService, UserService};
 use platform_ports::ratelimit::RateLimiter;
@@ -91,8 +92,35 @@ pub fn security_routes(deps: SecurityDeps, mount: &str) -> ModuleRoutes {
         .route(routes!(roles::permissions), needs(perm::PERMISSION_READ))
         .route(routes!(audit::query), needs(LOG_READ))
         .with_state(deps.clone());
+    let mut api = api;
+    document_declared_permissions(&mut api.openapi, &deps.roles.declared_permissions());
     let well_known = RouteTable::new("", Arc::clone(&deps.authorizer))
         .route(routes!(auth::jwks), Access::Public)
         .with_state(deps);
     api.merge(well_known)
+}
+
+/// Lists the declared permissions as the only values a role body's
+/// `permissions` items may take: the server refuses any other name (422
+/// `unknown_permission`), so the document says so. The catalog is known
+/// only once the feature modules are mounted, hence not in the derive.
+fn document_declared_permissions(doc: &mut utoipa::openapi::OpenApi, declared: &[Permission]) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for body in ["CreateRoleBody", "PermissionsBody"] {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(body) else {
+            continue;
+        };
+        let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut("permissions") else {
+            continue;
+        };
+        if let ArrayItems::RefOrSchema(items) = &mut array.items
+            && let RefOr::T(Schema::Object(item)) = items.as_mut()
+        {
+            item.enum_values = Some(declared.iter().map(|p| p.as_str().into()).collect());
+        }
+    }
 }

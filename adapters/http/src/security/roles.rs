@@ -147,6 +147,9 @@ pub(crate) async fn update(
 }
 
 /// Deletes a role.
+///
+/// 409 `last_admin` when the tenant would be left without an administrator
+/// (a user whose roles grant `identity.role.assign` and `identity.role.update`).
 #[utoipa::path(
     delete,
     path = "/roles/{id}",
@@ -158,6 +161,7 @@ pub(crate) async fn update(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -174,6 +178,9 @@ pub(crate) async fn delete(
 /// Replaces a role's permissions.
 ///
 /// Every permission must be declared (`GET /api/v1/permissions`); an unknown one is 422 `unknown_permission`.
+///
+/// 409 `last_admin` when the tenant would be left without an administrator
+/// (a user whose roles grant `identity.role.assign` and `identity.role.update`).
 #[utoipa::path(
     put,
     path = "/roles/{id}/permissions",
@@ -186,6 +193,7 @@ pub(crate) async fn delete(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     )
@@ -238,6 +246,9 @@ pub(crate) async fn assign(
 }
 
 /// Revokes a role from a user.
+///
+/// 409 `last_admin` when the tenant would be left without an administrator
+/// (a user whose roles grant `identity.role.assign` and `identity.role.update`).
 #[utoipa::path(
     delete,
     path = "/users/{id}/roles/{role_id}",
@@ -252,6 +263,7 @@ pub(crate) async fn assign(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]

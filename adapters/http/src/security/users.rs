@@ -30,13 +30,12 @@ pub(crate) fn actor_id(ctx: &RequestContext) -> Result<UserId, Problem> {
     responses(
         (status = 200, description = "The caller.", body = UserView),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
 pub(crate) async fn me(State(deps): State<SecurityDeps>, Ctx(ctx): Ctx) -> Result<AppJson<UserView>, Problem> {
     let user_id = actor_id(&ctx)?;
-    let user = deps.users.get(&ctx, user_id).await.map_err(errors::identity)?;
+    let user = deps.users.get(&ctx, user_id).await.map_err(errors::own_account)?;
     Ok(AppJson(user.into()))
 }
 
@@ -50,7 +49,6 @@ pub(crate) async fn me(State(deps): State<SecurityDeps>, Ctx(ctx): Ctx) -> Resul
         (status = 200, description = "The updated account.", body = UserView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -62,7 +60,14 @@ pub(crate) async fn update_me(
     AppJson(body): AppJson<ProfileBody>,
 ) -> Result<AppJson<UserView>, Problem> {
     let user_id = actor_id(&ctx)?;
-    update(&deps, &ctx, user_id, body).await
+    update(&deps, &ctx, user_id, body).await.map_err(|problem| {
+        // A token whose user was deleted: 401, as on `GET /users/me`.
+        if problem.status() == StatusCode::NOT_FOUND {
+            errors::unauthorized()
+        } else {
+            problem
+        }
+    })
 }
 
 /// Lists the tenant's users.
@@ -71,7 +76,7 @@ pub(crate) async fn update_me(
     path = "/users",
     tag = "users",
     params(
-        ("email" = Option<String>, Query, description = "Only emails containing this text."),
+        ("email" = Option<String>, Query, min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", description = "Only emails containing this text."),
         ("verified" = Option<bool>, Query, description = "Only verified (`true`) or unverified (`false`) users."),
         ("role_id" = Option<uuid::Uuid>, Query, description = "Only holders of this role."),
         PageQuery,
@@ -153,6 +158,9 @@ pub(crate) async fn update_one(
 }
 
 /// Deletes a user.
+///
+/// 409 `last_admin` when the tenant would be left without an administrator
+/// (a user whose roles grant `identity.role.assign` and `identity.role.update`).
 #[utoipa::path(
     delete,
     path = "/users/{id}",
@@ -164,6 +172,7 @@ pub(crate) async fn update_one(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]

@@ -7,6 +7,7 @@ use platform_ports::model::{RequestContext, RoleId, UserId};
 
 use super::RoleManager;
 use crate::identity::failures::{log_invalidation, store_error};
+use crate::identity::lockout::{Change, refuse_lockout};
 use crate::identity::policy;
 use crate::identity::record::{Assignment, Recorder};
 use crate::unit_of_work::run_in_unit;
@@ -26,6 +27,11 @@ impl RoleManager {
                 permissions,
                 ..current.clone()
             };
+            let change = Change::SetPermissions {
+                role: &current,
+                to: &role.permissions,
+            };
+            refuse_lockout(self.roles.as_ref(), ctx.tenant_id, change).await?;
             let changed = self
                 .record_permission_diff(ctx, tx, &role, &current.permissions)
                 .await?;
@@ -87,6 +93,11 @@ impl RoleManager {
     ) -> Result<(), IdentityError> {
         run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, role_id).await?;
+            let change = Change::Revoke {
+                user: user_id,
+                role: &role,
+            };
+            refuse_lockout(self.roles.as_ref(), ctx.tenant_id, change).await?;
             // NotFound when the user does not hold it.
             self.roles
                 .revoke_from_user(tx, ctx.tenant_id, user_id, role_id)

@@ -6,6 +6,7 @@ use platform_ports::model::{FieldError, RequestContext, RoleId, ValidationErrors
 
 use super::RoleManager;
 use crate::identity::failures::{all_valid, invalid, store_error};
+use crate::identity::lockout::{Change, refuse_lockout};
 use crate::identity::names::actions;
 use crate::identity::policy;
 use crate::identity::record::Recorder;
@@ -96,6 +97,13 @@ impl RoleManager {
             if fields.is_empty() && !permissions_changed {
                 return Ok((current, Vec::new()));
             }
+            if permissions_changed {
+                let change = Change::SetPermissions {
+                    role: &current,
+                    to: &role.permissions,
+                };
+                refuse_lockout(self.roles.as_ref(), ctx.tenant_id, change).await?;
+            }
             role.updated_at = self.clock.now();
             self.roles.update(tx, &role).await.map_err(store_error)?;
             if !fields.is_empty() {
@@ -125,6 +133,7 @@ impl RoleManager {
     pub(super) async fn delete_role(&self, ctx: &RequestContext, id: RoleId) -> Result<(), IdentityError> {
         let holders = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let role = self.find(ctx, id).await?;
+            refuse_lockout(self.roles.as_ref(), ctx.tenant_id, Change::DeleteRole(&role)).await?;
             // Asked before the delete takes the assignments with it.
             let holders = self.holders(ctx, id).await?;
             self.roles.delete(tx, ctx.tenant_id, id).await.map_err(store_error)?;

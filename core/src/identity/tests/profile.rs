@@ -214,6 +214,8 @@ async fn list_passes_the_filter_and_refuses_foreign_cursors() {
 async fn deleting_revokes_sessions_records_and_then_forgets_permissions() {
     let mut h = Harness::new();
     with_user(&mut h, stored_user(USER, "ada@example.com", true));
+    // The tenant has no administrator to lose.
+    h.roles.expect_list().returning(|_| Ok(Vec::new()));
     h.refresh
         .expect_revoke_user()
         .withf(|_, u, keep, _| *u == user_id() && keep.is_none())
@@ -257,6 +259,7 @@ async fn deleting_a_missing_user_is_not_found_and_changes_nothing() {
 async fn a_failed_delete_is_rolled_back_and_the_cache_kept() {
     let mut h = Harness::new();
     with_user(&mut h, stored_user(USER, "ada@example.com", true));
+    h.roles.expect_list().returning(|_| Ok(Vec::new()));
     h.refresh.expect_revoke_user().returning(|_, _, _, _| Ok(0));
     h.users
         .expect_delete()
@@ -266,6 +269,34 @@ async fn a_failed_delete_is_rolled_back_and_the_cache_kept() {
     let err = users.delete(&anonymous(), user_id()).await.unwrap_err();
 
     assert!(matches!(err, IdentityError::Backend(_)), "{err:?}");
+    assert_eq!(log.outcome(), TxOutcome::RolledBack);
+    assert!(log.actions().is_empty());
+}
+
+#[tokio::test]
+async fn the_last_administrator_is_not_deleted() {
+    let mut h = Harness::new();
+    with_user(&mut h, stored_user(USER, "ada@example.com", true));
+    let admin = platform_ports::identity::Role {
+        id: platform_ports::model::RoleId(uuid::Uuid::from_u128(9)),
+        tenant_id: TENANT,
+        name: "admin".to_owned(),
+        description: None,
+        permissions: crate::permissions::ALL.to_vec(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    h.roles.expect_list().returning(move |_| Ok(vec![admin.clone()]));
+    h.roles.expect_users_with_role().returning(|_, _| Ok(vec![user_id()]));
+    // No expectation on the refresh tokens or the user rows: nothing is written.
+    let (users, log) = h.users();
+
+    let err = users.delete(&anonymous(), user_id()).await.unwrap_err();
+
+    assert!(
+        matches!(&err, IdentityError::Conflict(code) if code == "last_admin"),
+        "{err:?}"
+    );
     assert_eq!(log.outcome(), TxOutcome::RolledBack);
     assert!(log.actions().is_empty());
 }

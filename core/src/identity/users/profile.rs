@@ -9,6 +9,7 @@ use serde_json::json;
 use super::UserManager;
 use super::credentials::{VERIFICATION_TEMPLATE, VERIFY_EMAIL_PATH};
 use crate::identity::failures::{all_valid, invalid, list_error, log_invalidation, store_error};
+use crate::identity::lockout::{Change, refuse_lockout};
 use crate::identity::names::{actions, events};
 use crate::identity::policy;
 use crate::identity::record::Recorder;
@@ -94,6 +95,7 @@ impl UserManager {
         let now = self.clock.now();
         run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             let user = self.find(ctx, user_id).await?;
+            refuse_lockout(self.roles.as_ref(), ctx.tenant_id, Change::DeleteUser(user_id)).await?;
             self.refresh_tokens
                 .revoke_user(tx, user_id, None, now)
                 .await

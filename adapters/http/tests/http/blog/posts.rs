@@ -153,30 +153,29 @@ async fn list_passes_filters_and_paging_and_answers_the_envelope() {
 }
 
 #[tokio::test]
-async fn blank_filters_list_everything_visible_with_the_default_page() {
-    let mut blog = Blog::new().grant(READ);
-    blog.blog
-        .expect_list()
-        .withf(|_, filter, page| {
-            filter.status.is_none()
-                && filter.author_id.is_none()
-                && filter.tag.is_none()
-                && *page == PageRequest::default()
-        })
-        .times(1)
-        .returning(|_, _, _| {
-            Ok(Page {
-                items: vec![],
-                next_cursor: None,
-            })
-        });
+async fn blank_filters_are_400_naming_the_parameter() {
+    // One rule on every list: a parameter is absent or has a value; an empty
+    // one would otherwise silently filter nothing.
+    let mut blog = Blog::new();
+    blog.authorizer.expect_authorize().returning(|_, _| Ok(()));
+    blog.blog.expect_list().never();
     let app = blog.start().await;
-    let response = authed(&app, Method::GET, &format!("{POSTS}?status=&tag="))
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"items": [], "next_cursor": null}));
+    for (query, field) in [
+        ("status=&tag=rust", "status"),
+        ("tag=", "tag"),
+        ("author=", "author"),
+        ("cursor=", "cursor"),
+    ] {
+        let response = authed(&app, Method::GET, &format!("{POSTS}?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_parameter", "{query}");
+        assert_eq!(body["errors"][0]["field"], field, "{query}");
+        assert_eq!(body["errors"][0]["code"], "empty", "{query}");
+    }
 }
 
 #[tokio::test]

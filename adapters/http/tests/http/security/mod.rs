@@ -90,7 +90,16 @@ impl Ports {
         Self {
             authenticator,
             users: MockUserService::new(),
-            roles: MockRoleService::new(),
+            roles: {
+                // Read once when the routes are built, to list the declared
+                // permissions in the document; a test may expect more calls.
+                let mut roles = MockRoleService::new();
+                roles
+                    .expect_declared_permissions()
+                    .times(0..=1)
+                    .returning(|| vec![Permission::declare("identity.user.read")]);
+                roles
+            },
             authorizer: MockAuthorizer::new(),
             auditor: MockAuditor::new(),
             tokens: MockTokenCodec::new(),

@@ -87,6 +87,21 @@ async fn a_refused_token_on_a_public_route_is_ignored() {
 }
 
 #[tokio::test]
+async fn a_malformed_header_is_400_even_with_a_valid_token() {
+    let app = Ports::new().start().await;
+    for value in ["", "not-even-a-uuid"] {
+        let response = authed(&app, Method::GET, "/api/v1/users/me")
+            .header("x-tenant-id", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{value:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_tenant", "{value:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_token_tenant_wins_over_the_header_and_lands_on_the_span() {
     let mut ports = Ports::new();
     ports
@@ -96,8 +111,9 @@ async fn the_token_tenant_wins_over_the_header_and_lands_on_the_span() {
         .times(1)
         .returning(|_, id| Ok(user(id)));
     let app = ports.start().await;
+    // A well-formed header naming another tenant: the token's tenant wins.
     let response = authed(&app, Method::GET, "/api/v1/users/me")
-        .header("x-tenant-id", "not-even-a-uuid")
+        .header("x-tenant-id", "0190c7a2-0000-7000-8000-000000000042")
         .header("x-request-id", "tenant-span-1")
         .send()
         .await

@@ -53,8 +53,9 @@ async fn list_parses_filters_and_paging() {
 }
 
 #[tokio::test]
-async fn blank_filters_and_defaults() {
-    let mut ports = Ports::new().grant(perm::USER_READ);
+async fn defaults_and_blank_filters() {
+    let mut ports = Ports::new();
+    ports.authorizer.expect_authorize().returning(|_, _| Ok(()));
     ports
         .users
         .expect_list()
@@ -67,13 +68,21 @@ async fn blank_filters_and_defaults() {
             })
         });
     let app = ports.start().await;
-    let response = authed(&app, Method::GET, "/api/v1/users?email=&verified=&role_id=")
-        .send()
-        .await
-        .unwrap();
+    let response = authed(&app, Method::GET, "/api/v1/users").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body, json!({"items": [], "next_cursor": null}));
+
+    // An empty value is not "no filter": it is 400 naming the parameter.
+    for field in ["email", "verified", "role_id", "limit", "cursor"] {
+        let response = authed(&app, Method::GET, &format!("/api/v1/users?{field}="))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, 400, "invalid_parameter").await;
+        assert_eq!(body["errors"][0]["field"], field);
+        assert_eq!(body["errors"][0]["code"], "empty");
+    }
 }
 
 #[tokio::test]

@@ -91,7 +91,12 @@ where
             spec: "0 30 3 * * *",
             job: |m: &M| -> Arc<dyn CronJob> { Arc::new(ExpiredTokenCleanup::new(m.resolve(), m.resolve())) },
         }],
-        migrations: &["0001_identity.sql", "0002_tokens.sql", "0003_audit.sql"],
+        migrations: &[
+            "0001_identity.sql",
+            "0002_tokens.sql",
+            "0003_audit.sql",
+            "0013_api_keys.sql",
+        ],
         mount: Some("/api/v1"),
     }
 }

@@ -44,9 +44,13 @@ async fn user_with(app: &TestApp, admin: &str, email: &str, permissions: &[&str]
     let user = app.register(email, PASSWORD).await.unwrap();
     let user_id = user["id"].as_str().unwrap().to_owned();
     let role = expect_json(
-        app.post_as(admin, "roles", &json!({ "name": email, "permissions": permissions }))
-            .await
-            .unwrap(),
+        app.post_as(
+            admin,
+            "roles",
+            &json!({ "name": email.replace('@', "-at-"), "permissions": permissions }),
+        )
+        .await
+        .unwrap(),
         201,
     )
     .await

@@ -24,15 +24,17 @@ use platform_ports::auth::{OpaqueTokens, TokenHash};
 use platform_ports::authz::{Permission, PermissionResolver};
 use platform_ports::cache::Cache;
 use platform_ports::clock::{Clock, IdGenerator};
+use platform_ports::events::Outbox;
 use platform_ports::identity::{
     API_KEY_DISPLAY_LEN, API_KEY_PREFIX, ApiKey, ApiKeyError, ApiKeyRepository, ApiKeyService, CreatedApiKey, NewApiKey,
 };
-use platform_ports::model::{Actor, ApiKeyId, FieldError, RequestContext, SecretString, ValidationErrors};
+use platform_ports::model::{Actor, ApiKeyId, FieldError, RequestContext, SecretString, TenantId, ValidationErrors};
 use platform_ports::persistence::UnitOfWork;
 use platform_ports::ratelimit::RateLimiter;
 
+use crate::identity::{EVENT_SOURCE, events};
 use crate::meta;
-use crate::support::audit_entry;
+use crate::support::{IDENTITY_TOPIC, audit_entry, event};
 use crate::unit_of_work::run_in_unit;
 
 /// Audit action of a created key.
@@ -81,6 +83,8 @@ pub struct ApiKeyManager {
     cache: Arc<dyn Cache>,
     #[shaku(inject)]
     audit: Arc<dyn AuditStore>,
+    #[shaku(inject)]
+    outbox: Arc<dyn Outbox>,
     #[shaku(inject)]
     opaque: Arc<dyn OpaqueTokens>,
     #[shaku(inject)]
@@ -139,6 +143,7 @@ impl ApiKeyManager {
         permissions: Arc<dyn PermissionResolver>,
         cache: Arc<dyn Cache>,
         audit: Arc<dyn AuditStore>,
+        outbox: Arc<dyn Outbox>,
         opaque: Arc<dyn OpaqueTokens>,
         limiter: Arc<dyn RateLimiter>,
         clock: Arc<dyn Clock>,
@@ -151,6 +156,7 @@ impl ApiKeyManager {
             permissions,
             cache,
             audit,
+            outbox,
             opaque,
             limiter,
             clock,
@@ -285,12 +291,37 @@ impl ApiKeyService for ApiKeyManager {
                 meta! { "name" => key.name, "prefix" => key.prefix },
             );
             self.audit.append(tx, &entry).await.map_err(store_error)?;
+            // Every instance drops the key again when this reaches it: covers
+            // a cache that missed the deletion below.
+            let revoked = event(
+                self.clock.as_ref(),
+                self.ids.as_ref(),
+                events::API_KEY_REVOKED,
+                EVENT_SOURCE,
+                key.tenant_id,
+                key.id.to_string(),
+                serde_json::json!({ "id": key.id, "tenant_id": key.tenant_id }),
+            );
+            self.outbox
+                .enqueue(tx, IDENTITY_TOPIC, &revoked)
+                .await
+                .map_err(store_error)?;
             Ok(key)
         })
         .await?;
         // After commit: an instance that reloads the key now sees it revoked.
         self.forget(&key).await;
         Ok(key)
+    }
+
+    async fn forget(&self, tenant: TenantId, id: ApiKeyId) -> Result<(), ApiKeyError> {
+        let Some(key) = self.keys.find_by_id(tenant, id).await.map_err(backend)? else {
+            return Ok(());
+        };
+        self.cache
+            .delete(&api_key_cache_key(&key.key_hash))
+            .await
+            .map_err(backend)
     }
 
     async fn authenticate(&self, ctx: &RequestContext, presented: &str) -> Result<Actor, ApiKeyError> {

@@ -74,6 +74,7 @@ fn manager(
         Arc::new(resolver),
         Arc::new(empty_cache()),
         Arc::new(log.audit_store()),
+        Arc::new(log.outbox()),
         Arc::new(opaque()),
         Arc::new(limiter),
         Arc::new(fixed_clock()),
@@ -83,7 +84,7 @@ fn manager(
 }
 
 fn log() -> Log {
-    Log::on_topic("unused")
+    Log::on_topic(crate::support::IDENTITY_TOPIC)
 }
 
 #[tokio::test]

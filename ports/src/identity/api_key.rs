@@ -201,6 +201,13 @@ pub trait ApiKeyService: Interface {
     /// [`ApiKeyError::NotFound`], [`ApiKeyError::Backend`].
     async fn revoke(&self, ctx: &RequestContext, id: ApiKeyId) -> Result<ApiKey, ApiKeyError>;
 
+    /// Drops the key from the cache (the at-least-once second pass after a
+    /// revocation, run by the identity event subscriber on every instance).
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Backend`] when the cache cannot be cleared.
+    async fn forget(&self, tenant: TenantId, id: ApiKeyId) -> Result<(), ApiKeyError>;
+
     /// The actor a presented key stands for: its creator, in the key's
     /// tenant, with a grant of the key's scopes that the creator still holds.
     /// Failures count against the client's address.

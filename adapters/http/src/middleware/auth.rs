@@ -227,6 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn api_keys_come_from_x_api_key_or_a_plt_bearer_token() {
+        assert_eq!(api_key(&headers(&[("x-api-key", " plt_abc ")])), Some("plt_abc"));
+        // Whatever X-API-Key holds is a key attempt, never an anonymous call.
+        assert_eq!(api_key(&headers(&[("x-api-key", "nope")])), Some("nope"));
+        assert_eq!(
+            api_key(&headers(&[("authorization", "Bearer plt_abc")])),
+            Some("plt_abc")
+        );
+        // JWTs stay on their own path.
+        assert_eq!(api_key(&headers(&[("authorization", "Bearer eyJhbGciOi.x.y")])), None);
+        assert_eq!(api_key(&headers(&[("authorization", "Basic plt_abc")])), None);
+        assert_eq!(api_key(&HeaderMap::new()), None);
+    }
+
+    #[test]
     fn reads_only_bearer_tokens() {
         assert_eq!(bearer(&headers(&[("authorization", "Bearer abc")])), Some("abc"));
         assert_eq!(bearer(&headers(&[("authorization", "bearer  abc ")])), Some("abc"));

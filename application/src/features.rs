@@ -16,6 +16,7 @@ use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::authz::PermissionResolver;
 use platform_ports::blog::AuthorStats;
 use platform_ports::events::{EventHandler, Outbox, ProcessedEvents};
+use platform_ports::identity::ApiKeyService;
 use platform_ports::jobs::{CronJob, JobHandler};
 use platform_ports::notify::Mailer;
 use platform_ports::persistence::UnitOfWork;
@@ -24,7 +25,7 @@ use shaku::HasComponent;
 use crate::author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
 use crate::maintenance::{EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox};
 use crate::modules::{CronRegistration, FeatureModule, JobRegistration, Subscription};
-use crate::reactions::PermissionCacheInvalidation;
+use crate::reactions::{ApiKeyCacheInvalidation, PermissionCacheInvalidation};
 
 /// The transactional outbox and the subscribers' processed-event record:
 /// published rows are kept a week, records for `event_bus.processed_retention`;
@@ -65,7 +66,8 @@ pub fn identity<M>() -> FeatureModule<M>
 where
     M: HasComponent<dyn RefreshTokenStore>
         + HasComponent<dyn VerificationTokenStore>
-        + HasComponent<dyn PermissionResolver>,
+        + HasComponent<dyn PermissionResolver>
+        + HasComponent<dyn ApiKeyService>,
 {
     FeatureModule {
         name: "identity",
@@ -78,12 +80,20 @@ where
             identity_events::ROLE_ASSIGNED,
             identity_events::ROLE_REVOKED,
             identity_events::PERMISSION_GRANTED,
+            identity_events::API_KEY_REVOKED,
         ],
-        handles: vec![Subscription {
-            topic: IDENTITY_TOPIC,
-            subscriber: "identity.permission-cache",
-            handler: |m: &M| -> Arc<dyn EventHandler> { Arc::new(PermissionCacheInvalidation::new(m.resolve())) },
-        }],
+        handles: vec![
+            Subscription {
+                topic: IDENTITY_TOPIC,
+                subscriber: "identity.permission-cache",
+                handler: |m: &M| -> Arc<dyn EventHandler> { Arc::new(PermissionCacheInvalidation::new(m.resolve())) },
+            },
+            Subscription {
+                topic: IDENTITY_TOPIC,
+                subscriber: "identity.api-key-cache",
+                handler: |m: &M| -> Arc<dyn EventHandler> { Arc::new(ApiKeyCacheInvalidation::new(m.resolve())) },
+            },
+        ],
         jobs: Vec::new(),
         // The seed's "cleanup expired tokens (daily)".
         cron: vec![CronRegistration {
@@ -91,7 +101,12 @@ where
             spec: "0 30 3 * * *",
             job: |m: &M| -> Arc<dyn CronJob> { Arc::new(ExpiredTokenCleanup::new(m.resolve(), m.resolve())) },
         }],
-        migrations: &["0001_identity.sql", "0002_tokens.sql", "0003_audit.sql"],
+        migrations: &[
+            "0001_identity.sql",
+            "0002_tokens.sql",
+            "0003_audit.sql",
+            "0013_api_keys.sql",
+        ],
         mount: Some("/api/v1"),
     }
 }

@@ -7,7 +7,8 @@ use platform_core::identity::events as identity_events;
 use platform_ports::BoxError;
 use platform_ports::authz::PermissionResolver;
 use platform_ports::events::{Event, EventHandler};
-use platform_ports::model::UserId;
+use platform_ports::identity::ApiKeyService;
+use platform_ports::model::{ApiKeyId, TenantId, UserId};
 
 /// Drops a user's cached permissions when an identity event changes them.
 ///
@@ -42,6 +43,41 @@ impl EventHandler for PermissionCacheInvalidation {
             // Failing makes the bus retry: the cache may be back by then.
             self.permissions.invalidate(user).await?;
         }
+        Ok(())
+    }
+}
+
+/// Drops a revoked API key from the cache when its event arrives.
+///
+/// The revocation already deleted the entry after its commit; this
+/// at-least-once pass covers a cache that was unreachable at that moment.
+pub struct ApiKeyCacheInvalidation {
+    keys: Arc<dyn ApiKeyService>,
+}
+
+impl ApiKeyCacheInvalidation {
+    /// A subscriber forgetting keys through `keys`.
+    pub fn new(keys: Arc<dyn ApiKeyService>) -> Self {
+        Self { keys }
+    }
+}
+
+#[async_trait]
+impl EventHandler for ApiKeyCacheInvalidation {
+    async fn handle(&self, event: &Event) -> Result<(), BoxError> {
+        if event.event_type != identity_events::API_KEY_REVOKED {
+            return Ok(());
+        }
+        let field = |name: &str| event.data.get(name).cloned().unwrap_or_default();
+        let (Ok(id), Ok(tenant)) = (
+            serde_json::from_value::<ApiKeyId>(field("id")),
+            serde_json::from_value::<TenantId>(field("tenant_id")),
+        ) else {
+            tracing::warn!(event_id = %event.id, "API key revocation event without a key; ignored");
+            return Ok(());
+        };
+        // Failing makes the bus retry: the cache may be back by then.
+        self.keys.forget(tenant, id).await?;
         Ok(())
     }
 }
@@ -87,6 +123,29 @@ mod tests {
         let handler = PermissionCacheInvalidation::new(Arc::new(resolver));
         handler
             .handle(&event(identity_events::USER_UPDATED, json!({ "id": UserId::new() })))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_revoked_key_is_forgotten() {
+        let id = ApiKeyId::new();
+        let mut keys = platform_ports::identity::MockApiKeyService::new();
+        keys.expect_forget()
+            .withf(move |tenant, key| *tenant == TenantId::DEFAULT && *key == id)
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let handler = ApiKeyCacheInvalidation::new(Arc::new(keys));
+        let e = event(
+            identity_events::API_KEY_REVOKED,
+            json!({ "id": id, "tenant_id": TenantId::DEFAULT }),
+        );
+        handler.handle(&e).await.unwrap();
+        handler
+            .handle(&event(
+                identity_events::ROLE_REVOKED,
+                json!({ "user_id": UserId::new() }),
+            ))
             .await
             .unwrap();
     }

@@ -151,6 +151,7 @@ impl Platform {
             metrics,
             errors: module.resolve(),
             authenticator: Some(authenticator),
+            api_keys: Some(module.resolve()),
             trace_context: compose::telemetry::trace_context(&settings),
         };
         let router = build_router(&deps, &http, [api]);

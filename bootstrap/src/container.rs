@@ -10,6 +10,7 @@
 use std::marker::PhantomData;
 
 use platform_application::maintenance::{EventRetentionPolicy, EventRetentionPolicyParameters};
+use platform_core::apikeys::ApiKeyManager;
 use platform_core::audit::AuditService;
 use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
@@ -26,7 +27,7 @@ use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::cache::Cache;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::events::{EventBus, Outbox, ProcessedEvents};
-use platform_ports::identity::{PasswordHasher, RoleRepository, UserRepository};
+use platform_ports::identity::{ApiKeyRepository, PasswordHasher, RoleRepository, UserRepository};
 use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
 use platform_ports::notify::Mailer;
@@ -82,6 +83,7 @@ module! {
             Slot<dyn Outbox>,
             Slot<dyn ProcessedEvents>,
             Slot<dyn AuthorStats>,
+            Slot<dyn ApiKeyRepository>,
             Slot<dyn Cache>,
             Slot<dyn EventBus>,
             Slot<dyn JobQueue>,
@@ -108,6 +110,7 @@ module! {
             RbacAuthorizer,
             CacheRateLimiter,
             BlogManager,
+            ApiKeyManager,
             // The application's settings its reactions read.
             EventRetentionPolicy,
         ],
@@ -150,6 +153,7 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, p.outbox);
     b = fill(b, p.processed);
     b = fill(b, p.author_stats);
+    b = fill(b, p.api_keys);
     b = fill(b, cache);
     b = fill(b, events);
     b = fill(b, jobs.queue);

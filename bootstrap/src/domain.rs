@@ -1,6 +1,7 @@
 //! The domain's settings: parameters of core's shaku components, from the
 //! typed configuration. Adapters are built in `compose`, not here.
 
+use platform_core::apikeys::{ApiKeyManager, ApiKeyManagerParameters, ApiKeySettings};
 use platform_core::auth::{AuthService, AuthServiceParameters, AuthSettings};
 use platform_core::authz::{CachedPermissionResolver, CachedPermissionResolverParameters, PermissionCacheSettings};
 use platform_core::health::{CompositeHealthRegistry, CompositeHealthRegistryParameters};
@@ -28,7 +29,8 @@ pub(crate) fn configure(
         .with_component_parameters::<RoleManager>(role_manager_params(&catalog))
         .with_component_parameters::<AuthService>(auth_params(s))
         .with_component_parameters::<CachedPermissionResolver>(permission_cache_params(s))
-        .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s)))
+        .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s))
+        .with_component_parameters::<ApiKeyManager>(api_key_params(s)))
 }
 
 fn health_params(s: &Settings) -> CompositeHealthRegistryParameters {
@@ -85,6 +87,17 @@ fn permission_cache_params(s: &Settings) -> CachedPermissionResolverParameters {
     }
 }
 
+fn api_key_params(s: &Settings) -> ApiKeyManagerParameters {
+    ApiKeyManagerParameters {
+        settings: ApiKeySettings {
+            // Revocation deletes the entry at once; the TTL only bounds how
+            // long a key survives a deletion the cache missed.
+            cache_ttl: s.cache.ttl,
+            touch_interval: std::time::Duration::from_secs(60),
+        },
+    }
+}
+
 fn rate_limit_params(s: &Settings) -> CacheRateLimiterParameters {
     let r = &s.rate_limit;
     let rule = |c: &config::RateLimitRuleConfig| RateLimitRule {
@@ -100,6 +113,7 @@ fn rate_limit_params(s: &Settings) -> CacheRateLimiterParameters {
                 ("refresh", rule(&r.refresh)),
                 ("register", rule(&r.register)),
                 ("password_reset", rule(&r.password_reset)),
+                ("api_key", rule(&r.api_key)),
             ]
             .into_iter()
             .collect(),

@@ -37,6 +37,7 @@ fn identity_routes(m: &PlatformModule, mount: &str) -> ModuleRoutes {
             auditor: m.resolve(),
             tokens: m.resolve(),
             limiter: m.resolve(),
+            api_keys: m.resolve(),
         },
         mount,
     )

@@ -168,6 +168,10 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
         .times(1)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(1)));
     bus.expect_subscribe()
+        .withf(|topic, subscriber, _| topic == "platform.identity" && subscriber == "identity.api-key-cache")
+        .times(1)
+        .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(1)));
+    bus.expect_subscribe()
         .withf(|topic, subscriber, _| topic == "blog.posts" && subscriber == "blog.author-stats")
         .times(1)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(2)));

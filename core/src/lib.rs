@@ -9,6 +9,7 @@ pub mod ratelimit;
 pub mod support;
 mod unit_of_work;
 
+pub mod apikeys;
 pub mod audit;
 pub mod auth;
 pub mod authz;

@@ -6,7 +6,8 @@
 pub use platform_ports::audit::permissions::LOG_READ as AUDIT_READ;
 use platform_ports::authz::Permission;
 pub use platform_ports::identity::permissions::{
-    PERMISSION_READ, ROLE_ASSIGN, ROLE_CREATE, ROLE_DELETE, ROLE_READ, ROLE_UPDATE, USER_DELETE, USER_READ, USER_UPDATE,
+    APIKEY_MANAGE, PERMISSION_READ, ROLE_ASSIGN, ROLE_CREATE, ROLE_DELETE, ROLE_READ, ROLE_UPDATE, USER_DELETE,
+    USER_READ, USER_UPDATE,
 };
 
 /// Every permission of identity and audit (a slice cannot be concatenated in
@@ -21,6 +22,7 @@ pub const ALL: &[Permission] = &[
     ROLE_DELETE,
     ROLE_ASSIGN,
     PERMISSION_READ,
+    APIKEY_MANAGE,
     AUDIT_READ,
 ];
 

@@ -19,8 +19,9 @@ pub fn audit_entry(
     ids: &dyn IdGenerator,
     action: &str,
     target: Option<String>,
-    metadata: BTreeMap<String, serde_json::Value>,
+    mut metadata: BTreeMap<String, serde_json::Value>,
 ) -> AuditEntry {
+    stamp_api_key(ctx, &mut metadata);
     AuditEntry {
         id: AuditId(ids.new_id()),
         tenant_id: ctx.tenant_id,
@@ -46,9 +47,31 @@ pub fn audit_entry_as(
     target: Option<String>,
     metadata: BTreeMap<String, serde_json::Value>,
 ) -> AuditEntry {
-    AuditEntry {
-        actor_id: actor,
-        ..audit_entry(ctx, clock, ids, action, target, metadata)
+    let mut entry = audit_entry(ctx, clock, ids, action, target, metadata);
+    if actor != entry.actor_id {
+        // Someone other than the caller is named: the key did not act.
+        entry.metadata.remove(ACTOR_KIND);
+        entry.metadata.remove(ACTOR_API_KEY);
+    }
+    entry.actor_id = actor;
+    entry
+}
+
+/// Audit metadata key naming what kind of credential acted (`api_key`);
+/// absent for a user's own session.
+pub const ACTOR_KIND: &str = "actor_kind";
+/// Audit metadata key holding the id of the API key that acted.
+pub const ACTOR_API_KEY: &str = "api_key_id";
+
+/// Names the API key in an entry's metadata when the caller used one: the
+/// entry's `actor_id` is then the key's creator, on whose behalf it acts.
+pub fn stamp_api_key(ctx: &RequestContext, metadata: &mut BTreeMap<String, serde_json::Value>) {
+    if let Some(grant) = ctx.api_key() {
+        metadata.insert(ACTOR_KIND.to_owned(), serde_json::Value::from("api_key"));
+        metadata.insert(
+            ACTOR_API_KEY.to_owned(),
+            serde_json::Value::from(grant.key_id.to_string()),
+        );
     }
 }
 

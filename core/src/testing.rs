@@ -41,6 +41,7 @@ pub(crate) fn as_user(user: UserId, session: Option<TokenFamilyId>) -> RequestCo
             roles: vec![],
             tenant_id: TENANT,
             session_id: session,
+            api_key: None,
         }),
         ..RequestContext::default()
     }

@@ -17,6 +17,8 @@ pub enum LimitedAction {
     Register,
     /// `POST auth/password/forgot` and `auth/password/reset`.
     PasswordReset,
+    /// A request with an API key that did not authenticate (only failures count).
+    ApiKey,
 }
 
 impl LimitedAction {
@@ -28,6 +30,7 @@ impl LimitedAction {
             Self::Refresh => "refresh",
             Self::Register => "register",
             Self::PasswordReset => "password_reset",
+            Self::ApiKey => "api_key",
         }
     }
 }

@@ -34,6 +34,7 @@ use axum::extract::DefaultBodyLimit;
 use platform_ports::auth::Authenticator;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::health::HealthRegistry;
+use platform_ports::identity::ApiKeyService;
 use platform_ports::metrics::Metrics;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -73,6 +74,9 @@ pub struct OperationalDeps {
     /// Verifies bearer tokens into the request context's actor; `None`
     /// leaves every request anonymous.
     pub authenticator: Option<Arc<dyn Authenticator>>,
+    /// Authenticates API keys (`Authorization: Bearer plt_…`, `X-API-Key`);
+    /// `None` treats them as invalid bearer tokens.
+    pub api_keys: Option<Arc<dyn ApiKeyService>>,
     /// Set when traces are exported: links each request span to the
     /// caller's `traceparent` and answers the span's trace and span ids.
     pub trace_context: Option<TraceContext>,
@@ -104,7 +108,8 @@ pub fn build_router(
         Arc::clone(&deps.errors),
         deps.authenticator.clone(),
         deps.trace_context.clone(),
-    );
+    )
+    .with_api_keys(deps.api_keys.clone());
     let stack = ServiceBuilder::new()
         .layer(middleware::ObserveLayer::new(observe))
         .layer(CatchPanicLayer::custom(middleware::panic_response))

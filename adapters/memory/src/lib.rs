@@ -4,6 +4,7 @@
 
 mod store;
 
+mod api_keys;
 mod audit;
 mod outbox;
 mod posts;
@@ -18,6 +19,7 @@ mod cache;
 mod jobs;
 mod scheduler;
 
+pub use api_keys::MemoryApiKeyRepository;
 pub use audit::MemoryAuditStore;
 pub use bus::{InProcessBusSettings, InProcessEventBus, InProcessEventBusParameters};
 pub use cache::MemoryCache;

@@ -20,6 +20,7 @@ use platform_ports::persistence::{Transaction, Tx, UnitOfWork};
 use shaku::Component;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::api_keys::ApiKeyTable;
 use crate::audit::AuditLog;
 use crate::outbox::OutboxQueue;
 use crate::posts::PostTable;
@@ -42,6 +43,7 @@ pub(crate) struct Tables {
     pub(crate) posts: PostTable,
     pub(crate) processed: ProcessedTable,
     pub(crate) author_stats: AuthorStatsTable,
+    pub(crate) api_keys: ApiKeyTable,
 }
 
 /// Logs that are also written outside units of work (the outbox relay,

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use platform_adapter_memory::{
-    MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
-    MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
+    MemoryApiKeyRepository, MemoryAuditStore, MemoryOutbox, MemoryPostRepository, MemoryRefreshTokenStore,
+    MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore,
 };
 use platform_contract as contract;
 use platform_contract::Ports;
@@ -20,7 +20,8 @@ fn memory() -> Ports {
         verification: Arc::new(MemoryVerificationTokenStore::new(store.clone())),
         audit: Arc::new(MemoryAuditStore::new(store.clone())),
         posts: Arc::new(MemoryPostRepository::new(store.clone())),
-        outbox: Arc::new(MemoryOutbox::new(store)),
+        outbox: Arc::new(MemoryOutbox::new(store.clone())),
+        api_keys: Arc::new(MemoryApiKeyRepository::new(store)),
     }
 }
 
@@ -79,4 +80,9 @@ contract_tests! {
     outbox::outbox_claim_leases(outbox, uow);
     outbox::outbox_mark_failed_retries_later(outbox, uow);
     outbox::outbox_keeps_aggregate_order(outbox, uow);
+
+    api_keys::api_key_round_trip(api_keys, uow);
+    api_keys::api_keys_listed_per_tenant(api_keys, uow);
+    api_keys::api_key_revocation(api_keys, uow);
+    api_keys::api_key_touch_is_throttled(api_keys, uow);
 }

@@ -20,6 +20,7 @@ mod stats;
 mod telemetry;
 mod uow;
 
+mod api_keys;
 mod audit;
 mod health;
 mod outbox;
@@ -29,6 +30,7 @@ mod roles;
 mod tokens;
 mod users;
 
+pub use api_keys::PgApiKeyRepository;
 pub use audit::PgAuditStore;
 pub use database::{MigrationState, MigrationStatus, PgDatabase, PgError};
 pub use health::PgHealthChecker;

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 
 use platform_adapter_postgres::{
-    PgAuditStore, PgDatabase, PgOutbox, PgPostRepository, PgRefreshTokenStore, PgRoleRepository, PgUnitOfWork,
-    PgUserRepository, PgVerificationTokenStore,
+    PgApiKeyRepository, PgAuditStore, PgDatabase, PgOutbox, PgPostRepository, PgRefreshTokenStore, PgRoleRepository,
+    PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
 };
 use platform_contract as contract;
 use platform_contract::Ports;
@@ -23,6 +23,7 @@ fn postgres(db: &PgDatabase) -> Ports {
         audit: Arc::new(PgAuditStore::new(db.clone())),
         posts: Arc::new(PgPostRepository::new(db.clone())),
         outbox: Arc::new(PgOutbox::new(db.clone())),
+        api_keys: Arc::new(PgApiKeyRepository::new(db.clone())),
     }
 }
 
@@ -84,4 +85,9 @@ contract_tests! {
     outbox::outbox_claim_leases(outbox, uow);
     outbox::outbox_mark_failed_retries_later(outbox, uow);
     outbox::outbox_keeps_aggregate_order(outbox, uow);
+
+    api_keys::api_key_round_trip(api_keys, uow);
+    api_keys::api_keys_listed_per_tenant(api_keys, uow);
+    api_keys::api_key_revocation(api_keys, uow);
+    api_keys::api_key_touch_is_throttled(api_keys, uow);
 }

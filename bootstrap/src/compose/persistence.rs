@@ -5,20 +5,21 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use platform_adapter_memory::{
-    MemoryAuditStore, MemoryAuthorStats, MemoryOutbox, MemoryPostRepository, MemoryProcessedEvents,
-    MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,
-    MemoryVerificationTokenStore,
+    MemoryApiKeyRepository, MemoryAuditStore, MemoryAuthorStats, MemoryOutbox, MemoryPostRepository,
+    MemoryProcessedEvents, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore, MemoryUnitOfWork,
+    MemoryUserRepository, MemoryVerificationTokenStore,
 };
 use platform_adapter_postgres::{
-    PgAuditStore, PgAuthorStats, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgProcessedEvents,
-    PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
+    PgApiKeyRepository, PgAuditStore, PgAuthorStats, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository,
+    PgProcessedEvents, PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository,
+    PgVerificationTokenStore,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::events::{Outbox, ProcessedEvents};
-use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::identity::{ApiKeyRepository, RoleRepository, UserRepository};
 use platform_ports::metrics::Metrics;
 use platform_ports::persistence::UnitOfWork;
 
@@ -47,6 +48,8 @@ pub struct Persistence {
     pub processed: Box<dyn ProcessedEvents>,
     /// Published posts per author (the blog's example subscriber).
     pub author_stats: Box<dyn AuthorStats>,
+    /// API keys, by hash.
+    pub api_keys: Box<dyn ApiKeyRepository>,
 }
 
 /// Builds the configured persistence: in memory, or on PostgreSQL (connected,
@@ -77,7 +80,8 @@ pub async fn build(
                 posts: serve!(parts, PostRepository, MemoryPostRepository::new(store.clone())),
                 outbox: serve!(parts, Outbox, MemoryOutbox::new(store.clone())),
                 processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store.clone())),
-                author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store)),
+                author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store.clone())),
+                api_keys: serve!(parts, ApiKeyRepository, MemoryApiKeyRepository::new(store)),
             }
         }
         DatabaseDriver::Postgres => {
@@ -108,7 +112,8 @@ pub async fn build(
                 posts: serve!(parts, PostRepository, PgPostRepository::new(db.clone())),
                 outbox: serve!(parts, Outbox, PgOutbox::new(db.clone())),
                 processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db.clone())),
-                author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db)),
+                author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db.clone())),
+                api_keys: serve!(parts, ApiKeyRepository, PgApiKeyRepository::new(db)),
             }
         }
     };

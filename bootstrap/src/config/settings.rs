@@ -312,6 +312,8 @@ pub struct RateLimitConfig {
     pub register: RateLimitRuleConfig,
     /// `POST auth/password/forgot` and `reset`.
     pub password_reset: RateLimitRuleConfig,
+    /// Requests whose API key does not authenticate (only failures count).
+    pub api_key: RateLimitRuleConfig,
 }
 
 /// `admin.*`

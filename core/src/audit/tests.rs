@@ -33,6 +33,7 @@ fn ctx(tenant: TenantId, user: UserId) -> RequestContext {
             roles: vec![],
             tenant_id: tenant,
             session_id: None,
+            api_key: None,
         }),
         client_ip: Some("10.0.0.1".parse().unwrap()),
         user_agent: Some("tests".into()),

@@ -27,6 +27,16 @@ impl RbacAuthorizer {
 impl Authorizer for RbacAuthorizer {
     async fn authorize(&self, ctx: &RequestContext, permission: &Permission) -> Result<(), AuthzError> {
         let actor = ctx.actor.as_ref().ok_or(AuthzError::Unauthenticated)?;
+        // An API key's grant was resolved when it authenticated (its scopes
+        // that its creator still holds): it is the whole answer, never the
+        // creator's wider permissions.
+        if let Some(grant) = &actor.api_key {
+            return if grant.allows(permission) {
+                Ok(())
+            } else {
+                Err(AuthzError::Forbidden(permission.clone()))
+            };
+        }
         if self
             .resolver
             .has_permission(actor.tenant_id, actor.user_id, permission)

@@ -228,6 +228,7 @@ fn authenticated(user: UserId, tenant: TenantId) -> RequestContext {
             roles: vec![],
             tenant_id: tenant,
             session_id: None,
+            api_key: None,
         }),
         tenant_id: tenant,
         ..RequestContext::default()

@@ -69,6 +69,10 @@ pub(super) struct Change<'a> {
 impl BlogManager {
     /// Whether `actor` may act on other authors' posts.
     pub(super) async fn may_manage(&self, ctx: &RequestContext, actor: UserId) -> Result<bool, BlogError> {
+        // An API key may only use its grant, not its creator's roles.
+        if let Some(grant) = ctx.api_key() {
+            return Ok(ctx.user_id() == Some(actor) && grant.allows(&POST_MANAGE));
+        }
         self.permissions
             .has_permission(ctx.tenant_id, actor, &POST_MANAGE)
             .await

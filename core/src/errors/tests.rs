@@ -84,6 +84,7 @@ fn request(user_id: UserId, tenant_id: TenantId) -> RequestContext {
             roles: vec!["admin".into()],
             tenant_id,
             session_id: None,
+            api_key: None,
         }),
         tenant_id,
         client_ip: None,

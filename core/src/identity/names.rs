@@ -51,4 +51,6 @@ pub mod events {
     pub const ROLE_REVOKED: &str = "platform.role.revoked";
     /// Permissions were added to a role.
     pub const PERMISSION_GRANTED: &str = "platform.permission.granted";
+    /// An API key was revoked (`{"id", "tenant_id"}`).
+    pub const API_KEY_REVOKED: &str = "platform.apikey.revoked";
 }

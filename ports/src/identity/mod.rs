@@ -3,6 +3,7 @@
 
 pub mod permissions;
 
+mod api_key;
 mod password;
 mod role;
 mod role_repository;
@@ -10,6 +11,7 @@ mod service;
 mod user;
 mod user_repository;
 
+pub use api_key::*;
 pub use password::*;
 pub use role::*;
 pub use role_repository::*;

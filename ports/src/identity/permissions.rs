@@ -21,6 +21,8 @@ crate::declare_permissions! {
     ROLE_ASSIGN = "identity.role.assign",
     /// List the declared permissions.
     PERMISSION_READ = "identity.permission.read",
+    /// Create, list and revoke the tenant's API keys.
+    APIKEY_MANAGE = "identity.apikey.manage",
 }
 
 #[cfg(test)]
@@ -29,7 +31,7 @@ mod tests {
 
     #[test]
     fn every_permission_belongs_to_identity() {
-        assert_eq!(ALL.len(), 9);
+        assert_eq!(ALL.len(), 10);
         assert!(ALL.iter().all(|permission| permission.module() == "identity"));
     }
 }

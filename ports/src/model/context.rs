@@ -3,7 +3,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{TenantId, TokenFamilyId, UserId};
+use super::{ApiKeyId, TenantId, TokenFamilyId, UserId};
+use crate::authz::Permission;
 
 /// Who is acting: the verified identity behind a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,28 @@ pub struct Actor {
     pub tenant_id: TenantId,
     /// The login session the access token belongs to.
     pub session_id: Option<TokenFamilyId>,
+    /// Set when the caller authenticated with an API key: `user_id` is then
+    /// the key's creator and the grant bounds what the call may do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<ApiKeyGrant>,
+}
+
+/// What an API key may do in this request: its scopes intersected with its
+/// creator's permissions at the time of the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyGrant {
+    /// The key.
+    pub key_id: ApiKeyId,
+    /// The permissions the call holds, sorted.
+    pub permissions: Vec<Permission>,
+}
+
+impl ApiKeyGrant {
+    /// Whether the grant includes `permission`.
+    #[must_use]
+    pub fn allows(&self, permission: &Permission) -> bool {
+        self.permissions.binary_search(permission).is_ok()
+    }
 }
 
 /// Everything a use case needs to know about the call that reached it.
@@ -49,9 +72,15 @@ impl RequestContext {
         }
     }
 
-    /// The acting user's id, if authenticated.
+    /// The acting user's id, if authenticated (for an API key, its creator).
     #[must_use]
     pub fn user_id(&self) -> Option<UserId> {
         self.actor.as_ref().map(|a| a.user_id)
+    }
+
+    /// The API key grant when the caller authenticated with an API key.
+    #[must_use]
+    pub fn api_key(&self) -> Option<&ApiKeyGrant> {
+        self.actor.as_ref().and_then(|a| a.api_key.as_ref())
     }
 }

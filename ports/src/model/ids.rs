@@ -86,6 +86,10 @@ uuid_id!(
     /// Identifies a family of rotated refresh tokens (one login session).
     TokenFamilyId
 );
+uuid_id!(
+    /// Identifies an API key.
+    ApiKeyId
+);
 /// Job ids are asynq task ids (any non-blank text), defined with the jobs.
 pub use crate::jobs::JobId;
 uuid_id!(

@@ -13,6 +13,7 @@
     reason = "checks are test code: a failed unwrap is a failed check"
 )]
 
+pub mod api_keys;
 pub mod audit;
 pub mod blob;
 pub mod cache;
@@ -36,7 +37,7 @@ use platform_ports::audit::AuditStore;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::blog::PostRepository;
 use platform_ports::events::Outbox;
-use platform_ports::identity::{RoleRepository, UserRepository};
+use platform_ports::identity::{ApiKeyRepository, RoleRepository, UserRepository};
 use platform_ports::persistence::UnitOfWork;
 
 /// Every persistence port of one backend, sharing one database.
@@ -58,4 +59,6 @@ pub struct Ports {
     pub posts: Arc<dyn PostRepository>,
     /// The outbox.
     pub outbox: Arc<dyn Outbox>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyRepository>,
 }

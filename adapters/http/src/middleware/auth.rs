@@ -7,24 +7,33 @@
 //! `Ctx` extractor to act on.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName};
 use platform_ports::auth::Authenticator;
+use platform_ports::identity::{API_KEY_PREFIX, ApiKeyError, ApiKeyService};
 use platform_ports::model::{Actor, RequestContext, TenantId};
 
 /// The header naming the tenant of an unauthenticated call.
 pub(crate) const X_TENANT_ID: HeaderName = HeaderName::from_static("x-tenant-id");
+
+/// The header an API key may come in instead of `Authorization: Bearer`.
+pub(crate) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// What the request's credentials turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AuthState {
     /// No bearer token (or no authenticator to check one).
     Anonymous,
-    /// A verified token; the context's actor is set.
+    /// A verified token or API key; the context's actor is set.
     Authenticated,
-    /// A bearer token that did not verify.
+    /// A bearer token or API key that did not verify.
     Invalid,
+    /// An API key that did not verify, from a client over its failure limit.
+    Throttled(Duration),
+    /// The API key could not be checked (its store or cache failed).
+    Unavailable,
 }
 
 /// The `x-tenant-id` header was not a UUID; routes that act in a tenant
@@ -75,6 +84,7 @@ pub(crate) fn identify(
                     roles: claims.roles.clone(),
                     tenant_id: claims.tenant_id,
                     session_id: claims.sid,
+                    api_key: None,
                 });
                 AuthState::Authenticated
             }
@@ -123,6 +133,44 @@ pub(crate) fn identify(
             tenant_named: false,
             invalid_tenant,
         },
+    }
+}
+
+/// The API key of the request: `X-API-Key: <key>`, or a bearer token that
+/// starts with `plt_` (a JWT never does: it starts with `eyJ`). Checked
+/// before the JWT path, which it leaves as it was for every other request.
+pub(crate) fn api_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(X_API_KEY) {
+        // Whatever it holds, the caller meant a key: a malformed one is a
+        // failed key (counted), not an anonymous call.
+        return Some(value.to_str().map(str::trim).unwrap_or_default());
+    }
+    bearer(headers).filter(|token| token.starts_with(API_KEY_PREFIX))
+}
+
+/// Fills in `ctx.actor` and `ctx.tenant_id` from an API key: the key decides
+/// the tenant, and `x-tenant-id` is ignored.
+pub(crate) async fn identify_api_key(key: &str, keys: &dyn ApiKeyService, ctx: &mut RequestContext) -> Identity {
+    let state = match keys.authenticate(ctx, key).await {
+        Ok(actor) => {
+            ctx.tenant_id = actor.tenant_id;
+            ctx.actor = Some(actor);
+            AuthState::Authenticated
+        }
+        Err(ApiKeyError::RateLimited { retry_after }) => AuthState::Throttled(retry_after),
+        Err(err @ ApiKeyError::Backend(_)) => {
+            tracing::warn!(error = %err, "API key could not be checked");
+            AuthState::Unavailable
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "API key refused");
+            AuthState::Invalid
+        }
+    };
+    Identity {
+        state,
+        tenant_named: state == AuthState::Authenticated,
+        invalid_tenant: None,
     }
 }
 
@@ -181,6 +229,21 @@ mod tests {
             }
         });
         mock
+    }
+
+    #[test]
+    fn api_keys_come_from_x_api_key_or_a_plt_bearer_token() {
+        assert_eq!(api_key(&headers(&[("x-api-key", " plt_abc ")])), Some("plt_abc"));
+        // Whatever X-API-Key holds is a key attempt, never an anonymous call.
+        assert_eq!(api_key(&headers(&[("x-api-key", "nope")])), Some("nope"));
+        assert_eq!(
+            api_key(&headers(&[("authorization", "Bearer plt_abc")])),
+            Some("plt_abc")
+        );
+        // JWTs stay on their own path.
+        assert_eq!(api_key(&headers(&[("authorization", "Bearer eyJhbGciOi.x.y")])), None);
+        assert_eq!(api_key(&headers(&[("authorization", "Basic plt_abc")])), None);
+        assert_eq!(api_key(&HeaderMap::new()), None);
     }
 
     #[test]

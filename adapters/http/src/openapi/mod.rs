@@ -60,6 +60,7 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
         (name = "auth", description = "Registration, email verification, sessions and passwords."),
         (name = "users", description = "The caller's profile and user administration."),
         (name = "roles", description = "Roles, their permissions and assignments."),
+        (name = "api-keys", description = "API keys for server-to-server calls (`Authorization: Bearer plt_…` or `X-API-Key`)."),
         (name = "audit", description = "The tenant's audit trail."),
         (name = "blog", description = "Blog posts and their publishing workflow (draft → published → archived → draft)."),
     )

@@ -109,10 +109,21 @@ impl Rule {
             .get::<Caller>()
             .ok_or_else(|| Problem::internal().with_cause(MissingContext))?;
         let ctx = &*caller.ctx;
-        if caller.state != AuthState::Authenticated || ctx.actor.is_none() {
-            return Err(errors::unauthorized());
+        match caller.state {
+            AuthState::Authenticated if ctx.actor.is_some() => {}
+            AuthState::Throttled(retry_after) => return Err(errors::rate_limited(retry_after)),
+            AuthState::Unavailable => return Err(Problem::service_unavailable()),
+            _ => return Err(errors::unauthorized()),
         }
         match self {
+            // The routes open to any signed-in caller act on the user's own
+            // account (profile, password): an API key would act there beyond
+            // its scopes, so it is refused.
+            Self::Authenticated if ctx.api_key().is_some() => Err(Problem::forbidden(
+                "this route acts on a user's own account and needs the user's session",
+            )
+            .with_code("api_key_not_allowed")
+            .with_title("Not allowed with an API key")),
             Self::Authenticated => Ok(()),
             Self::Permission { authorizer, permission } => {
                 authorizer.authorize(ctx, permission).await.map_err(errors::authz)

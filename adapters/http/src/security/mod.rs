@@ -1,4 +1,4 @@
-//! The security HTTP surface: `{mount}/auth|users|roles|permissions|audit`
+//! The security HTTP surface: `{mount}/auth|users|roles|permissions|audit|api-keys`
 //! (the platform mounts it at `/api/v1`) and the JWKS, over the identity,
 //! authentication, authorization and audit driving ports (contract: issue
 //! 3's security API).
@@ -8,6 +8,7 @@
 //! requires, which becomes its [`require_authenticated`] /
 //! [`require_permission`] route layer and its documented access rule.
 
+mod api_keys;
 mod audit;
 mod auth;
 mod dto;
@@ -26,7 +27,7 @@ use platform_ports::auth::TokenCodec;
 use platform_ports::authz::Authorizer;
 use platform_ports::authz::Permission;
 use platform_ports::identity::permissions as perm;
-use platform_ports::identity::{RoleService, UserService};
+use platform_ports::identity::{ApiKeyService, RoleService, UserService};
 use platform_ports::ratelimit::RateLimiter;
 use utoipa_axum::routes;
 
@@ -51,6 +52,8 @@ pub struct SecurityDeps {
     pub tokens: Arc<dyn TokenCodec>,
     /// Limits login, refresh, registration and password-reset attempts.
     pub limiter: Arc<dyn RateLimiter>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyService>,
 }
 
 impl FromRef<Mounted<SecurityDeps>> for SecurityDeps {
@@ -91,6 +94,10 @@ pub fn security_routes(deps: SecurityDeps, mount: &str) -> ModuleRoutes {
         .route(routes!(roles::set_permissions), needs(perm::ROLE_UPDATE))
         .route(routes!(roles::permissions), needs(perm::PERMISSION_READ))
         .route(routes!(audit::query), needs(LOG_READ))
+        .route(routes!(api_keys::create), needs(perm::APIKEY_MANAGE))
+        .route(routes!(api_keys::list), needs(perm::APIKEY_MANAGE))
+        .route(routes!(api_keys::get), needs(perm::APIKEY_MANAGE))
+        .route(routes!(api_keys::revoke), needs(perm::APIKEY_MANAGE))
         .with_state(deps.clone());
     let mut api = api;
     document_declared_permissions(&mut api.openapi, &deps.roles.declared_permissions());

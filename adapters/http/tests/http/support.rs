@@ -177,6 +177,7 @@ impl Setup {
             metrics: metrics.clone(),
             errors: Arc::new(errors),
             authenticator: self.authenticator,
+            api_keys: None,
         };
         let router = build_router(&deps, &settings, [self.api]);
         let server = HttpServer::bind(&settings).await.unwrap();

@@ -25,6 +25,7 @@ fn platform_router(extra: Router) -> Router {
         metrics: Arc::new(FakeMetrics::new(Ok(String::new()))),
         errors: Arc::new(MockErrorPublisher::new()),
         authenticator: Some(authenticator),
+        api_keys: None,
     };
     let settings = HttpSettings {
         host: "127.0.0.1".to_owned(),

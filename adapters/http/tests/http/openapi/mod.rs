@@ -34,6 +34,7 @@ pub fn modules(authorizer: MockAuthorizer) -> (ModuleRoutes, Arc<dyn Authenticat
             auditor: Arc::new(ports.auditor),
             tokens: Arc::new(ports.tokens),
             limiter: Arc::new(ports.limiter),
+            api_keys: Arc::new(platform_ports::identity::MockApiKeyService::new()),
         },
         "/api/v1",
     );

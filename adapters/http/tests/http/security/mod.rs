@@ -141,6 +141,7 @@ impl Ports {
             auditor: Arc::new(self.auditor),
             tokens: Arc::new(self.tokens),
             limiter: Arc::new(self.limiter),
+            api_keys: Arc::new(platform_ports::identity::MockApiKeyService::new()),
         };
         let mut setup = Setup::new(security_routes(deps, "/api/v1"));
         setup.authenticator = Some(authenticator);

@@ -19,6 +19,7 @@ use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
 use platform_core::notify::{NotifyChannels, TemplateNotifier, TemplateNotifierParameters};
 use platform_core::ratelimit::CacheRateLimiter;
+use platform_core::webhooks::{WebhookManager, WebhookPolicy, WebhookPolicyParameters};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{OpaqueTokens, RefreshTokenStore, TokenCodec, VerificationTokenStore};
 use platform_ports::blob::BlobStore;
@@ -31,6 +32,7 @@ use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
 use platform_ports::notify::Mailer;
 use platform_ports::persistence::UnitOfWork;
+use platform_ports::webhooks::WebhookRepository;
 use shaku::{Component, Interface, Module, ModuleBuildContext, ModuleBuilder, module};
 
 use crate::compose::Assembly;
@@ -82,6 +84,7 @@ module! {
             Slot<dyn Outbox>,
             Slot<dyn ProcessedEvents>,
             Slot<dyn AuthorStats>,
+            Slot<dyn WebhookRepository>,
             Slot<dyn Cache>,
             Slot<dyn EventBus>,
             Slot<dyn JobQueue>,
@@ -108,8 +111,10 @@ module! {
             RbacAuthorizer,
             CacheRateLimiter,
             BlogManager,
+            WebhookManager,
             // The application's settings its reactions read.
             EventRetentionPolicy,
+            WebhookPolicy,
         ],
         providers = []
     }
@@ -150,6 +155,7 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, p.outbox);
     b = fill(b, p.processed);
     b = fill(b, p.author_stats);
+    b = fill(b, p.webhooks);
     b = fill(b, cache);
     b = fill(b, events);
     b = fill(b, jobs.queue);
@@ -171,6 +177,12 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, security.opaque);
     b = b.with_component_parameters::<EventRetentionPolicy>(EventRetentionPolicyParameters {
         processed_events: settings.event_bus.processed_retention,
+    });
+    let w = &settings.webhooks;
+    b = b.with_component_parameters::<WebhookPolicy>(WebhookPolicyParameters {
+        max_attempts: w.max_attempts,
+        initial: w.retry_initial,
+        max: w.retry_max,
     });
     domain::configure(b, settings)
 }

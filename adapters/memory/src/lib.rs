@@ -12,6 +12,7 @@ mod roles;
 mod stats;
 mod tokens;
 mod users;
+mod webhooks;
 
 mod bus;
 mod cache;
@@ -31,3 +32,4 @@ pub use stats::MemoryAuthorStats;
 pub use store::{MemoryStore, MemoryTx, MemoryUnitOfWork};
 pub use tokens::{MemoryRefreshTokenStore, MemoryVerificationTokenStore};
 pub use users::MemoryUserRepository;
+pub use webhooks::MemoryWebhookRepository;

@@ -28,6 +28,7 @@ mod processed;
 mod roles;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use audit::PgAuditStore;
 pub use database::{MigrationState, MigrationStatus, PgDatabase, PgError};
@@ -41,3 +42,4 @@ pub use stats::PgAuthorStats;
 pub use tokens::{PgRefreshTokenStore, PgVerificationTokenStore};
 pub use uow::{PgTx, PgUnitOfWork};
 pub use users::PgUserRepository;
+pub use webhooks::PgWebhookRepository;

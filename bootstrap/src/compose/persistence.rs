@@ -7,11 +7,12 @@ use anyhow::Context as _;
 use platform_adapter_memory::{
     MemoryAuditStore, MemoryAuthorStats, MemoryOutbox, MemoryPostRepository, MemoryProcessedEvents,
     MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore, MemoryUnitOfWork, MemoryUserRepository,
-    MemoryVerificationTokenStore,
+    MemoryVerificationTokenStore, MemoryWebhookRepository,
 };
 use platform_adapter_postgres::{
     PgAuditStore, PgAuthorStats, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository, PgProcessedEvents,
     PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository, PgVerificationTokenStore,
+    PgWebhookRepository,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;
@@ -21,6 +22,7 @@ use platform_ports::events::{Outbox, ProcessedEvents};
 use platform_ports::identity::{RoleRepository, UserRepository};
 use platform_ports::metrics::Metrics;
 use platform_ports::persistence::UnitOfWork;
+use platform_ports::webhooks::WebhookRepository;
 
 use super::{Built, Parts, Purpose, label_of, serve};
 use crate::config::{DatabaseDriver, Settings};
@@ -47,6 +49,8 @@ pub struct Persistence {
     pub processed: Box<dyn ProcessedEvents>,
     /// Published posts per author (the blog's example subscriber).
     pub author_stats: Box<dyn AuthorStats>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Box<dyn WebhookRepository>,
 }
 
 /// Builds the configured persistence: in memory, or on PostgreSQL (connected,
@@ -77,7 +81,8 @@ pub async fn build(
                 posts: serve!(parts, PostRepository, MemoryPostRepository::new(store.clone())),
                 outbox: serve!(parts, Outbox, MemoryOutbox::new(store.clone())),
                 processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store.clone())),
-                author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store)),
+                author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store.clone())),
+                webhooks: serve!(parts, WebhookRepository, MemoryWebhookRepository::new(store)),
             }
         }
         DatabaseDriver::Postgres => {
@@ -108,7 +113,8 @@ pub async fn build(
                 posts: serve!(parts, PostRepository, PgPostRepository::new(db.clone())),
                 outbox: serve!(parts, Outbox, PgOutbox::new(db.clone())),
                 processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db.clone())),
-                author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db)),
+                author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db.clone())),
+                webhooks: serve!(parts, WebhookRepository, PgWebhookRepository::new(db)),
             }
         }
     };

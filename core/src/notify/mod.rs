@@ -185,6 +185,7 @@ impl Notifier for TemplateNotifier {
             timestamp: chrono::Utc::now(),
             body: payload.to_string(),
             secrets: Vec::new(),
+            trace_parent: None,
         };
         sender.deliver(&request).await?;
         Ok(())

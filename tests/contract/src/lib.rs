@@ -28,6 +28,7 @@ pub mod roles;
 pub mod uow;
 pub mod users;
 pub mod verification_tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 

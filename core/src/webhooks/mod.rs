@@ -11,6 +11,9 @@ mod fanout;
 mod manager;
 mod policy;
 
+#[cfg(test)]
+mod tests;
+
 pub use delivery::{DeliveryJob, WEBHOOK_QUEUE, WEBHOOK_TASK_TYPE, WebhookDeliveryJob, delivery_job};
 pub use fanout::WebhookFanout;
 pub use manager::{WebhookManager, WebhookManagerParameters};

@@ -171,7 +171,7 @@ impl WebhookRepository for MemoryWebhookRepository {
             .filter(|d| d.tenant_id == tenant && d.subscription_id == subscription)
             .cloned()
             .collect();
-        found.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        found.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id)));
         found.truncate(limit);
         Ok(found)
     }

@@ -12,14 +12,17 @@ use platform_core::notify::{
 };
 use platform_core::permissions;
 use platform_core::support::IDENTITY_TOPIC;
+use platform_core::webhooks::{WEBHOOK_TASK_TYPE, WebhookDeliveryJob, WebhookFanout, WebhookRetry};
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::authz::PermissionResolver;
 use platform_ports::blog::AuthorStats;
+use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::{EventHandler, Outbox, ProcessedEvents};
 use platform_ports::identity::ApiKeyService;
-use platform_ports::jobs::{CronJob, JobHandler};
+use platform_ports::jobs::{CronJob, JobHandler, JobQueue};
 use platform_ports::notify::Mailer;
 use platform_ports::persistence::UnitOfWork;
+use platform_ports::webhooks::{WebhookRepository, permissions as webhook_permissions};
 use shaku::HasComponent;
 
 use crate::author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
@@ -184,5 +187,63 @@ where
         cron: Vec::new(),
         migrations: &["0004_blog.sql", "0007_author_stats.sql"],
         mount: Some("/api/v1/blog"),
+    }
+}
+
+/// Webhooks: tenants subscribe URLs to the platform's events (blog and
+/// identity topics); each event a subscription wants becomes one delivery,
+/// sent by `webhook:deliver` jobs with the retry schedule of `webhooks.*`.
+pub fn webhooks<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn WebhookRepository>
+        + HasComponent<dyn JobQueue>
+        + HasComponent<dyn NotifyChannels>
+        + HasComponent<dyn WebhookRetry>
+        + HasComponent<dyn Clock>
+        + HasComponent<dyn IdGenerator>,
+{
+    fn fanout<M>(m: &M) -> Arc<dyn EventHandler>
+    where
+        M: HasComponent<dyn WebhookRepository>
+            + HasComponent<dyn JobQueue>
+            + HasComponent<dyn Clock>
+            + HasComponent<dyn IdGenerator>,
+    {
+        Arc::new(WebhookFanout::new(m.resolve(), m.resolve(), m.resolve(), m.resolve()))
+    }
+    FeatureModule {
+        name: "webhooks",
+        permissions: webhook_permissions::ALL,
+        topic: None,
+        publishes: &[],
+        // One consumer group per topic: a Kafka group subscribes to one
+        // topic list, so each topic gets its own group.
+        handles: vec![
+            Subscription {
+                topic: blog::BLOG_TOPIC,
+                subscriber: "webhooks.fanout.blog",
+                handler: fanout::<M>,
+            },
+            Subscription {
+                topic: IDENTITY_TOPIC,
+                subscriber: "webhooks.fanout.identity",
+                handler: fanout::<M>,
+            },
+        ],
+        jobs: vec![JobRegistration {
+            task_type: WEBHOOK_TASK_TYPE,
+            handler: |m: &M| -> Arc<dyn JobHandler> {
+                Arc::new(WebhookDeliveryJob::new(
+                    m.resolve(),
+                    m.resolve(),
+                    m.resolve(),
+                    m.resolve(),
+                    m.resolve(),
+                ))
+            },
+        }],
+        cron: Vec::new(),
+        migrations: &["0010_webhooks.sql"],
+        mount: Some("/api/v1"),
     }
 }

@@ -20,6 +20,7 @@ use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
 use platform_core::notify::{NotifyChannels, TemplateNotifier, TemplateNotifierParameters};
 use platform_core::ratelimit::CacheRateLimiter;
+use platform_core::webhooks::{WebhookManager, WebhookPolicy, WebhookPolicyParameters};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{OpaqueTokens, RefreshTokenStore, TokenCodec, VerificationTokenStore};
 use platform_ports::blob::BlobStore;
@@ -32,6 +33,7 @@ use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
 use platform_ports::notify::Mailer;
 use platform_ports::persistence::UnitOfWork;
+use platform_ports::webhooks::WebhookRepository;
 use shaku::{Component, Interface, Module, ModuleBuildContext, ModuleBuilder, module};
 
 use crate::compose::Assembly;
@@ -84,6 +86,7 @@ module! {
             Slot<dyn ProcessedEvents>,
             Slot<dyn AuthorStats>,
             Slot<dyn ApiKeyRepository>,
+            Slot<dyn WebhookRepository>,
             Slot<dyn Cache>,
             Slot<dyn EventBus>,
             Slot<dyn JobQueue>,
@@ -111,8 +114,10 @@ module! {
             CacheRateLimiter,
             BlogManager,
             ApiKeyManager,
+            WebhookManager,
             // The application's settings its reactions read.
             EventRetentionPolicy,
+            WebhookPolicy,
         ],
         providers = []
     }
@@ -154,6 +159,7 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, p.processed);
     b = fill(b, p.author_stats);
     b = fill(b, p.api_keys);
+    b = fill(b, p.webhooks);
     b = fill(b, cache);
     b = fill(b, events);
     b = fill(b, jobs.queue);
@@ -175,6 +181,12 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, security.opaque);
     b = b.with_component_parameters::<EventRetentionPolicy>(EventRetentionPolicyParameters {
         processed_events: settings.event_bus.processed_retention,
+    });
+    let w = &settings.webhooks;
+    b = b.with_component_parameters::<WebhookPolicy>(WebhookPolicyParameters {
+        max_attempts: w.max_attempts,
+        initial: w.retry_initial,
+        max: w.retry_max,
     });
     domain::configure(b, settings)
 }

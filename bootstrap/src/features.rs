@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use platform_adapter_http::{BlogDeps, ModuleRoutes, SecurityDeps, blog_routes, security_routes};
+use platform_adapter_http::{
+    BlogDeps, ModuleRoutes, SecurityDeps, WebhookDeps, blog_routes, security_routes, webhook_routes,
+};
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
 use platform_ports::events::EventBus;
@@ -24,6 +26,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
         (features::identity(), Some(identity_routes)),
         (features::notify(), None),
         (features::blog(), Some(blog)),
+        (features::webhooks(), Some(webhooks)),
     ]
 }
 
@@ -47,6 +50,16 @@ fn blog(m: &PlatformModule, mount: &str) -> ModuleRoutes {
     blog_routes(
         BlogDeps {
             blog: m.resolve(),
+            authorizer: m.resolve(),
+        },
+        mount,
+    )
+}
+
+fn webhooks(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    webhook_routes(
+        WebhookDeps {
+            webhooks: m.resolve(),
             authorizer: m.resolve(),
         },
         mount,

@@ -16,6 +16,7 @@ pub mod authz;
 pub mod blog;
 pub mod identity;
 pub mod notify;
+pub mod webhooks;
 
 #[cfg(test)]
 mod testing;

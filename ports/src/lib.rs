@@ -33,6 +33,7 @@ pub mod notify;
 pub mod persistence;
 pub mod ratelimit;
 pub mod secrets;
+pub mod webhooks;
 
 #[cfg(any(test, feature = "mocks"))]
 pub mod testing;

@@ -25,6 +25,7 @@ mod params;
 mod scope;
 mod security;
 mod server;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use openapi::openapi;
 pub use problem::{ErrorCause, Problem};
 pub use security::{Require, RequireService, SecurityDeps, require_authenticated, require_permission, security_routes};
 pub use server::HttpServer;
+pub use webhooks::{WebhookDeps, webhook_routes};
 
 /// Where and how the server listens.
 #[derive(Clone, Debug)]

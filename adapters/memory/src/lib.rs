@@ -13,6 +13,7 @@ mod roles;
 mod stats;
 mod tokens;
 mod users;
+mod webhooks;
 
 mod bus;
 mod cache;
@@ -33,3 +34,4 @@ pub use stats::MemoryAuthorStats;
 pub use store::{MemoryStore, MemoryTx, MemoryUnitOfWork};
 pub use tokens::{MemoryRefreshTokenStore, MemoryVerificationTokenStore};
 pub use users::MemoryUserRepository;
+pub use webhooks::MemoryWebhookRepository;

@@ -29,6 +29,7 @@ use crate::roles::RoleTable;
 use crate::stats::AuthorStatsTable;
 use crate::tokens::{RefreshTokenTable, VerificationTokenTable};
 use crate::users::UserTable;
+use crate::webhooks::WebhookTable;
 
 pub(crate) use cursor::{decode_id, decode_time_id, encode_id, encode_time_id, paginate};
 
@@ -44,6 +45,7 @@ pub(crate) struct Tables {
     pub(crate) processed: ProcessedTable,
     pub(crate) author_stats: AuthorStatsTable,
     pub(crate) api_keys: ApiKeyTable,
+    pub(crate) webhooks: WebhookTable,
 }
 
 /// Logs that are also written outside units of work (the outbox relay,

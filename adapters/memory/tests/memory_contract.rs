@@ -86,3 +86,25 @@ contract_tests! {
     api_keys::api_key_revocation(api_keys, uow);
     api_keys::api_key_touch_is_throttled(api_keys, uow);
 }
+
+/// The webhook repository's contract (its port is not in [`Ports`]).
+mod webhook_contract {
+    use std::sync::Arc;
+
+    use platform_adapter_memory::{MemoryStore, MemoryUnitOfWork, MemoryWebhookRepository};
+    use platform_contract::webhooks;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_subscriptions() {
+        let store = Arc::new(MemoryStore::new());
+        let uow = Arc::new(MemoryUnitOfWork::new(store.clone()));
+        webhooks::webhook_subscriptions(Arc::new(MemoryWebhookRepository::new(store)), uow).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_deliveries() {
+        let store = Arc::new(MemoryStore::new());
+        let uow = Arc::new(MemoryUnitOfWork::new(store.clone()));
+        webhooks::webhook_deliveries(Arc::new(MemoryWebhookRepository::new(store)), uow).await;
+    }
+}

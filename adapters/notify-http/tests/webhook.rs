@@ -36,6 +36,7 @@ fn request(url: &str, timestamp: i64) -> WebhookRequest {
         timestamp: Utc.timestamp_opt(timestamp, 0).unwrap(),
         body: r#"{"type":"blog.post.published","timestamp":"2026-12-01T10:00:00Z","data":{"id":"p1","title":"Zoë & <co>"}}"#.into(),
         secrets: vec![SecretString::new(SECRET), SecretString::new(ROTATED)],
+        trace_parent: None,
     }
 }
 

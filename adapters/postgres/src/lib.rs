@@ -29,6 +29,7 @@ mod processed;
 mod roles;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use api_keys::PgApiKeyRepository;
 pub use audit::PgAuditStore;
@@ -43,3 +44,4 @@ pub use stats::PgAuthorStats;
 pub use tokens::{PgRefreshTokenStore, PgVerificationTokenStore};
 pub use uow::{PgTx, PgUnitOfWork};
 pub use users::PgUserRepository;
+pub use webhooks::PgWebhookRepository;

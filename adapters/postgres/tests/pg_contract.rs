@@ -91,3 +91,31 @@ contract_tests! {
     api_keys::api_key_revocation(api_keys, uow);
     api_keys::api_key_touch_is_throttled(api_keys, uow);
 }
+
+/// The webhook repository's contract (its port is not in [`Ports`]).
+mod webhook_contract {
+    use std::sync::Arc;
+
+    use platform_adapter_postgres::{PgUnitOfWork, PgWebhookRepository};
+    use platform_contract::webhooks;
+
+    use super::support;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_subscriptions() {
+        let Some(schema) = support::TestSchema::create().await else {
+            return;
+        };
+        let uow = Arc::new(PgUnitOfWork::new(schema.db.clone()));
+        webhooks::webhook_subscriptions(Arc::new(PgWebhookRepository::new(schema.db.clone())), uow).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_deliveries() {
+        let Some(schema) = support::TestSchema::create().await else {
+            return;
+        };
+        let uow = Arc::new(PgUnitOfWork::new(schema.db.clone()));
+        webhooks::webhook_deliveries(Arc::new(PgWebhookRepository::new(schema.db.clone())), uow).await;
+    }
+}

@@ -7,12 +7,12 @@ use anyhow::Context as _;
 use platform_adapter_memory::{
     MemoryApiKeyRepository, MemoryAuditStore, MemoryAuthorStats, MemoryOutbox, MemoryPostRepository,
     MemoryProcessedEvents, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore, MemoryUnitOfWork,
-    MemoryUserRepository, MemoryVerificationTokenStore,
+    MemoryUserRepository, MemoryVerificationTokenStore, MemoryWebhookRepository,
 };
 use platform_adapter_postgres::{
     PgApiKeyRepository, PgAuditStore, PgAuthorStats, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository,
     PgProcessedEvents, PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository,
-    PgVerificationTokenStore,
+    PgVerificationTokenStore, PgWebhookRepository,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;
@@ -22,6 +22,7 @@ use platform_ports::events::{Outbox, ProcessedEvents};
 use platform_ports::identity::{ApiKeyRepository, RoleRepository, UserRepository};
 use platform_ports::metrics::Metrics;
 use platform_ports::persistence::UnitOfWork;
+use platform_ports::webhooks::WebhookRepository;
 
 use super::{Built, Parts, Purpose, label_of, serve};
 use crate::config::{DatabaseDriver, Settings};
@@ -50,6 +51,8 @@ pub struct Persistence {
     pub author_stats: Box<dyn AuthorStats>,
     /// API keys, by hash.
     pub api_keys: Box<dyn ApiKeyRepository>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Box<dyn WebhookRepository>,
 }
 
 /// Builds the configured persistence: in memory, or on PostgreSQL (connected,
@@ -81,7 +84,8 @@ pub async fn build(
                 outbox: serve!(parts, Outbox, MemoryOutbox::new(store.clone())),
                 processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store.clone())),
                 author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store.clone())),
-                api_keys: serve!(parts, ApiKeyRepository, MemoryApiKeyRepository::new(store)),
+                api_keys: serve!(parts, ApiKeyRepository, MemoryApiKeyRepository::new(store.clone())),
+                webhooks: serve!(parts, WebhookRepository, MemoryWebhookRepository::new(store)),
             }
         }
         DatabaseDriver::Postgres => {
@@ -113,7 +117,8 @@ pub async fn build(
                 outbox: serve!(parts, Outbox, PgOutbox::new(db.clone())),
                 processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db.clone())),
                 author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db.clone())),
-                api_keys: serve!(parts, ApiKeyRepository, PgApiKeyRepository::new(db)),
+                api_keys: serve!(parts, ApiKeyRepository, PgApiKeyRepository::new(db.clone())),
+                webhooks: serve!(parts, WebhookRepository, PgWebhookRepository::new(db)),
             }
         }
     };

@@ -746,6 +746,14 @@ pub struct WebhooksConfig {
     pub timeout: Duration,
     /// Allow targets on loopback, private and link-local addresses (SSRF guard off).
     pub allow_private_targets: bool,
+    /// Attempts per delivery (and per redelivery) before it is marked failed.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt (six times longer after each next one).
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// The longest wait between two attempts.
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
 }
 
 /// `health.*`

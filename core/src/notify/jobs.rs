@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
-use platform_ports::jobs::JobHandler;
+use platform_ports::jobs::{JobHandler, SkipRetry};
 use platform_ports::notify::{EmailMessage, Mailbox, Mailer, NotifyError, PushPayload, PushSender, SmsSender};
 use serde::{Deserialize, Serialize};
 
@@ -109,15 +109,37 @@ fn invalid(task_type: &str, err: &serde_json::Error) -> NotifyError {
     NotifyError::Invalid(format!("`{task_type}` payload: {err}"))
 }
 
-/// Logs the outcome and boxes the error for the queue.
+/// A failure no retry can change, as a handler returns it: the
+/// [`NotifyError`], with a [`SkipRetry`] as its source so the queue archives
+/// the job at once (with the error's text) instead of retrying it.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct PermanentFailure {
+    error: NotifyError,
+    #[source]
+    skip: SkipRetry,
+}
+
+impl PermanentFailure {
+    /// The channel's error.
+    #[must_use]
+    pub fn into_inner(self) -> NotifyError {
+        self.error
+    }
+}
+
+/// Logs the outcome and boxes the error for the queue: a permanent one
+/// archives the job, a transient one is retried with backoff.
 fn report(task_type: &str, result: Result<(), NotifyError>) -> Result<(), BoxError> {
     result.map_err(|err| {
         if err.is_permanent() {
-            tracing::error!(task_type, error = %err, "notification refused for good; the job should be archived");
+            tracing::error!(task_type, error = %err, "notification refused for good; the job is archived");
+            let skip = SkipRetry(err.to_string());
+            Box::new(PermanentFailure { error: err, skip }) as BoxError
         } else {
             tracing::warn!(task_type, error = %err, "notification failed; the queue will retry");
+            Box::new(err) as BoxError
         }
-        Box::new(err) as BoxError
     })
 }
 

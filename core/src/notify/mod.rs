@@ -20,8 +20,8 @@ use serde::Serialize;
 
 pub use channels::{Channels, DisabledChannel, NotifyChannels};
 pub use jobs::{
-    MAIL_QUEUE, MAIL_TASK_TYPE, MailJob, MailJobHandler, NOTIFY_MAX_RETRIES, NOTIFY_QUEUE, PUSH_TASK_TYPE, PushJob,
-    PushJobHandler, SMS_TASK_TYPE, SmsJob, SmsJobHandler, TemplateMailJob,
+    MAIL_QUEUE, MAIL_TASK_TYPE, MailJob, MailJobHandler, NOTIFY_MAX_RETRIES, NOTIFY_QUEUE, PUSH_TASK_TYPE,
+    PermanentFailure, PushJob, PushJobHandler, SMS_TASK_TYPE, SmsJob, SmsJobHandler, TemplateMailJob,
 };
 pub use templates::{
     BUILTIN_TEMPLATES, DEFAULT_LOCALE, MailTemplateSettings, MailTemplates, RenderedMail, TemplateLoadError,
@@ -185,6 +185,7 @@ impl Notifier for TemplateNotifier {
             timestamp: chrono::Utc::now(),
             body: payload.to_string(),
             secrets: Vec::new(),
+            trace_parent: None,
         };
         sender.deliver(&request).await?;
         Ok(())

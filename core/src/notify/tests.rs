@@ -1,6 +1,6 @@
 use std::sync::{Arc, Mutex};
 
-use platform_ports::jobs::{JobError, JobHandler, MockJobQueue, NewJob};
+use platform_ports::jobs::{FailurePolicy, JobError, JobHandler, MockJobQueue, NewJob};
 use platform_ports::model::JobId;
 use platform_ports::notify::{
     EmailMessage, MockMailer, MockPushSender, MockSmsSender, MockWebhookSender, Notifier, NotifyError, PushPayload,
@@ -269,7 +269,22 @@ async fn the_mail_job_renders_a_template_payload() {
 /// The error the queue sees, as the channel's error.
 async fn job_error(handler: &dyn JobHandler, payload: &[u8]) -> NotifyError {
     let err = handler.handle(payload).await.unwrap_err();
-    *err.downcast::<NotifyError>().expect("a NotifyError")
+    // The queue's own rule: a permanent failure archives, others retry.
+    let policy = FailurePolicy::decide(err.as_ref(), 0, NOTIFY_MAX_RETRIES);
+    let error = match err.downcast::<NotifyError>() {
+        Ok(error) => *error,
+        Err(other) => other
+            .downcast::<PermanentFailure>()
+            .expect("a NotifyError or a PermanentFailure")
+            .into_inner(),
+    };
+    let expected = if error.is_permanent() {
+        FailurePolicy::Archive
+    } else {
+        FailurePolicy::Retry
+    };
+    assert_eq!(policy, expected, "{error}");
+    error
 }
 
 #[tokio::test]

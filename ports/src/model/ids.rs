@@ -58,6 +58,9 @@ macro_rules! uuid_id {
     };
 }
 
+/// Lets other modules declare their ids the same way.
+pub(crate) use uuid_id;
+
 uuid_id!(
     /// Identifies a user.
     UserId

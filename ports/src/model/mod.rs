@@ -14,6 +14,7 @@ mod validation;
 
 pub use context::*;
 pub use email::*;
+pub(crate) use ids::uuid_id;
 pub use ids::*;
 pub use keyset::*;
 pub use page::*;

@@ -24,6 +24,9 @@ pub struct WebhookRequest {
     /// Signing secrets in the `whsec_<base64>` form; one signature each
     /// (several while a secret is rotated). None: the request is unsigned.
     pub secrets: Vec<SecretString>,
+    /// A W3C `traceparent` to send along, so the receiver's trace joins
+    /// the one that emitted the event.
+    pub trace_parent: Option<String>,
 }
 
 /// A receiver's 2xx answer.

@@ -30,6 +30,7 @@ pub mod text;
 pub mod uow;
 pub mod users;
 pub mod verification_tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -63,6 +63,7 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
         (name = "api-keys", description = "API keys for server-to-server calls (`Authorization: Bearer plt_…` or `X-API-Key`)."),
         (name = "audit", description = "The tenant's audit trail."),
         (name = "blog", description = "Blog posts and their publishing workflow (draft → published → archived → draft)."),
+        (name = "webhooks", description = "Signed deliveries of the tenant's events (Standard Webhooks), with retries and a delivery log."),
     )
 )]
 struct RootApi;

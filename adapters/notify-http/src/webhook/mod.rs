@@ -127,6 +127,9 @@ impl WebhookSender for StandardWebhookSender {
             .header("webhook-id", &request.message_id)
             .header("webhook-timestamp", timestamp.to_string())
             .body(request.body.clone());
+        if let Some(trace_parent) = &request.trace_parent {
+            post = post.header("traceparent", trace_parent);
+        }
         if !request.secrets.is_empty() {
             let secrets: Vec<&str> = request.secrets.iter().map(|s| s.expose()).collect();
             let header =

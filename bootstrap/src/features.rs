@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use platform_adapter_http::{BlogDeps, ModuleRoutes, SecurityDeps, blog_routes, security_routes};
+use platform_adapter_http::{BlogDeps, JobsDeps, ModuleRoutes, SecurityDeps, blog_routes, jobs_routes, security_routes};
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
 use platform_ports::events::EventBus;
@@ -23,6 +23,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
         (features::events(), None),
         (features::identity(), Some(identity_routes)),
         (features::notify(), None),
+        (features::jobs(), Some(jobs)),
         (features::blog(), Some(blog)),
     ]
 }
@@ -37,6 +38,18 @@ fn identity_routes(m: &PlatformModule, mount: &str) -> ModuleRoutes {
             auditor: m.resolve(),
             tokens: m.resolve(),
             limiter: m.resolve(),
+        },
+        mount,
+    )
+}
+
+fn jobs(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    jobs_routes(
+        JobsDeps {
+            admin: m.resolve(),
+            queue: m.resolve(),
+            auditor: m.resolve(),
+            authorizer: m.resolve(),
         },
         mount,
     )

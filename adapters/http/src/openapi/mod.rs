@@ -62,6 +62,7 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
         (name = "roles", description = "Roles, their permissions and assignments."),
         (name = "audit", description = "The tenant's audit trail."),
         (name = "blog", description = "Blog posts and their publishing workflow (draft → published → archived → draft)."),
+        (name = "jobs", description = "The job queue: queues, their tasks by state, a task's status by id, and operator actions."),
     )
 )]
 struct RootApi;

@@ -42,7 +42,7 @@ pub(crate) async fn list(State(deps): State<JobsDeps>) -> Result<AppJson<ListVie
         (status = 200, description = "The queue.", body = QueueView),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`queue_not_found`.", response = NotFound),
+        (status = 404, response = NotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -64,7 +64,7 @@ pub(crate) async fn get(State(deps): State<JobsDeps>, path: PathParams) -> Resul
         (status = 204, description = "Paused."),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 409, description = "`queue_already_paused`.", response = Conflict),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -87,7 +87,7 @@ pub(crate) async fn pause(State(deps): State<JobsDeps>, Ctx(ctx): Ctx, path: Pat
         (status = 204, description = "Resumed."),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 409, description = "`queue_not_paused`.", response = Conflict),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]

@@ -28,10 +28,10 @@ use crate::problem::Problem;
     ),
     responses(
         (status = 200, description = "One page of tasks.", body = ListView<TaskView>),
-        (status = 400, description = "`invalid_parameter`: an unknown `state`, a bad `limit` or a `cursor` this list did not make.", response = BadRequest),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`queue_not_found`.", response = NotFound),
+        (status = 404, response = NotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -68,7 +68,7 @@ pub(crate) async fn list(
         (status = 200, description = "The task.", body = TaskView),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`queue_not_found` or `task_not_found`.", response = NotFound),
+        (status = 404, response = NotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -91,7 +91,7 @@ pub(crate) async fn get(State(deps): State<JobsDeps>, path: PathParams) -> Resul
         (status = 200, description = "The task.", body = TaskView),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`task_not_found`.", response = NotFound),
+        (status = 404, response = NotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -120,8 +120,8 @@ pub(crate) async fn status(State(deps): State<JobsDeps>, path: PathParams) -> Re
         (status = 204, description = "Pending now."),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`queue_not_found` or `task_not_found`.", response = NotFound),
-        (status = 409, description = "`task_state_conflict`: the task is already pending or active.", response = Conflict),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -147,8 +147,8 @@ pub(crate) async fn run(State(deps): State<JobsDeps>, Ctx(ctx): Ctx, path: PathP
         (status = 204, description = "Archived."),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`queue_not_found` or `task_not_found`.", response = NotFound),
-        (status = 409, description = "`task_state_conflict`: the task is active or already archived.", response = Conflict),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -178,8 +178,8 @@ pub(crate) async fn archive(
         (status = 204, description = "Deleted."),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "`queue_not_found` or `task_not_found`.", response = NotFound),
-        (status = 409, description = "`task_state_conflict`: the task is active.", response = Conflict),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
     )
 )]

@@ -53,10 +53,11 @@ problem_responses! {
         names it); `email_not_verified` when login needs a verified email.";
     /// 404.
     NotFound = "`not_found`: no such resource in the caller's tenant (also what another \
-        tenant's resources look like).";
+        tenant's resources look like); the Jobs API answers `queue_not_found` or `task_not_found`.";
     /// 409.
     Conflict = "`conflict`, `email_taken`, `role_name_taken` or `invalid_transition` (the \
-        workflow does not allow the move; the detail says from and to which status).";
+        workflow does not allow the move; the detail says from and to which status); the Jobs \
+        API answers `task_state_conflict`, `queue_already_paused` or `queue_not_paused`.";
     /// 422.
     Unprocessable = "`validation_failed`: well-formed but invalid; `errors` names each field \
         with a stable code.";

@@ -54,6 +54,20 @@ pub fn platform_binary() -> &'static Path {
             .expect("the test binary lives in target/<profile>/deps")
             .to_path_buf();
         let mut cargo = Command::new(env!("CARGO"));
+        // Cargo gives the test process its package's variables
+        // (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`...). Some build scripts
+        // (ring's) track them, so inheriting them would make this build and
+        // the next `cargo test` rebuild each other's dependencies every time.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let configures_cargo = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL"].contains(&key.as_ref())
+                || ["CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_REGISTRIES_", "CARGO_NET_", "CARGO_HTTP_", "CARGO_TERM_"]
+                    .iter()
+                    .any(|prefix| key.starts_with(prefix));
+            if (key.starts_with("CARGO_") && !configures_cargo) || key == "OUT_DIR" {
+                cargo.env_remove(key.as_ref());
+            }
+        }
         cargo
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["build", "--quiet", "-p", "platform-bootstrap", "--bin", "platform"]);

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use platform_adapter_http::{BlogDeps, JobsDeps, ModuleRoutes, SecurityDeps, blog_routes, jobs_routes, security_routes};
+use platform_adapter_http::{
+    BlogDeps, JobsDeps, ModuleRoutes, SecurityDeps, blog_routes, jobs_routes, security_routes,
+};
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
 use platform_ports::events::EventBus;

@@ -154,7 +154,13 @@ async fn worker(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode
 fn telemetry(
     loaded: &config::LoadedConfig,
     starting: &'static str,
-) -> Result<(Option<platform_adapter_telemetry::OtlpTracing>, Option<logging::LogGuard>), ExitCode> {
+) -> Result<
+    (
+        Option<platform_adapter_telemetry::OtlpTracing>,
+        Option<logging::LogGuard>,
+    ),
+    ExitCode,
+> {
     let traces = compose::telemetry::traces(&loaded.settings).map_err(|err| {
         eprintln!("configuration error: {err:#}");
         ExitCode::from(CONFIG_ERROR)

@@ -61,16 +61,28 @@ pub fn platform_binary() -> &'static Path {
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
             let configures_cargo = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL"].contains(&key.as_ref())
-                || ["CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_REGISTRIES_", "CARGO_NET_", "CARGO_HTTP_", "CARGO_TERM_"]
-                    .iter()
-                    .any(|prefix| key.starts_with(prefix));
+                || [
+                    "CARGO_BUILD_",
+                    "CARGO_PROFILE_",
+                    "CARGO_REGISTRIES_",
+                    "CARGO_NET_",
+                    "CARGO_HTTP_",
+                    "CARGO_TERM_",
+                ]
+                .iter()
+                .any(|prefix| key.starts_with(prefix));
             if (key.starts_with("CARGO_") && !configures_cargo) || key == "OUT_DIR" {
                 cargo.env_remove(key.as_ref());
             }
         }
-        cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "-p", "platform-bootstrap", "--bin", "platform"]);
+        cargo.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "--quiet",
+            "-p",
+            "platform-bootstrap",
+            "--bin",
+            "platform",
+        ]);
         if profile_dir.file_name().is_some_and(|name| name == "release") {
             cargo.arg("--release");
         }
@@ -222,7 +234,11 @@ impl PlatformProcess {
                 self.drain();
                 return status;
             }
-            assert!(Instant::now() < deadline, "still running after {within:?}: {:#?}", self.drain());
+            assert!(
+                Instant::now() < deadline,
+                "still running after {within:?}: {:#?}",
+                self.drain()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -37,9 +37,13 @@ async fn scheduled(app: &TestApp, n: usize) -> Vec<String> {
 async fn member(app: &TestApp, admin: &str, email: &str, permissions: &[&str]) -> String {
     let user = app.register(email, PASSWORD).await.unwrap();
     let role = expect_json(
-        app.post_as(admin, "roles", &json!({"name": email.replace(['@', '.'], "-"), "permissions": permissions}))
-            .await
-            .unwrap(),
+        app.post_as(
+            admin,
+            "roles",
+            &json!({"name": email.replace(['@', '.'], "-"), "permissions": permissions}),
+        )
+        .await
+        .unwrap(),
         201,
     )
     .await
@@ -61,9 +65,14 @@ async fn post(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
 }
 
 async fn task(app: &TestApp, token: &str, id: &str) -> Value {
-    expect_json(app.get_as(token, &format!("jobs/queues/{QUEUE}/tasks/{id}")).await.unwrap(), 200)
-        .await
-        .unwrap()
+    expect_json(
+        app.get_as(token, &format!("jobs/queues/{QUEUE}/tasks/{id}"))
+            .await
+            .unwrap(),
+        200,
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -72,26 +81,50 @@ async fn queues_and_their_tasks_are_listed_paged_and_shown() {
     let admin = app.admin_token().await.unwrap();
     let ids = scheduled(&app, 3).await;
 
-    let queues = expect_json(app.get_as(&admin, "jobs/queues").await.unwrap(), 200).await.unwrap();
-    let ours = queues["items"].as_array().unwrap().iter().find(|q| q["queue"] == QUEUE).unwrap();
-    assert_eq!((ours["scheduled"].as_u64(), ours["pending"].as_u64()), (Some(3), Some(0)));
+    let queues = expect_json(app.get_as(&admin, "jobs/queues").await.unwrap(), 200)
+        .await
+        .unwrap();
+    let ours = queues["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["queue"] == QUEUE)
+        .unwrap();
+    assert_eq!(
+        (ours["scheduled"].as_u64(), ours["pending"].as_u64()),
+        (Some(3), Some(0))
+    );
     assert!(queues["next_cursor"].is_null());
     let queue = expect_json(app.get_as(&admin, &format!("jobs/queues/{QUEUE}")).await.unwrap(), 200)
         .await
         .unwrap();
-    assert_eq!((queue["size"].as_u64(), queue["paused"].as_bool()), (Some(3), Some(false)));
-    for counter in ["processed_today", "failed_today", "processed_total", "failed_total", "latency_ms"] {
+    assert_eq!(
+        (queue["size"].as_u64(), queue["paused"].as_bool()),
+        (Some(3), Some(false))
+    );
+    for counter in [
+        "processed_today",
+        "failed_today",
+        "processed_total",
+        "failed_total",
+        "latency_ms",
+    ] {
         assert!(queue[counter].is_u64(), "{counter} in {queue}");
     }
 
     // Two pages by cursor: every task once.
     let path = format!("jobs/queues/{QUEUE}/tasks?state=scheduled&limit=2");
-    let first = expect_json(app.get_as(&admin, &path).await.unwrap(), 200).await.unwrap();
-    assert_eq!(first["items"].as_array().unwrap().len(), 2);
-    let cursor = first["next_cursor"].as_str().unwrap();
-    let second = expect_json(app.get_as(&admin, &format!("{path}&cursor={cursor}")).await.unwrap(), 200)
+    let first = expect_json(app.get_as(&admin, &path).await.unwrap(), 200)
         .await
         .unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = expect_json(
+        app.get_as(&admin, &format!("{path}&cursor={cursor}")).await.unwrap(),
+        200,
+    )
+    .await
+    .unwrap();
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert!(second["next_cursor"].is_null());
     let mut listed: Vec<String> = first["items"]
@@ -106,9 +139,12 @@ async fn queues_and_their_tasks_are_listed_paged_and_shown() {
     expected.sort();
     assert_eq!(listed, expected);
     // No state means pending: none yet.
-    let pending = expect_json(app.get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks")).await.unwrap(), 200)
-        .await
-        .unwrap();
+    let pending = expect_json(
+        app.get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks")).await.unwrap(),
+        200,
+    )
+    .await
+    .unwrap();
     assert_eq!(pending["items"], json!([]));
 
     // One task, by queue and id, and by id alone (what an enqueuer polls).
@@ -121,9 +157,12 @@ async fn queues_and_their_tasks_are_listed_paged_and_shown() {
     assert!(one["last_error"].is_null() && one["completed_at"].is_null());
     let next = chrono::DateTime::parse_from_rfc3339(one["next_process_at"].as_str().unwrap()).unwrap();
     assert!(next > chrono::Utc::now() + chrono::Duration::minutes(59), "{one}");
-    let by_id = expect_json(app.get_as(&admin, &format!("jobs/tasks/{}", ids[0])).await.unwrap(), 200)
-        .await
-        .unwrap();
+    let by_id = expect_json(
+        app.get_as(&admin, &format!("jobs/tasks/{}", ids[0])).await.unwrap(),
+        200,
+    )
+    .await
+    .unwrap();
     assert_eq!(by_id, one);
 }
 
@@ -146,7 +185,10 @@ async fn operators_run_archive_delete_pause_and_resume_and_each_is_audited() {
         .await
         .unwrap();
     expect(resp, 204).await.unwrap();
-    let gone = app.get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks/{deleted}")).await.unwrap();
+    let gone = app
+        .get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks/{deleted}"))
+        .await
+        .unwrap();
     assert_problem(gone, 404, "task_not_found").await.unwrap();
     let gone = app.get_as(&admin, &format!("jobs/tasks/{deleted}")).await.unwrap();
     assert_problem(gone, 404, "task_not_found").await.unwrap();
@@ -155,7 +197,10 @@ async fn operators_run_archive_delete_pause_and_resume_and_each_is_audited() {
     let resp = post(&app, &admin, &format!("jobs/queues/{QUEUE}/tasks/{run}/run")).await;
     expect(resp, 204).await.unwrap();
     let state = task(&app, &admin, run).await["state"].clone();
-    assert!(["pending", "active", "retry"].contains(&state.as_str().unwrap()), "{state}");
+    assert!(
+        ["pending", "active", "retry"].contains(&state.as_str().unwrap()),
+        "{state}"
+    );
 
     let pause = format!("jobs/queues/{QUEUE}/pause");
     let resume = format!("jobs/queues/{QUEUE}/resume");
@@ -182,9 +227,12 @@ async fn operators_run_archive_delete_pause_and_resume_and_each_is_audited() {
     ] {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let entries = expect_json(app.get_as(&admin, &format!("audit?action={action}")).await.unwrap(), 200)
-                .await
-                .unwrap();
+            let entries = expect_json(
+                app.get_as(&admin, &format!("audit?action={action}")).await.unwrap(),
+                200,
+            )
+            .await
+            .unwrap();
             let items = entries["items"].as_array().unwrap();
             if let Some(entry) = items.first() {
                 assert_eq!(items.len(), 1, "{entries}");
@@ -217,7 +265,10 @@ async fn bad_queues_states_cursors_and_ids_are_problems_with_stable_codes() {
     assert_eq!(problem["errors"][0]["field"], "state");
     for cursor in ["not-a-cursor", "bm90LWEtbnVtYmVy"] {
         let resp = app
-            .get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks?state=scheduled&cursor={cursor}"))
+            .get_as(
+                &admin,
+                &format!("jobs/queues/{QUEUE}/tasks?state=scheduled&cursor={cursor}"),
+            )
             .await
             .unwrap();
         let problem = assert_problem(resp, 400, "invalid_parameter").await.unwrap();
@@ -228,7 +279,10 @@ async fn bad_queues_states_cursors_and_ids_are_problems_with_stable_codes() {
         .await
         .unwrap();
     assert_problem(resp, 400, "invalid_parameter").await.unwrap();
-    let resp = app.get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks/nope")).await.unwrap();
+    let resp = app
+        .get_as(&admin, &format!("jobs/queues/{QUEUE}/tasks/nope"))
+        .await
+        .unwrap();
     assert_problem(resp, 404, "task_not_found").await.unwrap();
     let resp = app.get_as(&admin, "jobs/tasks/nope").await.unwrap();
     assert_problem(resp, 404, "task_not_found").await.unwrap();
@@ -257,15 +311,26 @@ async fn reading_needs_jobs_read_and_acting_needs_jobs_manage() {
     assert_problem(resp, 401, "unauthorized").await.unwrap();
     let resp = app.get_as(&nobody, "jobs/queues").await.unwrap();
     let problem = assert_problem(resp, 403, "forbidden").await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("platform.jobs.read"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("platform.jobs.read"),
+        "{problem}"
+    );
 
-    expect(app.get_as(&reader, "jobs/queues").await.unwrap(), 200).await.unwrap();
-    expect(app.get_as(&reader, &format!("jobs/tasks/{}", ids[0])).await.unwrap(), 200)
+    expect(app.get_as(&reader, "jobs/queues").await.unwrap(), 200)
         .await
         .unwrap();
+    expect(
+        app.get_as(&reader, &format!("jobs/tasks/{}", ids[0])).await.unwrap(),
+        200,
+    )
+    .await
+    .unwrap();
     let resp = post(&app, &reader, &format!("jobs/queues/{QUEUE}/pause")).await;
     let problem = assert_problem(resp, 403, "forbidden").await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("platform.jobs.manage"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("platform.jobs.manage"),
+        "{problem}"
+    );
     let resp = post(&app, &reader, &format!("jobs/queues/{QUEUE}/tasks/{}/archive", ids[0])).await;
     assert_problem(resp, 403, "forbidden").await.unwrap();
 
@@ -274,7 +339,10 @@ async fn reading_needs_jobs_read_and_acting_needs_jobs_manage() {
         .await
         .unwrap();
     let text = permissions.to_string();
-    assert!(text.contains("platform.jobs.read") && text.contains("platform.jobs.manage"), "{text}");
+    assert!(
+        text.contains("platform.jobs.read") && text.contains("platform.jobs.manage"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -289,9 +357,21 @@ async fn the_jobs_api_is_documented_with_its_permissions() {
         ("/api/v1/jobs/queues/{queue}/resume", "post", "platform.jobs.manage"),
         ("/api/v1/jobs/queues/{queue}/tasks", "get", "platform.jobs.read"),
         ("/api/v1/jobs/queues/{queue}/tasks/{id}", "get", "platform.jobs.read"),
-        ("/api/v1/jobs/queues/{queue}/tasks/{id}", "delete", "platform.jobs.manage"),
-        ("/api/v1/jobs/queues/{queue}/tasks/{id}/run", "post", "platform.jobs.manage"),
-        ("/api/v1/jobs/queues/{queue}/tasks/{id}/archive", "post", "platform.jobs.manage"),
+        (
+            "/api/v1/jobs/queues/{queue}/tasks/{id}",
+            "delete",
+            "platform.jobs.manage",
+        ),
+        (
+            "/api/v1/jobs/queues/{queue}/tasks/{id}/run",
+            "post",
+            "platform.jobs.manage",
+        ),
+        (
+            "/api/v1/jobs/queues/{queue}/tasks/{id}/archive",
+            "post",
+            "platform.jobs.manage",
+        ),
         ("/api/v1/jobs/tasks/{id}", "get", "platform.jobs.read"),
     ] {
         let op = &paths[path][method];

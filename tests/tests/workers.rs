@@ -146,14 +146,19 @@ async fn wait_for_state(queue: &RedisQueue, id: &JobId, state: JobState, within:
         if let Some(info) = info.as_ref().filter(|info| info.state == state) {
             return info.clone();
         }
-        assert!(Instant::now() < deadline, "task {id} not {state:?} within {within:?}: {info:?}");
+        assert!(
+            Instant::now() < deadline,
+            "task {id} not {state:?} within {within:?}: {info:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_of_a_killed_worker_is_completed_by_another_after_its_lease() {
-    let Some(db) = RedisDb::lease("kill -9 of a worker").await else { return };
+    let Some(db) = RedisDb::lease("kill -9 of a worker").await else {
+        return;
+    };
     let (twilio, received) = fake_twilio().await;
     let mail = tempfile::tempdir().unwrap();
     let env = worker_env(&db, &twilio, "5s", mail.path());
@@ -184,7 +189,9 @@ async fn a_task_of_a_killed_worker_is_completed_by_another_after_its_lease() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_task_in_hand_finish_within_the_shutdown_timeout() {
-    let Some(db) = RedisDb::lease("SIGTERM during a task").await else { return };
+    let Some(db) = RedisDb::lease("SIGTERM during a task").await else {
+        return;
+    };
     let (twilio, received) = fake_twilio().await;
     let mail = tempfile::tempdir().unwrap();
     let queue = client(&db);
@@ -204,7 +211,9 @@ async fn sigterm_lets_a_task_in_hand_finish_within_the_shutdown_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_gives_back_a_task_that_outlasts_the_shutdown_timeout() {
-    let Some(db) = RedisDb::lease("SIGTERM during a long task").await else { return };
+    let Some(db) = RedisDb::lease("SIGTERM during a long task").await else {
+        return;
+    };
     let (twilio, received) = fake_twilio().await;
     let mail = tempfile::tempdir().unwrap();
     let queue = client(&db);
@@ -241,7 +250,9 @@ fn config_with(extra: &str) -> tempfile::TempDir {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_enqueue_one_task_per_cron_tick() {
-    let Some(db) = RedisDb::lease("cron on two instances").await else { return };
+    let Some(db) = RedisDb::lease("cron on two instances").await else {
+        return;
+    };
     let (twilio, received) = fake_twilio().await;
     let mail = tempfile::tempdir().unwrap();
     let config = config_with(
@@ -328,7 +339,10 @@ async fn the_registration_mail_waits_in_redis_across_a_restart() {
             assert_eq!(mails.len(), 1);
             break;
         }
-        assert!(Instant::now() < deadline, "the queued registration mail was not sent after the restart");
+        assert!(
+            Instant::now() < deadline,
+            "the queued registration mail was not sent after the restart"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     second.stop().await.unwrap();

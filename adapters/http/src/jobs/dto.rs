@@ -192,7 +192,10 @@ mod tests {
         };
         let json = serde_json::to_value(TaskView::from(job.clone())).unwrap();
         assert_eq!(json["payload"]["to"], "a@b.c");
-        assert_eq!((json["type"].as_str(), json["max_retry"].as_u64()), (Some("notify:email"), Some(3)));
+        assert_eq!(
+            (json["type"].as_str(), json["max_retry"].as_u64()),
+            (Some("notify:email"), Some(3))
+        );
         assert_eq!(json["state"], "retry");
         job.payload = vec![0xff, 0x00];
         let json = serde_json::to_value(TaskView::from(job)).unwrap();

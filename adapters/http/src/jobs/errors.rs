@@ -57,12 +57,13 @@ mod tests {
     fn each_error_has_its_status_and_code() {
         let id = JobId::parse("t").unwrap();
         let cases = [
-            (JobAdminError::QueueNotFound("q".into()), StatusCode::NOT_FOUND, "queue_not_found"),
             (
-                JobAdminError::JobNotFound {
-                    queue: "q".into(),
-                    id,
-                },
+                JobAdminError::QueueNotFound("q".into()),
+                StatusCode::NOT_FOUND,
+                "queue_not_found",
+            ),
+            (
+                JobAdminError::JobNotFound { queue: "q".into(), id },
                 StatusCode::NOT_FOUND,
                 "task_not_found",
             ),
@@ -90,7 +91,11 @@ mod tests {
                 StatusCode::CONFLICT,
                 "queue_not_paused",
             ),
-            (JobAdminError::InvalidCursor, StatusCode::BAD_REQUEST, "invalid_parameter"),
+            (
+                JobAdminError::InvalidCursor,
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+            ),
             (
                 JobAdminError::backend("redis down"),
                 StatusCode::SERVICE_UNAVAILABLE,

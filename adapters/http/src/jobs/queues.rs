@@ -29,7 +29,9 @@ use crate::problem::Problem;
 )]
 pub(crate) async fn list(State(deps): State<JobsDeps>) -> Result<AppJson<ListView<QueueView>>, Problem> {
     let queues = deps.admin.queues().await.map_err(errors::admin)?;
-    Ok(AppJson(ListView::all(queues.into_iter().map(QueueView::from).collect())))
+    Ok(AppJson(ListView::all(
+        queues.into_iter().map(QueueView::from).collect(),
+    )))
 }
 
 /// One queue's sizes and counters.
@@ -68,7 +70,11 @@ pub(crate) async fn get(State(deps): State<JobsDeps>, path: PathParams) -> Resul
         (status = 503, response = ServiceUnavailable),
     )
 )]
-pub(crate) async fn pause(State(deps): State<JobsDeps>, Ctx(ctx): Ctx, path: PathParams) -> Result<StatusCode, Problem> {
+pub(crate) async fn pause(
+    State(deps): State<JobsDeps>,
+    Ctx(ctx): Ctx,
+    path: PathParams,
+) -> Result<StatusCode, Problem> {
     let queue = path.parse::<String>("queue")?;
     deps.admin.pause_queue(&queue).await.map_err(errors::admin)?;
     audit(&deps, &ctx, "jobs.queue_paused", &queue, None).await?;

@@ -9,7 +9,9 @@ use crate::extract::{AppJson, Ctx};
 use crate::jobs::dto::{TaskStateView, TaskView};
 use crate::jobs::{JobsDeps, audit, errors};
 use crate::list::ListView;
-use crate::openapi::components::{BadRequest, Conflict, Forbidden, NotFound, PageQuery, ServiceUnavailable, Unauthorized};
+use crate::openapi::components::{
+    BadRequest, Conflict, Forbidden, NotFound, PageQuery, ServiceUnavailable, Unauthorized,
+};
 use crate::params::{PathParams, QueryParams, invalid_parameter};
 use crate::problem::Problem;
 

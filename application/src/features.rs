@@ -1,5 +1,6 @@
 //! The manifests of the platform's modules — events (the outbox), identity
-//! (with authorization and audit), notify (mail delivery) — and the Blog
+//! (with authorization and audit), notify (mail delivery), jobs (the Jobs
+//! API's permissions and mount point) — and the Blog
 //! example feature, each with the reactions it declares.
 
 use std::sync::Arc;
@@ -157,6 +158,23 @@ where
         cron: Vec::new(),
         migrations: &[],
         mount: None,
+    }
+}
+
+/// The Jobs API (`/api/v1/jobs`): queues and tasks as the job queue's
+/// `JobAdmin` port shows them. Its handlers and cron belong to the modules
+/// that own the task types; this module only declares who may look and act.
+pub fn jobs<M>() -> FeatureModule<M> {
+    FeatureModule {
+        name: "jobs",
+        permissions: platform_ports::jobs::permissions::ALL,
+        topic: None,
+        publishes: &[],
+        handles: Vec::new(),
+        jobs: Vec::new(),
+        cron: Vec::new(),
+        migrations: &[],
+        mount: Some("/api/v1/jobs"),
     }
 }
 

@@ -15,7 +15,7 @@ use platform_ports::model::{RequestContext, SecretString};
 use shaku::{HasComponent, ModuleBuilder};
 
 use crate::compose::{self, Built, Parts, Purpose, Served};
-use crate::config::{EventBusDriver, Settings};
+use crate::config::{EventBusDriver, SchedulerDriver, Settings};
 use crate::container::{self, PlatformModule};
 use crate::lifecycle::Lifecycle;
 
@@ -101,50 +101,16 @@ impl Platform {
     async fn assemble(
         settings: Settings,
         options: PlatformOptions,
-        mut parts: Parts,
+        parts: Parts,
         stores: Option<compose::secrets::SecretStores>,
     ) -> anyhow::Result<Self> {
-        let registry = crate::features::registry()?;
-        let (builder, built) = container(&settings, Purpose::Serve).await?;
-        parts.extend(built);
-        let interval = settings.secrets.refresh_interval;
-        if let Some(stores) = stores.filter(|_| !interval.is_zero()) {
-            parts.service(Arc::new(refresh(stores, interval, &parts).await?));
-        }
-        let builder = match options.customize {
-            Some(customize) => customize(builder),
-            None => builder,
-        };
-        let module = Arc::new(builder.build());
-        log_served(&parts.served);
-
+        let routes = options.routes;
+        let core = Core::assemble(&settings, options.customize, parts, stores).await?;
+        let module = core.module;
         let health: Arc<dyn HealthRegistry> = module.resolve();
-        for (name, checker) in &parts.checks {
-            health.register(name, checker.clone());
-        }
-        crate::features::register_reactions(&registry, &module).await?;
-
-        if !settings.admin.email.is_empty() {
-            let users: Arc<dyn UserService> = module.resolve();
-            let admin = users
-                .ensure_admin(
-                    &RequestContext::system("bootstrap"),
-                    &settings.admin.email,
-                    &settings.admin.password,
-                )
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "admin.email: cannot create the bootstrap administrator: {}",
-                        describe(&e)
-                    )
-                })?;
-            tracing::info!(user_id = %admin.id, email = %admin.email, "bootstrap administrator ready");
-        }
-
         let metrics: Arc<dyn Metrics> = module.resolve();
         let authenticator: Arc<dyn Authenticator> = module.resolve();
-        let api = crate::features::routes(&module).merge(options.routes);
+        let api = crate::features::routes(&module).merge(routes);
         let http = http_settings(&settings);
         let deps = OperationalDeps {
             health,
@@ -156,30 +122,13 @@ impl Platform {
         };
         let router = build_router(&deps, &http, [api]);
         let server = HttpServer::bind(&http).await?;
-
-        let mut lifecycle = Lifecycle::new();
-        for service in parts.services {
-            lifecycle.add(service);
-        }
-        // Last to start, first to stop: its final round publishes what the
-        // drained requests committed while the bus is still open.
-        let relay_metrics: Arc<dyn Metrics> = module.resolve();
-        lifecycle.add(Arc::new(
-            OutboxRelay::new(
-                module.resolve(),
-                module.resolve(),
-                module.resolve(),
-                relay_settings(&settings),
-            )
-            .with_metrics(&*relay_metrics),
-        ));
         Ok(Self {
             settings,
             module,
-            lifecycle,
+            lifecycle: core.lifecycle,
             server,
             router,
-            served: parts.served,
+            served: core.served,
         })
     }
 
@@ -219,7 +168,7 @@ impl Platform {
             ),
             Err(err) => tracing::error!(error = %err, "server failed"),
         }
-        self.lifecycle.stop(timeout).await;
+        self.lifecycle.stop(timeout + STOP_GRACE).await;
         tracing::info!("stopped");
         served.map(|_| ()).map_err(Into::into)
     }
@@ -228,6 +177,148 @@ impl Platform {
     #[must_use]
     pub fn errors(&self) -> Arc<dyn ErrorPublisher> {
         self.module.resolve()
+    }
+}
+
+/// What a service gets to stop beyond `server.shutdown_timeout`: the job
+/// workers let tasks in hand run for the whole shutdown timeout, then need
+/// a few Redis round trips to give the unfinished ones back to their
+/// queues. Cutting them at the timeout would leave those tasks to the
+/// recoverer (nothing lost, but they wait for their lease to expire).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What serving and `platform worker` share: the container with every
+/// reaction registered, the background services in start order, and what
+/// serves each port.
+struct Core {
+    module: Arc<PlatformModule>,
+    lifecycle: Lifecycle,
+    served: Vec<Served>,
+}
+
+impl Core {
+    async fn assemble(
+        settings: &Settings,
+        customize: Option<Customize>,
+        mut parts: Parts,
+        stores: Option<compose::secrets::SecretStores>,
+    ) -> anyhow::Result<Self> {
+        let registry = crate::features::registry()?;
+        let (builder, built) = container(settings, Purpose::Serve).await?;
+        parts.extend(built);
+        let interval = settings.secrets.refresh_interval;
+        if let Some(stores) = stores.filter(|_| !interval.is_zero()) {
+            parts.service(Arc::new(refresh(stores, interval, &parts).await?));
+        }
+        let builder = match customize {
+            Some(customize) => customize(builder),
+            None => builder,
+        };
+        let module = Arc::new(builder.build());
+        log_served(&parts.served);
+
+        let health: Arc<dyn HealthRegistry> = module.resolve();
+        for (name, checker) in &parts.checks {
+            health.register(name, checker.clone());
+        }
+        crate::features::register_reactions(&registry, &module).await?;
+
+        if !settings.admin.email.is_empty() {
+            let users: Arc<dyn UserService> = module.resolve();
+            let admin = users
+                .ensure_admin(
+                    &RequestContext::system("bootstrap"),
+                    &settings.admin.email,
+                    &settings.admin.password,
+                )
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "admin.email: cannot create the bootstrap administrator: {}",
+                        describe(&e)
+                    )
+                })?;
+            tracing::info!(user_id = %admin.id, email = %admin.email, "bootstrap administrator ready");
+        }
+
+        let mut lifecycle = Lifecycle::new();
+        for service in parts.services {
+            lifecycle.add(service);
+        }
+        // Last to start, first to stop: its final round publishes what the
+        // drained requests (or finished jobs) committed while the bus is
+        // still open.
+        let relay_metrics: Arc<dyn Metrics> = module.resolve();
+        lifecycle.add(Arc::new(
+            OutboxRelay::new(
+                module.resolve(),
+                module.resolve(),
+                module.resolve(),
+                relay_settings(settings),
+            )
+            .with_metrics(&*relay_metrics),
+        ));
+        Ok(Self {
+            module,
+            lifecycle,
+            served: parts.served,
+        })
+    }
+}
+
+/// The platform without the HTTP server (`platform worker`): job workers,
+/// cron and the other background services. Only meaningful with a shared
+/// queue (`scheduler.driver: redis`).
+pub struct Worker {
+    settings: Settings,
+    core: Core,
+}
+
+impl Worker {
+    /// Builds the workers the configuration describes, whatever
+    /// `scheduler.workers` says (it only decides whether `serve` runs them).
+    ///
+    /// # Errors
+    /// When the queue is the in-memory one (nothing to share with the
+    /// serving instances), or an adapter cannot be built.
+    pub async fn build_with_secrets(
+        mut settings: Settings,
+        secrets: Built<compose::secrets::SecretPort>,
+        traces: Option<platform_adapter_telemetry::OtlpTracing>,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            settings.scheduler.driver == SchedulerDriver::Redis,
+            "scheduler.driver: `platform worker` needs a shared queue (redis); the in-memory queue is worked by `platform serve` itself"
+        );
+        settings.scheduler.workers = true;
+        let mut parts = secrets.parts;
+        if let Some(traces) = traces {
+            parts.services.insert(0, Arc::new(traces));
+        }
+        let core = Core::assemble(&settings, None, parts, Some(secrets.ports)).await?;
+        Ok(Self { settings, core })
+    }
+
+    /// Starts the background services, runs until `shutdown` resolves, then
+    /// stops them in reverse order: the workers stop fetching, let tasks in
+    /// hand finish for up to `server.shutdown_timeout` and give the rest back.
+    ///
+    /// # Errors
+    /// When a service fails to start.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let timeout = self.settings.server.shutdown_timeout;
+        self.core.lifecycle.start(timeout).await?;
+        tracing::info!(services = ?self.core.lifecycle.names(), "worker running");
+        shutdown.await;
+        self.core.lifecycle.stop(timeout + STOP_GRACE).await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Which adapter serves each port, as built.
+    #[must_use]
+    pub fn served(&self) -> &[Served] {
+        &self.core.served
     }
 }
 

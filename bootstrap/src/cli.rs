@@ -27,8 +27,13 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the HTTP server (the default).
+    /// Start the HTTP server (the default), with the job workers and cron
+    /// unless `scheduler.workers` is false.
     Serve,
+    /// Run the job workers and cron without the HTTP server (needs
+    /// `scheduler.driver: redis`). SIGTERM stops fetching, lets tasks in hand
+    /// finish for up to `server.shutdown_timeout` and gives the rest back.
+    Worker,
     /// Manage administrators.
     Admin {
         /// What to do.

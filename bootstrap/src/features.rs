@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use platform_adapter_http::{
-    BlogDeps, ModuleRoutes, SecurityDeps, WebhookDeps, blog_routes, security_routes, webhook_routes,
+    BlogDeps, JobsDeps, ModuleRoutes, SecurityDeps, WebhookDeps, blog_routes, jobs_routes, security_routes,
+    webhook_routes,
 };
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
@@ -25,6 +26,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
         (features::events(), None),
         (features::identity(), Some(identity_routes)),
         (features::notify(), None),
+        (features::jobs(), Some(jobs)),
         (features::blog(), Some(blog)),
         (features::webhooks(), Some(webhooks)),
     ]
@@ -41,6 +43,18 @@ fn identity_routes(m: &PlatformModule, mount: &str) -> ModuleRoutes {
             tokens: m.resolve(),
             limiter: m.resolve(),
             api_keys: m.resolve(),
+        },
+        mount,
+    )
+}
+
+fn jobs(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    jobs_routes(
+        JobsDeps {
+            admin: m.resolve(),
+            queue: m.resolve(),
+            auditor: m.resolve(),
+            authorizer: m.resolve(),
         },
         mount,
     )

@@ -1,4 +1,4 @@
-//! The `platform` binary: `serve` (default) and `config check`.
+//! The `platform` binary: `serve` (default), `worker`, `migrate`, `admin create` and `config check`.
 
 use std::process::ExitCode;
 
@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
             action: ConfigAction::Check,
         } => config_check(&loaded, secrets).await,
         Command::Serve => serve(loaded, secrets).await,
+        Command::Worker => worker(loaded, secrets).await,
         Command::Migrate { action } => migrate(&loaded, action).await,
         Command::Admin {
             action: AdminAction::Create {
@@ -99,25 +100,10 @@ async fn config_check(loaded: &config::LoadedConfig, secrets: SecretSource) -> E
 }
 
 async fn serve(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode {
-    let traces = match compose::telemetry::traces(&loaded.settings) {
-        Ok(traces) => traces,
-        Err(err) => {
-            eprintln!("configuration error: {err:#}");
-            return ExitCode::from(CONFIG_ERROR);
-        }
+    let (traces, _guard) = match telemetry(&loaded, "starting platform") {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let _guard = match logging::init(&loaded.settings.logging, traces.as_ref()) {
-        Ok(guard) => guard,
-        Err(err) => {
-            eprintln!("configuration error: {err:#}");
-            return ExitCode::from(CONFIG_ERROR);
-        }
-    };
-    tracing::info!(
-        environment = loaded.settings.environment.as_str(),
-        config_dir = %config::display_dir(loaded.config_dir.as_deref()),
-        "starting platform"
-    );
     let platform = match app::Platform::build_with_secrets(loaded.settings, secrets, traces).await {
         Ok(platform) => platform,
         Err(err) => {
@@ -133,6 +119,62 @@ async fn serve(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode 
             ExitCode::FAILURE
         }
     }
+}
+
+/// `platform worker`: the job workers and cron, no HTTP server.
+async fn worker(loaded: config::LoadedConfig, secrets: SecretSource) -> ExitCode {
+    if loaded.settings.scheduler.driver != config::SchedulerDriver::Redis {
+        eprintln!(
+            "configuration error: scheduler.driver is memory: its jobs live in the serving process; `platform worker` needs scheduler.driver: redis"
+        );
+        return ExitCode::from(CONFIG_ERROR);
+    }
+    let (traces, _guard) = match telemetry(&loaded, "starting platform worker") {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let worker = match app::Worker::build_with_secrets(loaded.settings, secrets, traces).await {
+        Ok(worker) => worker,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "start-up failed");
+            eprintln!("start-up failed: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match worker.run_until(app::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "worker failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Trace export and logging, then the start-up line.
+fn telemetry(
+    loaded: &config::LoadedConfig,
+    starting: &'static str,
+) -> Result<
+    (
+        Option<platform_adapter_telemetry::OtlpTracing>,
+        Option<logging::LogGuard>,
+    ),
+    ExitCode,
+> {
+    let traces = compose::telemetry::traces(&loaded.settings).map_err(|err| {
+        eprintln!("configuration error: {err:#}");
+        ExitCode::from(CONFIG_ERROR)
+    })?;
+    let guard = logging::init(&loaded.settings.logging, traces.as_ref()).map_err(|err| {
+        eprintln!("configuration error: {err:#}");
+        ExitCode::from(CONFIG_ERROR)
+    })?;
+    tracing::info!(
+        environment = loaded.settings.environment.as_str(),
+        config_dir = %config::display_dir(loaded.config_dir.as_deref()),
+        "{starting}"
+    );
+    Ok((traces, guard))
 }
 
 async fn admin_create(loaded: &config::LoadedConfig, email: &str) -> ExitCode {

@@ -109,3 +109,13 @@ fn config_check_prints_redacted_configuration() {
     assert_eq!(doc["health"]["disk"]["status"], "up");
     assert!(!stdout.contains("hunter2") && !stdout.contains("test-only-jwt-secret"));
 }
+
+#[test]
+fn worker_needs_a_shared_queue() {
+    // The in-memory queue lives in the serving process: a separate worker
+    // would work nothing, so it is refused as a configuration error.
+    let out = platform().arg("worker").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scheduler.driver"), "{stderr}");
+}

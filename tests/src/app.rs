@@ -63,6 +63,17 @@ impl TestApp {
         Self::start(other.settings.clone(), PlatformOptions::default(), Isolation::none()).await
     }
 
+    /// Like [`TestApp::spawn_sharing`], with `change` applied to the shared
+    /// settings first (a restart with `scheduler.workers` turned on).
+    ///
+    /// # Errors
+    /// When the platform cannot be built.
+    pub async fn spawn_sharing_with(other: &TestApp, change: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        let mut settings = other.settings.clone();
+        change(&mut settings);
+        Self::start(settings, PlatformOptions::default(), Isolation::none()).await
+    }
+
     /// Starts a platform built from `settings` and `options`.
     ///
     /// `mail.file.dir` and `blob.local.root` are replaced by fresh temporary

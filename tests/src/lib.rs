@@ -18,6 +18,7 @@ mod app;
 mod isolation;
 pub mod jwt;
 mod mail;
+pub mod process;
 mod queue_db;
 
 use std::collections::HashMap;

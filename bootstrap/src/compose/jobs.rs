@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use platform_adapter_memory::{MemoryJobQueue, MemoryJobQueueSettings, MemoryScheduler};
-use platform_adapter_redis_queue::{RedisQueue, RedisQueueSettings};
-use platform_ports::jobs::{JobAdmin, JobQueue, PeriodicTask, Scheduler};
+use platform_adapter_redis_queue::{QueueTimings, RedisQueue, RedisQueueSettings};
+use platform_ports::jobs::{JobAdmin, JobQueue, PeriodicTask, RetryDelay, Scheduler};
 
 use super::{Built, Parts, serve};
 use crate::config::{SchedulerDriver, Settings};
@@ -36,6 +36,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built<JobPorts>> {
                 concurrency: s.concurrency,
                 shutdown_timeout: settings.server.shutdown_timeout,
                 default_retention: s.default_retention,
+                retry_delay: s.timings.retry_delay.map_or_else(RetryDelay::asynq, RetryDelay::fixed),
                 ..MemoryJobQueueSettings::default()
             });
             let scheduler = MemoryScheduler::with_queue(Arc::new(queue.clone()));
@@ -64,6 +65,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built<JobPorts>> {
                 shutdown_timeout: settings.server.shutdown_timeout,
                 cron_queue: s.cron_queue.clone(),
                 cron_retention: s.cron_retention,
+                retry_delay: s.timings.retry_delay.map_or_else(RetryDelay::asynq, RetryDelay::fixed),
+                timings: QueueTimings {
+                    lease: s.timings.lease,
+                    heartbeat_interval: s.timings.heartbeat_interval,
+                    recover_interval: s.timings.recover_interval,
+                    recover_grace: s.timings.recover_grace,
+                    forward_interval: s.timings.forward_interval,
+                    janitor_interval: s.timings.janitor_interval,
+                    task_check_interval: s.timings.task_check_interval,
+                    scheduler_heartbeat: s.timings.scheduler_heartbeat,
+                },
                 ..RedisQueueSettings::default()
             })
             .map_err(|e| anyhow::anyhow!("scheduler: {e}"))?;

@@ -471,6 +471,43 @@ pub struct SchedulerSettings {
     pub cron_retention: Duration,
     /// Periodic tasks declared in configuration.
     pub cron: Vec<CronTaskConfig>,
+    /// The Redis queue's lease and background loop intervals (asynq's by default).
+    pub timings: SchedulerTimings,
+}
+
+/// `scheduler.timings.*`: asynq's values by default. Shorter ones make a
+/// crashed worker's tasks come back sooner at the cost of more Redis
+/// traffic; the process tests use them to see recoveries in seconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchedulerTimings {
+    /// How long a dequeued task is leased; extended while it runs (at least 1s).
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// How often leases are extended and the server state written (shorter than the lease).
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// How often expired leases are looked for.
+    #[serde(with = "humantime_serde")]
+    pub recover_interval: Duration,
+    /// How long past its end a lease must be before its task is taken back.
+    #[serde(with = "humantime_serde")]
+    pub recover_grace: Duration,
+    /// How often due scheduled and retry tasks are made pending.
+    #[serde(with = "humantime_serde")]
+    pub forward_interval: Duration,
+    /// How often completed tasks past their retention are deleted.
+    #[serde(with = "humantime_serde")]
+    pub janitor_interval: Duration,
+    /// How long an idle worker waits before looking at the queues again.
+    #[serde(with = "humantime_serde")]
+    pub task_check_interval: Duration,
+    /// How often the cron scheduler writes its entries for asynqmon.
+    #[serde(with = "humantime_serde")]
+    pub scheduler_heartbeat: Duration,
+    /// The same wait before every retry; absent (`~`): asynq's
+    /// `n⁴ + 15 + rand(0..30)·(n+1)` seconds.
+    #[serde(with = "humantime_serde", default)]
+    pub retry_delay: Option<Duration>,
 }
 
 /// One `scheduler.cron` entry: enqueue `task_type` with `payload` on `spec`.

@@ -218,6 +218,26 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
         "scheduler.queues",
         "needs at least one queue, each with a weight of at least 1",
     );
+    let t = &s.scheduler.timings;
+    e.check(
+        t.lease >= Duration::from_secs(1),
+        "scheduler.timings.lease",
+        "must be at least 1s (asynq stores leases in seconds)",
+    );
+    e.check(
+        !t.heartbeat_interval.is_zero() && t.heartbeat_interval < t.lease,
+        "scheduler.timings.heartbeat_interval",
+        "must be positive and shorter than scheduler.timings.lease",
+    );
+    for (key, interval) in [
+        ("scheduler.timings.recover_interval", t.recover_interval),
+        ("scheduler.timings.forward_interval", t.forward_interval),
+        ("scheduler.timings.janitor_interval", t.janitor_interval),
+        ("scheduler.timings.task_check_interval", t.task_check_interval),
+        ("scheduler.timings.scheduler_heartbeat", t.scheduler_heartbeat),
+    ] {
+        e.check(!interval.is_zero(), key, "must be positive");
+    }
     for (i, cron) in s.scheduler.cron.iter().enumerate() {
         e.check(
             !cron.name.is_empty() && !cron.spec.is_empty() && !cron.task_type.is_empty(),

@@ -5,6 +5,7 @@
 mod admin;
 mod id;
 mod job;
+pub mod permissions;
 mod queue;
 
 pub use admin::*;

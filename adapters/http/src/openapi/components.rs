@@ -54,12 +54,13 @@ problem_responses! {
         names it); `email_not_verified` when login needs a verified email.";
     /// 404.
     NotFound = "`not_found`: no such resource in the caller's tenant (also what another \
-        tenant's resources look like).";
+        tenant's resources look like); the Jobs API answers `queue_not_found` or `task_not_found`.";
     /// 409.
     Conflict = "`conflict`, `email_taken`, `role_name_taken`, `last_admin` (the change would \
         leave the tenant without a user whose roles grant `identity.role.assign` and \
         `identity.role.update`) or `invalid_transition` (the workflow does not allow the move; \
-        the detail says from and to which status).";
+        the detail says from and to which status); the Jobs API answers `task_state_conflict`, \
+        `queue_already_paused` or `queue_not_paused`.";
     /// 422.
     Unprocessable = "`validation_failed`: well-formed but invalid (a body that is not a JSON \
         object, a field out of its rules, a `cursor` this list did not return); `errors` names \

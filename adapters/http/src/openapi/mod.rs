@@ -64,6 +64,7 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
         (name = "audit", description = "The tenant's audit trail."),
         (name = "blog", description = "Blog posts and their publishing workflow (draft → published → archived → draft)."),
         (name = "webhooks", description = "Signed deliveries of the tenant's events (Standard Webhooks), with retries and a delivery log."),
+        (name = "jobs", description = "The job queue: queues, their tasks by state, a task's status by id, and operator actions."),
     )
 )]
 struct RootApi;

@@ -15,17 +15,19 @@ use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
 use platform_core::blog::BlogManager;
 use platform_core::clock::{SystemClock, UuidV7Generator};
+use platform_core::files::FilesManager;
 use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
 use platform_core::notify::{NotifyChannels, TemplateNotifier, TemplateNotifierParameters};
 use platform_core::ratelimit::CacheRateLimiter;
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{OpaqueTokens, RefreshTokenStore, TokenCodec, VerificationTokenStore};
-use platform_ports::blob::BlobStore;
+use platform_ports::blob::{BlobStore, SignedUrlVerifier};
 use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::cache::Cache;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::events::{EventBus, Outbox, ProcessedEvents};
+use platform_ports::files::FileRepository;
 use platform_ports::identity::{PasswordHasher, RoleRepository, UserRepository};
 use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
@@ -88,6 +90,8 @@ module! {
             Slot<dyn JobAdmin>,
             Slot<dyn Scheduler>,
             Slot<dyn BlobStore>,
+            Slot<dyn SignedUrlVerifier>,
+            Slot<dyn FileRepository>,
             Slot<dyn Mailer>,
             Slot<dyn NotifyChannels>,
             Slot<dyn Metrics>,
@@ -108,6 +112,7 @@ module! {
             RbacAuthorizer,
             CacheRateLimiter,
             BlogManager,
+            FilesManager,
             // The application's settings its reactions read.
             EventRetentionPolicy,
         ],
@@ -155,7 +160,9 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, jobs.queue);
     b = fill(b, jobs.admin);
     b = fill(b, jobs.scheduler);
-    b = fill(b, blob);
+    b = fill(b, blob.store);
+    b = fill(b, blob.verifier);
+    b = fill(b, p.files);
     b = fill(b, notify.mailer);
     b = b.with_component_parameters::<TemplateNotifier>(TemplateNotifierParameters {
         templates: notify.channels.templates.clone(),

@@ -3,6 +3,7 @@
 
 use platform_core::auth::{AuthService, AuthServiceParameters, AuthSettings};
 use platform_core::authz::{CachedPermissionResolver, CachedPermissionResolverParameters, PermissionCacheSettings};
+use platform_core::files::{FilesManager, FilesManagerParameters, FilesSettings};
 use platform_core::health::{CompositeHealthRegistry, CompositeHealthRegistryParameters};
 use platform_core::identity::{
     IdentitySettings, PermissionCatalog, RoleManager, RoleManagerParameters, UserManager, UserManagerParameters,
@@ -28,7 +29,8 @@ pub(crate) fn configure(
         .with_component_parameters::<RoleManager>(role_manager_params(&catalog))
         .with_component_parameters::<AuthService>(auth_params(s))
         .with_component_parameters::<CachedPermissionResolver>(permission_cache_params(s))
-        .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s)))
+        .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s))
+        .with_component_parameters::<FilesManager>(files_params(s)))
 }
 
 fn health_params(s: &Settings) -> CompositeHealthRegistryParameters {
@@ -81,6 +83,16 @@ fn permission_cache_params(s: &Settings) -> CachedPermissionResolverParameters {
         settings: PermissionCacheSettings {
             enabled: s.cache.enabled,
             ttl: s.cache.ttl,
+        },
+    }
+}
+
+fn files_params(s: &Settings) -> FilesManagerParameters {
+    FilesManagerParameters {
+        settings: FilesSettings {
+            max_upload_bytes: s.blob.max_upload_bytes,
+            allowed_content_types: s.blob.allowed_content_types.clone(),
+            signed_url_ttl: s.blob.signed_url_ttl,
         },
     }
 }

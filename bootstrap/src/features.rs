@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use platform_adapter_http::{BlogDeps, ModuleRoutes, SecurityDeps, blog_routes, security_routes};
+use platform_adapter_http::{
+    BlogDeps, FilesDeps, ModuleRoutes, SecurityDeps, blog_routes, files_routes, security_routes,
+};
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
 use platform_ports::events::EventBus;
@@ -23,6 +25,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
         (features::events(), None),
         (features::identity(), Some(identity_routes)),
         (features::notify(), None),
+        (features::files(), Some(files)),
         (features::blog(), Some(blog)),
     ]
 }
@@ -37,6 +40,17 @@ fn identity_routes(m: &PlatformModule, mount: &str) -> ModuleRoutes {
             auditor: m.resolve(),
             tokens: m.resolve(),
             limiter: m.resolve(),
+        },
+        mount,
+    )
+}
+
+fn files(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    files_routes(
+        FilesDeps {
+            files: m.resolve(),
+            verifier: m.resolve(),
+            authorizer: m.resolve(),
         },
         mount,
     )

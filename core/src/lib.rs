@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod blog;
+pub mod files;
 pub mod identity;
 pub mod notify;
 

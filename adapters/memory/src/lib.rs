@@ -5,6 +5,7 @@
 mod store;
 
 mod audit;
+mod files;
 mod outbox;
 mod posts;
 mod processed;
@@ -21,6 +22,7 @@ mod scheduler;
 pub use audit::MemoryAuditStore;
 pub use bus::{InProcessBusSettings, InProcessEventBus, InProcessEventBusParameters};
 pub use cache::MemoryCache;
+pub use files::MemoryFileRepository;
 pub use jobs::{MemoryJobQueue, MemoryJobQueueParameters, MemoryJobQueueSettings};
 pub use outbox::MemoryOutbox;
 pub use posts::MemoryPostRepository;

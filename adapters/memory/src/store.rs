@@ -21,6 +21,7 @@ use shaku::Component;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::audit::AuditLog;
+use crate::files::FileTable;
 use crate::outbox::OutboxQueue;
 use crate::posts::PostTable;
 use crate::processed::ProcessedTable;
@@ -42,6 +43,7 @@ pub(crate) struct Tables {
     pub(crate) posts: PostTable,
     pub(crate) processed: ProcessedTable,
     pub(crate) author_stats: AuthorStatsTable,
+    pub(crate) files: FileTable,
 }
 
 /// Logs that are also written outside units of work (the outbox relay,

@@ -15,6 +15,7 @@
 mod cursor;
 mod database;
 mod error;
+mod files;
 mod settings;
 mod stats;
 mod telemetry;
@@ -31,6 +32,7 @@ mod users;
 
 pub use audit::PgAuditStore;
 pub use database::{MigrationState, MigrationStatus, PgDatabase, PgError};
+pub use files::PgFileRepository;
 pub use health::PgHealthChecker;
 pub use outbox::PgOutbox;
 pub use posts::PgPostRepository;

@@ -133,7 +133,7 @@ impl FileRepository for PgFileRepository {
         self.db
             .run(
                 "files.key_in_use",
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)")
+                sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)")
                     .bind(key.as_str())
                     .fetch_one(self.db.pool()),
             )

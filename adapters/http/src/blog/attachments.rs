@@ -90,7 +90,7 @@ pub(crate) async fn cover(
 
 async fn store(
     deps: BlogDeps,
-    ctx: platform_ports::model::RequestContext,
+    ctx: std::sync::Arc<platform_ports::model::RequestContext>,
     path: PathParams,
     query: QueryParams,
     request: Request,

@@ -79,6 +79,7 @@ pub(crate) struct PostView {
     published_at: Option<DateTime<Utc>>,
     /// The cover image (`GET /posts/{id}` only; `null` when it has none).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<FileView>)]
     cover: Option<Option<FileView>>,
     /// The attached files, oldest first (`GET /posts/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -7,20 +7,20 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, LOCATION};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use platform_ports::files::Download;
 use platform_ports::model::FileId;
 
 use crate::extract::{AppJson, Ctx};
 use crate::files::dto::{FileView, SignedUrlView};
-use crate::files::{FilesDeps, errors, upload};
+use crate::files::{FilesDeps, errors};
 use crate::module::Mount;
 use crate::openapi::components::{BadRequest, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable};
 use crate::params::{PathParams, QueryParams, invalid_parameter};
 use crate::problem::Problem;
 
 /// The header carrying a download's SHA-256 (lowercase hex).
-pub(crate) const CHECKSUM_HEADER: HeaderName = HeaderName::from_static("x-checksum-sha256");
+pub(crate) const CHECKSUM_HEADER: &str = "x-checksum-sha256";
 
 /// Uploads a file.
 ///
@@ -55,7 +55,7 @@ pub(crate) async fn upload(
     query: QueryParams,
     request: Request,
 ) -> Result<Response, Problem> {
-    let upload = upload::read(request, query.text("filename")?, None).await?;
+    let upload = crate::files::upload::read(request, query.text("filename")?, None).await?;
     let file = deps.files.upload(&ctx, upload).await.map_err(errors::files)?;
     let location = mount.path(format_args!("/files/{}", file.id));
     Ok((

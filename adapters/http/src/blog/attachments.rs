@@ -12,7 +12,10 @@ use platform_ports::model::PostId;
 use crate::blog::{BlogDeps, errors};
 use crate::extract::{AppJson, Ctx};
 use crate::files::{FileView, upload};
-use crate::openapi::components::{BadRequest, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable};
+use crate::openapi::components::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::params::{PathParams, QueryParams};
 use crate::problem::Problem;
 
@@ -38,8 +41,8 @@ use crate::problem::Problem;
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 413, description = "`payload_too_large`: over `blob.max_upload_bytes`."),
-        (status = 415, description = "`unsupported_media_type`: not in `blob.allowed_content_types`."),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     )
@@ -72,8 +75,8 @@ pub(crate) async fn attach(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 413, description = "`payload_too_large`: over `blob.max_upload_bytes`."),
-        (status = 415, description = "`unsupported_media_type`: not an image, or not allowed."),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     )

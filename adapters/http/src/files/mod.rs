@@ -55,6 +55,6 @@ pub fn files_routes(deps: FilesDeps, mount: &str) -> ModuleRoutes {
         .route(routes!(routes::signed_url), needs(perm::FILE_READ))
         .route(routes!(routes::delete), needs(perm::FILE_DELETE))
         // The signature is the credential: no token.
-        .route(routes!(signed::download), Access::Public)
+        .route(routes!(signed::download_signed), Access::Public)
         .with_state(deps)
 }

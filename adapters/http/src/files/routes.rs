@@ -15,7 +15,10 @@ use crate::extract::{AppJson, Ctx};
 use crate::files::dto::{FileView, SignedUrlView};
 use crate::files::{FilesDeps, errors};
 use crate::module::Mount;
-use crate::openapi::components::{BadRequest, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable};
+use crate::openapi::components::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::params::{PathParams, QueryParams, invalid_parameter};
 use crate::problem::Problem;
 
@@ -42,8 +45,8 @@ pub(crate) const CHECKSUM_HEADER: &str = "x-checksum-sha256";
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 413, description = "`payload_too_large`: over `blob.max_upload_bytes`."),
-        (status = 415, description = "`unsupported_media_type`: not in `blob.allowed_content_types`."),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     )

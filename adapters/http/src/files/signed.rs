@@ -10,6 +10,7 @@ use platform_ports::blob::SignedAccess;
 
 use crate::files::routes::streamed;
 use crate::files::{FilesDeps, errors};
+use crate::openapi::components::{BadRequest, NotFound, SignedUrlRefused};
 use crate::params::{PathParams, QueryParams};
 use crate::problem::Problem;
 
@@ -29,11 +30,12 @@ use crate::problem::Problem;
     ),
     responses(
         (status = 200, description = "The bytes.", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, description = "`invalid_signature`, `signed_url_expired` or `signed_url_unavailable`."),
-        (status = 404, description = "`not_found`: the blob is gone."),
+        (status = 400, response = BadRequest),
+        (status = 403, response = SignedUrlRefused),
+        (status = 404, response = NotFound),
     )
 )]
-pub(crate) async fn download(
+pub(crate) async fn download_signed(
     State(deps): State<FilesDeps>,
     path: PathParams,
     query: QueryParams,

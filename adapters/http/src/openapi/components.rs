@@ -57,6 +57,15 @@ problem_responses! {
     /// 409.
     Conflict = "`conflict`, `email_taken`, `role_name_taken` or `invalid_transition` (the \
         workflow does not allow the move; the detail says from and to which status).";
+    /// 413.
+    PayloadTooLarge = "`payload_too_large`: the upload is larger than `blob.max_upload_bytes` \
+        (refused as soon as the streamed body passes it; nothing is stored).";
+    /// 415.
+    UnsupportedMediaType = "`unsupported_media_type`: no `Content-Type`, or one outside \
+        `blob.allowed_content_types` (a cover must also be an `image/*`).";
+    /// 403 on a signed URL.
+    SignedUrlRefused = "`invalid_signature` (any part of the URL was changed), \
+        `signed_url_expired` or `signed_url_unavailable` (no signing key, or the store signs its own URLs).";
     /// 422.
     Unprocessable = "`validation_failed`: well-formed but invalid; `errors` names each field \
         with a stable code.";

@@ -50,6 +50,9 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
             components::NotFound,
             components::Conflict,
             components::Unprocessable,
+            components::PayloadTooLarge,
+            components::UnsupportedMediaType,
+            components::SignedUrlRefused,
             components::TooManyRequests,
             components::InternalError,
             components::ServiceUnavailable,
@@ -61,6 +64,7 @@ const DOCS_POLICY: HeaderValue = HeaderValue::from_static(
         (name = "users", description = "The caller's profile and user administration."),
         (name = "roles", description = "Roles, their permissions and assignments."),
         (name = "audit", description = "The tenant's audit trail."),
+        (name = "files", description = "Uploads over the blob store, their metadata, downloads and signed URLs."),
         (name = "blog", description = "Blog posts and their publishing workflow (draft → published → archived → draft)."),
     )
 )]

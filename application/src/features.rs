@@ -1,11 +1,13 @@
 //! The manifests of the platform's modules — events (the outbox), identity
 //! (with authorization and audit), notify (mail delivery), jobs (the Jobs
-//! API's permissions and mount point) — and the Blog
+//! API's permissions and mount point), files (uploads over the blob store)
+//! — and the Blog
 //! example feature, each with the reactions it declares.
 
 use std::sync::Arc;
 
 use platform_core::blog;
+use platform_core::files::OrphanSweep;
 use platform_core::identity::events as identity_events;
 use platform_core::notify::{
     DisabledChannel, MAIL_TASK_TYPE, MailJobHandler, NotifyChannels, PUSH_TASK_TYPE, PushJobHandler, SMS_TASK_TYPE,
@@ -16,9 +18,11 @@ use platform_core::support::IDENTITY_TOPIC;
 use platform_core::webhooks::{WEBHOOK_TASK_TYPE, WebhookDeliveryJob, WebhookFanout, WebhookRetry};
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::authz::PermissionResolver;
+use platform_ports::blob::BlobStore;
 use platform_ports::blog::AuthorStats;
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::{EventHandler, Outbox, ProcessedEvents};
+use platform_ports::files::FileRepository;
 use platform_ports::identity::ApiKeyService;
 use platform_ports::jobs::{CronJob, JobHandler, JobQueue};
 use platform_ports::notify::Mailer;
@@ -175,6 +179,37 @@ pub fn jobs<M>() -> FeatureModule<M> {
         cron: Vec::new(),
         migrations: &[],
         mount: Some("/api/v1/jobs"),
+    }
+}
+
+/// Files: uploads with their metadata, the signed-URL route, and the hourly
+/// sweep of blobs no file row names (left when a blob's deletion failed
+/// after its row was deleted).
+pub fn files<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn BlobStore> + HasComponent<dyn FileRepository> + HasComponent<dyn Clock>,
+{
+    FeatureModule {
+        name: "files",
+        permissions: platform_ports::files::permissions::ALL,
+        topic: None,
+        publishes: &[],
+        handles: Vec::new(),
+        jobs: Vec::new(),
+        cron: vec![CronRegistration {
+            name: "orphan-blob-sweep",
+            spec: "0 23 * * * *",
+            job: |m: &M| -> Arc<dyn CronJob> {
+                Arc::new(OrphanSweep::new(
+                    m.resolve(),
+                    m.resolve(),
+                    m.resolve(),
+                    chrono::Duration::hours(1),
+                ))
+            },
+        }],
+        migrations: &["0008_files.sql"],
+        mount: Some("/api/v1"),
     }
 }
 

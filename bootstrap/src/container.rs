@@ -16,6 +16,7 @@ use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
 use platform_core::blog::BlogManager;
 use platform_core::clock::{SystemClock, UuidV7Generator};
+use platform_core::files::FilesManager;
 use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
 use platform_core::notify::{NotifyChannels, TemplateNotifier, TemplateNotifierParameters};
@@ -23,11 +24,12 @@ use platform_core::ratelimit::CacheRateLimiter;
 use platform_core::webhooks::{WebhookManager, WebhookPolicy, WebhookPolicyParameters};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{OpaqueTokens, RefreshTokenStore, TokenCodec, VerificationTokenStore};
-use platform_ports::blob::BlobStore;
+use platform_ports::blob::{BlobStore, SignedUrlVerifier};
 use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::cache::Cache;
 use platform_ports::error_bus::ErrorPublisher;
 use platform_ports::events::{EventBus, Outbox, ProcessedEvents};
+use platform_ports::files::FileRepository;
 use platform_ports::identity::{ApiKeyRepository, PasswordHasher, RoleRepository, UserRepository};
 use platform_ports::jobs::{JobAdmin, JobQueue, Scheduler};
 use platform_ports::metrics::Metrics;
@@ -93,6 +95,8 @@ module! {
             Slot<dyn JobAdmin>,
             Slot<dyn Scheduler>,
             Slot<dyn BlobStore>,
+            Slot<dyn SignedUrlVerifier>,
+            Slot<dyn FileRepository>,
             Slot<dyn Mailer>,
             Slot<dyn NotifyChannels>,
             Slot<dyn Metrics>,
@@ -115,6 +119,7 @@ module! {
             BlogManager,
             ApiKeyManager,
             WebhookManager,
+            FilesManager,
             // The application's settings its reactions read.
             EventRetentionPolicy,
             WebhookPolicy,
@@ -165,7 +170,9 @@ pub fn feed(assembly: Assembly, settings: &Settings) -> anyhow::Result<ModuleBui
     b = fill(b, jobs.queue);
     b = fill(b, jobs.admin);
     b = fill(b, jobs.scheduler);
-    b = fill(b, blob);
+    b = fill(b, blob.store);
+    b = fill(b, blob.verifier);
+    b = fill(b, p.files);
     b = fill(b, notify.mailer);
     b = b.with_component_parameters::<TemplateNotifier>(TemplateNotifierParameters {
         templates: notify.channels.templates.clone(),

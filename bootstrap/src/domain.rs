@@ -4,6 +4,7 @@
 use platform_core::apikeys::{ApiKeyManager, ApiKeyManagerParameters, ApiKeySettings};
 use platform_core::auth::{AuthService, AuthServiceParameters, AuthSettings};
 use platform_core::authz::{CachedPermissionResolver, CachedPermissionResolverParameters, PermissionCacheSettings};
+use platform_core::files::{FilesManager, FilesManagerParameters, FilesSettings};
 use platform_core::health::{CompositeHealthRegistry, CompositeHealthRegistryParameters};
 use platform_core::identity::{
     IdentitySettings, PermissionCatalog, RoleManager, RoleManagerParameters, UserManager, UserManagerParameters,
@@ -30,7 +31,8 @@ pub(crate) fn configure(
         .with_component_parameters::<AuthService>(auth_params(s))
         .with_component_parameters::<CachedPermissionResolver>(permission_cache_params(s))
         .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s))
-        .with_component_parameters::<ApiKeyManager>(api_key_params(s)))
+        .with_component_parameters::<ApiKeyManager>(api_key_params(s))
+        .with_component_parameters::<FilesManager>(files_params(s)))
 }
 
 fn health_params(s: &Settings) -> CompositeHealthRegistryParameters {
@@ -94,6 +96,16 @@ fn api_key_params(s: &Settings) -> ApiKeyManagerParameters {
             // long a key survives a deletion the cache missed.
             cache_ttl: s.cache.ttl,
             touch_interval: std::time::Duration::from_secs(60),
+        },
+    }
+}
+
+fn files_params(s: &Settings) -> FilesManagerParameters {
+    FilesManagerParameters {
+        settings: FilesSettings {
+            max_upload_bytes: s.blob.max_upload_bytes,
+            allowed_content_types: s.blob.allowed_content_types.clone(),
+            signed_url_ttl: s.blob.signed_url_ttl,
         },
     }
 }

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use platform_adapter_http::{
-    BlogDeps, JobsDeps, ModuleRoutes, SecurityDeps, WebhookDeps, blog_routes, jobs_routes, security_routes,
-    webhook_routes,
+    BlogDeps, FilesDeps, JobsDeps, ModuleRoutes, SecurityDeps, WebhookDeps, blog_routes, files_routes, jobs_routes,
+    security_routes, webhook_routes,
 };
 use platform_application::features;
 use platform_application::{FeatureModule, FeatureRegistry};
@@ -27,6 +27,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
         (features::identity(), Some(identity_routes)),
         (features::notify(), None),
         (features::jobs(), Some(jobs)),
+        (features::files(), Some(files)),
         (features::blog(), Some(blog)),
         (features::webhooks(), Some(webhooks)),
     ]
@@ -54,6 +55,17 @@ fn jobs(m: &PlatformModule, mount: &str) -> ModuleRoutes {
             admin: m.resolve(),
             queue: m.resolve(),
             auditor: m.resolve(),
+            authorizer: m.resolve(),
+        },
+        mount,
+    )
+}
+
+fn files(m: &PlatformModule, mount: &str) -> ModuleRoutes {
+    files_routes(
+        FilesDeps {
+            files: m.resolve(),
+            verifier: m.resolve(),
             authorizer: m.resolve(),
         },
         mount,

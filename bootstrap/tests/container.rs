@@ -184,8 +184,16 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
     let mut scheduler = MockScheduler::new();
     scheduler
         .expect_schedule()
-        .withf(|name, _, _| ["outbox-purge", "processed-events-purge", "expired-token-cleanup"].contains(&name))
-        .times(3)
+        .withf(|name, _, _| {
+            [
+                "outbox-purge",
+                "processed-events-purge",
+                "expired-token-cleanup",
+                "orphan-blob-sweep",
+            ]
+            .contains(&name)
+        })
+        .times(4)
         .returning(|_, _, _| Ok(()));
     let options = PlatformOptions {
         customize: Some(Box::new(move |b| {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod blog;
+pub mod files;
 pub mod identity;
 pub mod notify;
 pub mod webhooks;

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod error;
 pub mod error_bus;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod identity;
 pub mod jobs;

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use platform_bootstrap::app::{Platform, PlatformOptions};
-use platform_bootstrap::config::Settings;
+use platform_bootstrap::config::{BlobDriver, Settings};
 use platform_bootstrap::container::PlatformModule;
+use platform_ports::model::SecretString;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -91,6 +92,7 @@ impl TestApp {
         let blob_dir = tempfile::Builder::new().prefix("platform-blob-").tempdir()?;
         settings.mail.file.dir = mail_dir.path().to_path_buf();
         settings.blob.local.root = blob_dir.path().to_path_buf();
+        s3_defaults(&mut settings);
 
         let platform = Platform::build_with(settings.clone(), options).await?;
         let addr = platform.local_addr();
@@ -168,4 +170,23 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// With `blob.driver: s3` and no bucket named, the test S3 server that
+/// `.ci/services/s3.sh` starts (SeaweedFS on 127.0.0.1:18333, its
+/// credentials, overridable with `PLATFORM_TEST_S3_*`) and a shared bucket
+/// created on first use: `PLATFORM_TEST__BLOB__DRIVER=s3` alone runs a suite on S3.
+/// Keys never collide across apps: every file's key holds its own v7 id.
+fn s3_defaults(settings: &mut Settings) {
+    if settings.blob.driver != BlobDriver::S3 || !settings.blob.s3.bucket.is_empty() {
+        return;
+    }
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let s3 = &mut settings.blob.s3;
+    s3.bucket = var("PLATFORM_TEST_S3_BUCKET", "platform-black-box");
+    s3.endpoint = var("PLATFORM_TEST_S3_ENDPOINT", "http://127.0.0.1:18333");
+    s3.access_key = SecretString::new(var("PLATFORM_TEST_S3_ACCESS_KEY", "platform-test-access"));
+    s3.secret_key = SecretString::new(var("PLATFORM_TEST_S3_SECRET_KEY", "platform-test-secret"));
+    s3.path_style = true;
+    s3.create_bucket = true;
 }

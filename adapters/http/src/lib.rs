@@ -4,7 +4,7 @@
 //!
 //! Bootstrap calls [`build_router`] with the feature modules' routes, each
 //! built at the mount its manifest names ([`security_routes`] at `/api/v1`,
-//! [`blog_routes`] at `/api/v1/blog`, [`jobs_routes`] at `/api/v1/jobs`), and serves the result with
+//! [`blog_routes`] at `/api/v1/blog`, [`jobs_routes`] at `/api/v1/jobs`, [`files_routes`] at `/api/v1`), and serves the result with
 //! [`HttpServer`]. Every route is documented ([`openapi`]), served at
 //! `/openapi.json` and browsable offline at `/docs`. Handlers answer errors
 //! with [`Problem`], read bodies with [`AppJson`] and the caller with
@@ -16,6 +16,7 @@ pub mod extract;
 pub mod problem;
 
 mod blog;
+mod files;
 mod jobs;
 mod list;
 mod middleware;
@@ -43,6 +44,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use blog::{BlogDeps, blog_routes};
 pub use extract::{AppJson, Ctx};
+pub use files::{FilesDeps, files_routes};
 pub use jobs::{JobsDeps, jobs_routes};
 pub use module::ModuleRoutes;
 pub use openapi::openapi;

@@ -149,7 +149,8 @@ impl<D: Clone + Send + Sync + 'static> RouteTable<D> {
             let full = self.mount.path(format_args!("{path}"));
             self.router = self.router.route(&full, handler.clone());
             let mut documented = utoipa::openapi::path::Paths::new();
-            documented.paths.insert(full, item);
+            // A catch-all (`{*key}`) is axum's syntax; OpenAPI names it `{key}`.
+            documented.paths.insert(full.replace("{*", "{"), item);
             self.openapi.paths.merge(documented);
         }
         self.openapi.components.get_or_insert_default().schemas.extend(schemas);

@@ -6,6 +6,7 @@ mod store;
 
 mod api_keys;
 mod audit;
+mod files;
 mod outbox;
 mod posts;
 mod processed;
@@ -24,6 +25,7 @@ pub use api_keys::MemoryApiKeyRepository;
 pub use audit::MemoryAuditStore;
 pub use bus::{InProcessBusSettings, InProcessEventBus, InProcessEventBusParameters};
 pub use cache::MemoryCache;
+pub use files::MemoryFileRepository;
 pub use jobs::{MemoryJobQueue, MemoryJobQueueParameters, MemoryJobQueueSettings};
 pub use outbox::MemoryOutbox;
 pub use posts::MemoryPostRepository;

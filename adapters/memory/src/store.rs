@@ -22,6 +22,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::api_keys::ApiKeyTable;
 use crate::audit::AuditLog;
+use crate::files::FileTable;
 use crate::outbox::OutboxQueue;
 use crate::posts::PostTable;
 use crate::processed::ProcessedTable;
@@ -46,6 +47,7 @@ pub(crate) struct Tables {
     pub(crate) author_stats: AuthorStatsTable,
     pub(crate) api_keys: ApiKeyTable,
     pub(crate) webhooks: WebhookTable,
+    pub(crate) files: FileTable,
 }
 
 /// Logs that are also written outside units of work (the outbox relay,

@@ -56,6 +56,8 @@ fn rule_of(constraint: Option<&str>) -> &str {
         Some("refresh_tokens_pkey") => "token_id",
         Some("audit_log_pkey") => "audit_id",
         Some("outbox_pkey" | "outbox_id_key") => "outbox_id",
+        Some("files_pkey") => "file_id",
+        Some("files_blob_key_key") => "file_key",
         Some(other) => other,
         None => "unique",
     }

@@ -15,6 +15,7 @@
 mod cursor;
 mod database;
 mod error;
+mod files;
 mod settings;
 mod stats;
 mod telemetry;
@@ -34,6 +35,7 @@ mod webhooks;
 pub use api_keys::PgApiKeyRepository;
 pub use audit::PgAuditStore;
 pub use database::{MigrationState, MigrationStatus, PgDatabase, PgError};
+pub use files::PgFileRepository;
 pub use health::PgHealthChecker;
 pub use outbox::PgOutbox;
 pub use posts::PgPostRepository;

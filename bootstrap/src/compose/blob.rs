@@ -2,15 +2,42 @@
 
 use std::sync::Arc;
 
-use platform_adapter_localfs::{LocalBlobSettings, LocalBlobStore};
+use chrono::{DateTime, Utc};
+use platform_adapter_localfs::{LocalBlobSettings, LocalBlobStore, LocalSignedUrlVerifier};
 use platform_adapter_s3::{S3BlobStore, S3Settings};
-use platform_ports::blob::BlobStore;
+use platform_ports::blob::{BlobKey, BlobStore, SignedAccess, SignedUrlError, SignedUrlVerifier};
 
 use super::{Built, Parts, Purpose, serve};
 use crate::config::{BlobDriver, Settings};
 
-/// The blob store port.
-pub type BlobPort = Box<dyn BlobStore>;
+/// The blob store and the checker of the signed URLs the platform serves.
+pub struct BlobPorts {
+    /// The store.
+    pub store: Box<dyn BlobStore>,
+    /// Checks `GET|PUT /api/v1/files/signed/...` URLs (the local store's).
+    pub verifier: Box<dyn SignedUrlVerifier>,
+}
+
+/// The blob ports (kept under the family's usual name).
+pub type BlobPort = BlobPorts;
+
+/// With S3 the presigned URLs point at the bucket and S3 checks them, so the
+/// platform's own signed route accepts none.
+#[derive(Debug)]
+struct S3SignsItsOwnUrls;
+
+impl SignedUrlVerifier for S3SignsItsOwnUrls {
+    fn verify(
+        &self,
+        _key: &str,
+        _access: SignedAccess,
+        _expires: &str,
+        _signature: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<BlobKey, SignedUrlError> {
+        Err(SignedUrlError::Unavailable)
+    }
+}
 
 /// Builds the configured blob store: a local directory, or an S3 bucket
 /// (created at start-up when `blob.s3.create_bucket`, checked on `/ready`).
@@ -22,15 +49,17 @@ pub async fn build(settings: &Settings, purpose: Purpose) -> anyhow::Result<Buil
     let mut parts = Parts::default();
     let b = &settings.blob;
     let ports = match b.driver {
-        BlobDriver::Local => serve!(
-            parts,
-            BlobStore,
-            LocalBlobStore::new(LocalBlobSettings {
+        BlobDriver::Local => {
+            let local = LocalBlobSettings {
                 root: b.local.root.clone(),
                 public_base_url: b.local.public_base_url.clone(),
                 signing_key: b.signing_key.clone(),
-            })
-        ),
+            };
+            BlobPorts {
+                verifier: serve!(parts, SignedUrlVerifier, LocalSignedUrlVerifier::new(local.clone())),
+                store: serve!(parts, BlobStore, LocalBlobStore::new(local)),
+            }
+        }
         BlobDriver::S3 => {
             let c = &b.s3;
             let s3 = S3Settings {
@@ -51,7 +80,15 @@ pub async fn build(settings: &Settings, purpose: Purpose) -> anyhow::Result<Buil
                 Purpose::Check => S3BlobStore::new(s3)?,
             };
             parts.check("blob", Arc::new(store.health_checker()));
-            serve!(parts, BlobStore, store)
+            BlobPorts {
+                store: serve!(parts, BlobStore, store),
+                verifier: serve!(
+                    parts,
+                    SignedUrlVerifier,
+                    S3SignsItsOwnUrls,
+                    "none (S3 checks its own URLs)".to_owned()
+                ),
+            }
         }
     };
     Ok(Built { ports, parts })

@@ -5,20 +5,21 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use platform_adapter_memory::{
-    MemoryApiKeyRepository, MemoryAuditStore, MemoryAuthorStats, MemoryOutbox, MemoryPostRepository,
-    MemoryProcessedEvents, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore, MemoryUnitOfWork,
-    MemoryUserRepository, MemoryVerificationTokenStore, MemoryWebhookRepository,
+    MemoryApiKeyRepository, MemoryAuditStore, MemoryAuthorStats, MemoryFileRepository, MemoryOutbox,
+    MemoryPostRepository, MemoryProcessedEvents, MemoryRefreshTokenStore, MemoryRoleRepository, MemoryStore,
+    MemoryUnitOfWork, MemoryUserRepository, MemoryVerificationTokenStore, MemoryWebhookRepository,
 };
 use platform_adapter_postgres::{
-    PgApiKeyRepository, PgAuditStore, PgAuthorStats, PgDatabase, PgHealthChecker, PgOutbox, PgPostRepository,
-    PgProcessedEvents, PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork, PgUserRepository,
-    PgVerificationTokenStore, PgWebhookRepository,
+    PgApiKeyRepository, PgAuditStore, PgAuthorStats, PgDatabase, PgFileRepository, PgHealthChecker, PgOutbox,
+    PgPostRepository, PgProcessedEvents, PgRefreshTokenStore, PgRoleRepository, PgSettings, PgUnitOfWork,
+    PgUserRepository, PgVerificationTokenStore, PgWebhookRepository,
 };
 use platform_core::audit::{AuditWriterSettings, BatchedAuditWriter};
 use platform_ports::audit::AuditStore;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::blog::{AuthorStats, PostRepository};
 use platform_ports::events::{Outbox, ProcessedEvents};
+use platform_ports::files::FileRepository;
 use platform_ports::identity::{ApiKeyRepository, RoleRepository, UserRepository};
 use platform_ports::metrics::Metrics;
 use platform_ports::persistence::UnitOfWork;
@@ -53,6 +54,8 @@ pub struct Persistence {
     pub api_keys: Box<dyn ApiKeyRepository>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Box<dyn WebhookRepository>,
+    /// Files' metadata.
+    pub files: Box<dyn FileRepository>,
 }
 
 /// Builds the configured persistence: in memory, or on PostgreSQL (connected,
@@ -81,6 +84,7 @@ pub async fn build(
                 ),
                 audit: batched(&mut parts, MemoryAuditStore::new(store.clone())),
                 posts: serve!(parts, PostRepository, MemoryPostRepository::new(store.clone())),
+                files: serve!(parts, FileRepository, MemoryFileRepository::new(store.clone())),
                 outbox: serve!(parts, Outbox, MemoryOutbox::new(store.clone())),
                 processed: serve!(parts, ProcessedEvents, MemoryProcessedEvents::new(store.clone())),
                 author_stats: serve!(parts, AuthorStats, MemoryAuthorStats::new(store.clone())),
@@ -114,6 +118,7 @@ pub async fn build(
                 verification_tokens: serve!(parts, VerificationTokenStore, PgVerificationTokenStore::new(db.clone())),
                 audit: batched(&mut parts, PgAuditStore::new(db.clone())),
                 posts: serve!(parts, PostRepository, PgPostRepository::new(db.clone())),
+                files: serve!(parts, FileRepository, PgFileRepository::new(db.clone())),
                 outbox: serve!(parts, Outbox, PgOutbox::new(db.clone())),
                 processed: serve!(parts, ProcessedEvents, PgProcessedEvents::new(db.clone())),
                 author_stats: serve!(parts, AuthorStats, PgAuthorStats::new(db.clone())),

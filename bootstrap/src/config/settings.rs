@@ -7,7 +7,7 @@ use std::time::Duration;
 use platform_ports::model::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::sources::{SecretsSettings, SentryConfig, TelemetrySettings};
+use super::sources::{SecretsSettings, SentryConfig, TelemetrySettings, list_or_csv};
 
 /// The deployment environment (`PLATFORM_ENV`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -583,6 +583,16 @@ pub struct BlobSettings {
     pub local: LocalBlobConfig,
     /// S3 adapter.
     pub s3: S3Config,
+    /// Largest upload through the files API, in bytes (refused with 413 as
+    /// soon as the body passes it).
+    pub max_upload_bytes: u64,
+    /// MIME types the files API accepts: `type/subtype`, `type/*`, `*/*`
+    /// (a YAML list, or comma-separated in an environment variable).
+    #[serde(deserialize_with = "list_or_csv")]
+    pub allowed_content_types: Vec<String>,
+    /// Validity of a signed download URL when the caller names none.
+    #[serde(with = "humantime_serde")]
+    pub signed_url_ttl: Duration,
 }
 
 /// Which mail adapter.

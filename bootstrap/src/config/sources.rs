@@ -41,7 +41,7 @@ impl SecretSourceKind {
 
 /// A list written as YAML list or, for environment variables, as one
 /// comma-separated string (`PLATFORM__SECRETS__SOURCE=files,vault`).
-fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+pub(super) fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {

@@ -252,6 +252,24 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
         "blob.local.public_base_url",
         "must start with http:// or https://",
     );
+    e.check(
+        s.blob.max_upload_bytes >= 1,
+        "blob.max_upload_bytes",
+        "must be at least 1",
+    );
+    e.check(
+        s.blob.allowed_content_types.iter().all(|t| {
+            let (kind, sub) = t.trim().split_once('/').unwrap_or(("", ""));
+            !kind.is_empty() && !sub.is_empty() && !t.contains(';')
+        }),
+        "blob.allowed_content_types",
+        "each must be `type/subtype`, `type/*` or `*/*`",
+    );
+    e.check(
+        (1..=7 * 24 * 3600).contains(&s.blob.signed_url_ttl.as_secs()),
+        "blob.signed_url_ttl",
+        "must be between 1 second and 7 days",
+    );
     e.check(s.mail.from.contains('@'), "mail.from", "must contain an email address");
 
     let ratio = s.health.memory_min_available_ratio;

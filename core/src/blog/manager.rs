@@ -12,6 +12,7 @@ use platform_ports::blog::PostRepository;
 use platform_ports::blog::{Post, PostStatus};
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::events::Outbox;
+use platform_ports::files::FileService;
 use platform_ports::model::{PostId, RequestContext, UserId};
 use platform_ports::persistence::UnitOfWork;
 use serde_json::json;
@@ -40,6 +41,8 @@ pub struct BlogManager {
     pub(super) clock: Arc<dyn Clock>,
     #[shaku(inject)]
     pub(super) ids: Arc<dyn IdGenerator>,
+    #[shaku(inject)]
+    pub(super) files: Arc<dyn FileService>,
 }
 
 /// The repository write a change makes.
@@ -107,13 +110,23 @@ impl BlogManager {
         }
     }
 
-    /// Writes `post`, its audit entry and its event in one unit of work.
+    /// Writes `post`, its audit entry and its event in one unit of work. A
+    /// deletion also deletes the rows of the post's files in that unit, and
+    /// their bytes after it commits.
     pub(super) async fn persist(&self, ctx: &RequestContext, post: &Post, change: Change<'_>) -> Result<(), BlogError> {
-        run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+        let detached = run_in_unit(self.uow.as_ref(), store_error, async |tx| {
+            let mut detached = Vec::new();
             match change.write {
                 Write::Create => self.posts.create(tx, post).await,
                 Write::Update => self.posts.update(tx, post).await,
-                Write::Delete => self.posts.delete(tx, ctx.tenant_id, post.id).await,
+                Write::Delete => {
+                    detached = self
+                        .files
+                        .detach_all(tx, ctx, FILES_MODULE, FILES_RESOURCE, &post.id.to_string())
+                        .await
+                        .map_err(BlogError::File)?;
+                    self.posts.delete(tx, ctx.tenant_id, post.id).await
+                }
             }
             .map_err(store_error)?;
             let mut metadata = change.metadata;
@@ -131,11 +144,21 @@ impl BlogManager {
                 post.id.to_string(),
                 event_data(post),
             );
-            self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)
+            self.outbox.enqueue(tx, BLOG_TOPIC, &event).await.map_err(store_error)?;
+            Ok(detached)
         })
-        .await
+        .await?;
+        if !detached.is_empty() {
+            self.files.purge(detached).await;
+        }
+        Ok(())
     }
 }
+
+/// How the blog names its posts to the files module.
+pub(super) const FILES_MODULE: &str = "blog";
+/// See [`FILES_MODULE`].
+pub(super) const FILES_RESOURCE: &str = "post";
 
 /// The caller's user id: every blog operation has an author or a reader.
 pub(super) fn actor(ctx: &RequestContext) -> Result<UserId, BlogError> {

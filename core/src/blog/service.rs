@@ -1,11 +1,14 @@
 //! The [`BlogService`] use cases.
 
 use async_trait::async_trait;
-use platform_ports::blog::{BlogError, BlogService, PostInput};
+use platform_ports::blog::{AttachmentPurpose, BlogError, BlogService, PostInput};
 use platform_ports::blog::{Post, PostFilter, PostStatus};
+use platform_ports::files::{AttachedTo, FileError, StoredFile, Upload};
 use platform_ports::model::{Page, PageRequest, PostId, RequestContext};
 
-use super::manager::{BlogManager, Change, Write, actor, list_error, visible_without_manage};
+use super::manager::{
+    BlogManager, Change, FILES_MODULE, FILES_RESOURCE, Write, actor, list_error, visible_without_manage,
+};
 use super::names::{actions, events};
 use super::{policy, workflow};
 use crate::meta;
@@ -139,6 +142,58 @@ impl BlogService for BlogManager {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, post_id = %id))]
+    async fn attach(
+        &self,
+        ctx: &RequestContext,
+        id: PostId,
+        mut upload: Upload,
+        purpose: AttachmentPurpose,
+    ) -> Result<StoredFile, BlogError> {
+        let editor = actor(ctx)?;
+        let post = self.load_for_change(ctx, editor, id).await?;
+        let essence = upload
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if purpose == AttachmentPurpose::Cover && !essence.starts_with("image/") {
+            return Err(BlogError::File(FileError::UnsupportedType(upload.content_type)));
+        }
+        let previous = match purpose {
+            AttachmentPurpose::Cover => self.attachments_of(ctx, post.id).await?,
+            AttachmentPurpose::Attachment => Vec::new(),
+        };
+        upload.attach_to = Some(AttachedTo {
+            module: FILES_MODULE.to_owned(),
+            resource_type: FILES_RESOURCE.to_owned(),
+            resource_id: post.id.to_string(),
+            purpose: purpose.as_str().to_owned(),
+        });
+        let file = self.files.upload(ctx, upload).await.map_err(BlogError::File)?;
+        // One cover: the new one is stored before the old goes, so a failed
+        // upload never leaves the post without one.
+        for old in previous
+            .into_iter()
+            .filter(|f| f.attached_to.as_ref().is_some_and(|a| a.purpose == purpose.as_str()))
+        {
+            match self.files.delete(ctx, old.id).await {
+                Ok(()) | Err(FileError::NotFound) => {}
+                Err(err) => return Err(BlogError::File(err)),
+            }
+        }
+        tracing::info!(file_id = %file.id, purpose = purpose.as_str(), "post file stored");
+        Ok(file)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant_id = %ctx.tenant_id, post_id = %id))]
+    async fn attachments(&self, ctx: &RequestContext, id: PostId) -> Result<Vec<StoredFile>, BlogError> {
+        let post = self.get(ctx, id).await?;
+        self.attachments_of(ctx, post.id).await
+    }
+
     /// Permission is checked before the workflow, so a caller who may not
     /// touch the post learns nothing of its status.
     #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant_id, request_id = %ctx.request_id, post_id = %id, to = %status))]
@@ -168,5 +223,15 @@ impl BlogService for BlogManager {
         self.persist(ctx, &post, change).await?;
         tracing::info!(%from, "post moved");
         Ok(post)
+    }
+}
+
+impl BlogManager {
+    /// Every file of the post (the caller's right to see it already checked).
+    async fn attachments_of(&self, ctx: &RequestContext, id: PostId) -> Result<Vec<StoredFile>, BlogError> {
+        self.files
+            .attached(ctx, FILES_MODULE, FILES_RESOURCE, &id.to_string())
+            .await
+            .map_err(BlogError::File)
     }
 }

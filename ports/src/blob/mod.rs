@@ -13,6 +13,8 @@ use shaku::Interface;
 
 pub use body::{BlobBody, MeteredBody};
 pub use key::{BlobKey, BlobPrefix};
+#[cfg(feature = "mocks")]
+pub use signed::MockSignedUrlVerifier;
 pub use signed::{SIGNED_URL_PATH, SignedUrlError, SignedUrlVerifier};
 
 use crate::BoxError;

@@ -4,6 +4,7 @@ use shaku::Interface;
 
 use crate::BoxError;
 use crate::blog::{Post, PostFilter, PostStatus};
+use crate::files::{FileError, StoredFile, Upload};
 use crate::model::{Page, PageRequest, PostId, RequestContext, ValidationErrors};
 
 /// What blog use cases can fail with.
@@ -29,9 +30,33 @@ pub enum BlogError {
         /// Requested status.
         to: PostStatus,
     },
+    /// Storing or deleting a post's file failed (too large, wrong type...).
+    #[error("post file: {0}")]
+    File(#[source] FileError),
     /// A dependency failed.
     #[error("blog backend failed")]
     Backend(#[source] BoxError),
+}
+
+/// What a file is to its post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentPurpose {
+    /// One of the post's attachments (any number).
+    Attachment,
+    /// The post's cover image (at most one: a new one replaces it).
+    Cover,
+}
+
+impl AttachmentPurpose {
+    /// As stored with the file.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attachment => "attachment",
+            Self::Cover => "cover",
+        }
+    }
 }
 
 /// Input for creating or replacing a post.
@@ -73,11 +98,31 @@ pub trait BlogService: Interface {
     /// [`BlogError::NotFound`], [`BlogError::Forbidden`], [`BlogError::Validation`], [`BlogError::Backend`].
     async fn update(&self, ctx: &RequestContext, id: PostId, input: PostInput) -> Result<Post, BlogError>;
 
-    /// Deletes a post.
+    /// Deletes a post, with its files (their rows in the same unit of work,
+    /// their bytes right after).
     ///
     /// # Errors
     /// [`BlogError::NotFound`], [`BlogError::Forbidden`], [`BlogError::Backend`].
     async fn delete(&self, ctx: &RequestContext, id: PostId) -> Result<(), BlogError>;
+
+    /// Stores a file on a post the caller may change: an attachment, or its
+    /// cover image (an `image/*`; the previous cover is deleted).
+    ///
+    /// # Errors
+    /// [`BlogError::NotFound`], [`BlogError::Forbidden`], [`BlogError::File`], [`BlogError::Backend`].
+    async fn attach(
+        &self,
+        ctx: &RequestContext,
+        id: PostId,
+        upload: Upload,
+        purpose: AttachmentPurpose,
+    ) -> Result<StoredFile, BlogError>;
+
+    /// The files of a post the caller may see (cover and attachments), oldest first.
+    ///
+    /// # Errors
+    /// [`BlogError::NotFound`], [`BlogError::Backend`].
+    async fn attachments(&self, ctx: &RequestContext, id: PostId) -> Result<Vec<StoredFile>, BlogError>;
 
     /// Moves a post to `status` (publish, archive, restore to draft).
     ///

@@ -99,6 +99,10 @@ uuid_id!(
     /// Identifies an outbox message.
     OutboxId
 );
+uuid_id!(
+    /// Identifies a stored file (the files module's metadata row).
+    FileId
+);
 
 /// Identifies a tenant. Every tenant-scoped row carries one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

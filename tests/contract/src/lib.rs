@@ -18,6 +18,7 @@ pub mod audit;
 pub mod blob;
 pub mod cache;
 pub mod events;
+pub mod files;
 pub mod fixtures;
 pub mod jobs;
 pub mod metrics;

@@ -1,11 +1,14 @@
 //! The JSON the blog routes read and write; each derives its OpenAPI schema.
 
 use chrono::{DateTime, Utc};
-use platform_ports::blog::PostInput;
+use platform_ports::blog::{AttachmentPurpose, PostInput};
 use platform_ports::blog::{Post, PostStatus};
+use platform_ports::files::StoredFile;
 use platform_ports::model::{PostId, TenantId, UserId, rfc3339_micros, rfc3339_micros_opt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::files::FileView;
 
 /// A post's title, content and tags (create, and replace with `PUT`).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -100,6 +103,28 @@ pub(crate) struct PostView {
     #[schema(required = true)]
     #[serde(serialize_with = "rfc3339_micros_opt")]
     published_at: Option<DateTime<Utc>>,
+    /// The cover image (`GET /posts/{id}` only; `null` when it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<FileView>)]
+    cover: Option<Option<FileView>>,
+    /// The attached files, oldest first (`GET /posts/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<FileView>>,
+}
+
+impl PostView {
+    /// The post with its files listed (its cover apart).
+    pub(crate) fn with_files(mut self, files: Vec<StoredFile>) -> Self {
+        let (covers, attachments): (Vec<_>, Vec<_>) = files.into_iter().partition(|file| {
+            file.attached_to
+                .as_ref()
+                .is_some_and(|a| a.purpose == AttachmentPurpose::Cover.as_str())
+        });
+        // Newest cover wins should a replaced one still be listed.
+        self.cover = Some(covers.into_iter().last().map(FileView::from));
+        self.attachments = Some(attachments.into_iter().map(FileView::from).collect());
+        self
+    }
 }
 
 impl From<Post> for PostView {
@@ -115,6 +140,8 @@ impl From<Post> for PostView {
             created_at: post.created_at,
             updated_at: post.updated_at,
             published_at: post.published_at,
+            cover: None,
+            attachments: None,
         }
     }
 }

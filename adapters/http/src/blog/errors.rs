@@ -19,6 +19,7 @@ pub(crate) fn blog(err: BlogError) -> Problem {
         BlogError::InvalidTransition { from, to } => Problem::conflict(format!("cannot go from {from} to {to}"))
             .with_code("invalid_transition")
             .with_title("Invalid status transition"),
+        BlogError::File(err) => crate::files::errors::files(err),
         err @ BlogError::Backend(_) => Problem::service_unavailable().with_cause(err),
     }
 }

@@ -3,6 +3,7 @@
 //! check the route's permission; who may act on which post (authors,
 //! `blog.post.manage`) is the service's decision.
 
+mod attachments;
 mod dto;
 mod errors;
 mod posts;
@@ -48,5 +49,8 @@ pub fn blog_routes(deps: BlogDeps, mount: &str) -> ModuleRoutes {
         .route(routes!(posts::publish), needs(perm::POST_PUBLISH))
         .route(routes!(posts::archive), needs(perm::POST_PUBLISH))
         .route(routes!(posts::restore), needs(perm::POST_PUBLISH))
+        // A post's files are part of the post: changing them is updating it.
+        .route(routes!(attachments::attach), needs(perm::POST_UPDATE))
+        .route(routes!(attachments::cover), needs(perm::POST_UPDATE))
         .with_state(deps)
 }

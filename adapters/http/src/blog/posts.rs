@@ -100,7 +100,7 @@ pub(crate) async fn list(
     Ok(AppJson(ListView::page(posts)))
 }
 
-/// One post.
+/// One post, with its cover image and attachments.
 ///
 /// Another author's draft is 404 unless the caller holds `blog.post.manage`.
 #[utoipa::path(
@@ -124,7 +124,8 @@ pub(crate) async fn get(
 ) -> Result<AppJson<PostView>, Problem> {
     let id = path.parse::<PostId>("id")?;
     let post = deps.blog.get(&ctx, id).await.map_err(errors::blog)?;
-    Ok(AppJson(post.into()))
+    let files = deps.blog.attachments(&ctx, id).await.map_err(errors::blog)?;
+    Ok(AppJson(PostView::from(post).with_files(files)))
 }
 
 /// Replaces a post's title, content and tags.

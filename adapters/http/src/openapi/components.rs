@@ -61,6 +61,15 @@ problem_responses! {
         `identity.role.update`) or `invalid_transition` (the workflow does not allow the move; \
         the detail says from and to which status); the Jobs API answers `task_state_conflict`, \
         `queue_already_paused` or `queue_not_paused`.";
+    /// 413.
+    PayloadTooLarge = "`payload_too_large`: the upload is larger than `blob.max_upload_bytes` \
+        (refused as soon as the streamed body passes it; nothing is stored).";
+    /// 415.
+    UnsupportedMediaType = "`unsupported_media_type`: no `Content-Type`, or one outside \
+        `blob.allowed_content_types` (a cover must also be an `image/*`).";
+    /// 403 on a signed URL.
+    SignedUrlRefused = "`invalid_signature` (any part of the URL was changed), \
+        `signed_url_expired` or `signed_url_unavailable` (no signing key, or the store signs its own URLs).";
     /// 422.
     Unprocessable = "`validation_failed`: well-formed but invalid (a body that is not a JSON \
         object, a field out of its rules, a `cursor` this list did not return); `errors` names \

@@ -20,6 +20,7 @@ use platform_ports::blog::MockPostRepository;
 use platform_ports::blog::{BlogError, PostInput};
 use platform_ports::blog::{Post, PostStatus};
 use platform_ports::events::MockOutbox;
+use platform_ports::files::MockFileService;
 use platform_ports::model::{PostId, RequestContext, UserId};
 use platform_ports::testing::TxOutcome;
 use uuid::Uuid;
@@ -89,6 +90,7 @@ pub(super) struct Harness {
     pub(super) resolver: MockPermissionResolver,
     pub(super) audit: MockAuditStore,
     pub(super) outbox: MockOutbox,
+    pub(super) files: MockFileService,
     pub(super) log: Log,
 }
 
@@ -109,6 +111,7 @@ impl Harness {
             resolver: MockPermissionResolver::new(),
             audit: log.audit_store(),
             outbox: log.outbox(),
+            files: no_files(),
             log,
         }
     }
@@ -142,7 +145,15 @@ impl Harness {
             permissions: Arc::new(self.resolver),
             clock: Arc::new(fixed_clock()),
             ids: Arc::new(counting_ids()),
+            files: Arc::new(self.files),
         };
         (manager, self.log)
     }
+}
+
+/// A files module in which posts have no files (a deletion detaches none).
+fn no_files() -> MockFileService {
+    let mut files = MockFileService::new();
+    files.expect_detach_all().returning(|_, _, _, _, _| Ok(Vec::new()));
+    files
 }

@@ -210,6 +210,11 @@ async fn get_answers_the_post_or_404() {
         .times(1)
         .returning(|_, id| Ok(post(id, PostStatus::Draft)));
     blog.blog
+        .expect_attachments()
+        .withf(|_, id| *id == POST)
+        .times(1)
+        .returning(|_, _| Ok(Vec::new()));
+    blog.blog
         .expect_get()
         .withf(move |_, id| *id == missing)
         .times(1)
@@ -219,6 +224,10 @@ async fn get_answers_the_post_or_404() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["title"], "Hexagons");
+    assert_eq!(
+        (&body["cover"], &body["attachments"]),
+        (&serde_json::Value::Null, &serde_json::json!([]))
+    );
     problem(
         authed(&app, Method::GET, &one(missing)).send().await.unwrap(),
         404,

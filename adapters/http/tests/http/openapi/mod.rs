@@ -9,10 +9,14 @@ mod routes;
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform_adapter_http::{BlogDeps, ModuleRoutes, SecurityDeps, blog_routes, security_routes};
+use platform_adapter_http::{
+    BlogDeps, FilesDeps, ModuleRoutes, SecurityDeps, blog_routes, files_routes, security_routes,
+};
 use platform_ports::auth::Authenticator;
 use platform_ports::authz::{Authorizer, MockAuthorizer};
+use platform_ports::blob::MockSignedUrlVerifier;
 use platform_ports::blog::MockBlogService;
+use platform_ports::files::MockFileService;
 use platform_ports::health::HealthReport;
 
 use crate::security::Ports;
@@ -38,6 +42,14 @@ pub fn modules(authorizer: MockAuthorizer) -> (ModuleRoutes, Arc<dyn Authenticat
         },
         "/api/v1",
     );
+    let files = files_routes(
+        FilesDeps {
+            files: Arc::new(MockFileService::new()),
+            verifier: Arc::new(MockSignedUrlVerifier::new()),
+            authorizer: Arc::clone(&authorizer),
+        },
+        "/api/v1",
+    );
     let blog = blog_routes(
         BlogDeps {
             blog: Arc::new(MockBlogService::new()),
@@ -45,7 +57,7 @@ pub fn modules(authorizer: MockAuthorizer) -> (ModuleRoutes, Arc<dyn Authenticat
         },
         "/api/v1/blog",
     );
-    (security.merge(blog), authenticator)
+    (security.merge(files).merge(blog), authenticator)
 }
 
 /// The whole platform surface served behind the real middleware.

@@ -41,6 +41,8 @@ pub fn served(router: &Router) -> BTreeSet<(String, String)> {
         if path.contains(AXUM_INTERNAL) {
             continue;
         }
+        // The document names a catch-all `{*key}` as `{key}`.
+        let path = path.replace("{*", "{");
         for method in methods {
             out.insert((method, path.clone()));
         }

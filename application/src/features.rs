@@ -1,5 +1,6 @@
 //! The manifests of the platform's modules — events (the outbox), identity
-//! (with authorization and audit), notify (mail delivery) — and the Blog
+//! (with authorization and audit), audit (the tamper-evident chain), notify
+//! (mail delivery) — and the Blog
 //! example feature, each with the reactions it declares.
 
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use platform_core::notify::{
 };
 use platform_core::permissions;
 use platform_core::support::IDENTITY_TOPIC;
+use platform_ports::audit::Auditor;
+use platform_ports::audit::permissions::chain as audit_chain;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::authz::PermissionResolver;
 use platform_ports::blog::AuthorStats;
@@ -22,7 +25,9 @@ use platform_ports::persistence::UnitOfWork;
 use shaku::HasComponent;
 
 use crate::author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
-use crate::maintenance::{EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox};
+use crate::maintenance::{
+    AuditCheckpoints, EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox,
+};
 use crate::modules::{CronRegistration, FeatureModule, JobRegistration, Subscription};
 use crate::reactions::PermissionCacheInvalidation;
 
@@ -93,6 +98,33 @@ where
         }],
         migrations: &["0001_identity.sql", "0002_tokens.sql", "0003_audit.sql"],
         mount: Some("/api/v1"),
+    }
+}
+
+/// The audit log's hash chain: `audit.log.verify` (so the admin role holds
+/// it), the chain tables, and the checkpoint job. Its route
+/// (`GET /api/v1/audit/verify`) is served with identity's audit routes.
+pub fn audit<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn Auditor>,
+{
+    FeatureModule {
+        name: "audit",
+        permissions: audit_chain::ALL,
+        topic: None,
+        publishes: &[],
+        handles: Vec::new(),
+        jobs: Vec::new(),
+        // Every five minutes: a checkpoint is written only when a head
+        // moved, so the tail an intruder could remove unseen is at most
+        // five minutes of entries.
+        cron: vec![CronRegistration {
+            name: "audit-checkpoint",
+            spec: "0 */5 * * * *",
+            job: |m: &M| -> Arc<dyn CronJob> { Arc::new(AuditCheckpoints::new(m.resolve())) },
+        }],
+        migrations: &["0012_audit_chain.sql"],
+        mount: None,
     }
 }
 

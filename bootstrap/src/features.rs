@@ -22,6 +22,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
     vec![
         (features::events(), None),
         (features::identity(), Some(identity_routes)),
+        (features::audit(), None),
         (features::notify(), None),
         (features::blog(), Some(blog)),
     ]

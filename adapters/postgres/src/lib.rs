@@ -20,7 +20,10 @@ mod stats;
 mod telemetry;
 mod uow;
 
+// `audit_columns!` is shared with the chain's statements.
+#[macro_use]
 mod audit;
+mod audit_chain;
 mod health;
 mod outbox;
 mod posts;

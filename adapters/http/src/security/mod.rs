@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use platform_ports::audit::Auditor;
 use platform_ports::audit::permissions::LOG_READ;
+use platform_ports::audit::permissions::chain::LOG_VERIFY;
 use platform_ports::auth::Authenticator;
 use platform_ports::auth::TokenCodec;
 use platform_ports::authz::Authorizer;
@@ -90,6 +91,7 @@ pub fn security_routes(deps: SecurityDeps, mount: &str) -> ModuleRoutes {
         .route(routes!(roles::set_permissions), needs(perm::ROLE_UPDATE))
         .route(routes!(roles::permissions), needs(perm::PERMISSION_READ))
         .route(routes!(audit::query), needs(LOG_READ))
+        .route(routes!(audit::verify), needs(LOG_VERIFY))
         .with_state(deps.clone());
     let well_known = RouteTable::new("", Arc::clone(&deps.authorizer))
         .route(routes!(auth::jwks), Access::Public)

@@ -298,3 +298,273 @@ pub async fn write_checkpoints(
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The verifier over a hand-built chain (the stores' own chains are
+    //! covered by the contract suite and the PostgreSQL tamper tests).
+
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use platform_ports::audit::{AuditEntry, AuditFilter, ChainedEntry, chain_hash};
+    use platform_ports::model::{AuditId, Page, PageRequest};
+    use platform_ports::persistence::Transaction;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct FakeChain {
+        links: Mutex<Vec<ChainedEntry>>,
+        head: Mutex<Option<ChainHead>>,
+        checkpoints: Mutex<Vec<Checkpoint>>,
+    }
+
+    const T: TenantId = TenantId::DEFAULT;
+
+    impl FakeChain {
+        fn with(n: u64) -> Self {
+            let chain = Self::default();
+            let mut prev = ChainHash::GENESIS;
+            for seq in 1..=n {
+                let entry = AuditEntry {
+                    id: AuditId::new(),
+                    tenant_id: T,
+                    actor_id: None,
+                    action: format!("action.{seq}"),
+                    target_id: None,
+                    metadata: Default::default(),
+                    occurred_at: chrono::Utc::now(),
+                    request_id: None,
+                    ip: None,
+                    user_agent: None,
+                };
+                let hash = chain_hash(&entry, seq, &prev);
+                chain.links.lock().unwrap().push(ChainedEntry {
+                    entry,
+                    seq,
+                    prev_hash: prev,
+                    hash,
+                });
+                prev = hash;
+                *chain.head.lock().unwrap() = Some(ChainHead {
+                    tenant_id: T,
+                    seq,
+                    hash,
+                });
+            }
+            chain
+        }
+
+        fn id(&self, seq: u64) -> AuditId {
+            self.links.lock().unwrap()[usize::try_from(seq - 1).unwrap()].entry.id
+        }
+    }
+
+    #[async_trait]
+    impl AuditStore for FakeChain {
+        async fn append(&self, _: &mut Transaction, _: &AuditEntry) -> Result<(), StoreError> {
+            unreachable!("not used")
+        }
+        async fn append_batch(&self, _: &[AuditEntry]) -> Result<(), StoreError> {
+            unreachable!("not used")
+        }
+        async fn query(&self, _: TenantId, _: &AuditFilter, _: &PageRequest) -> Result<Page<AuditEntry>, StoreError> {
+            unreachable!("not used")
+        }
+        async fn chain(&self, _: TenantId, after: u64, limit: u32) -> Result<Vec<ChainedEntry>, StoreError> {
+            let mut links: Vec<_> = self
+                .links
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.seq > after)
+                .cloned()
+                .collect();
+            links.sort_by_key(|l| l.seq);
+            links.truncate(limit as usize);
+            Ok(links)
+        }
+        async fn chain_head(&self, _: TenantId) -> Result<Option<ChainHead>, StoreError> {
+            Ok(*self.head.lock().unwrap())
+        }
+        async fn chained_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+            Ok(vec![T])
+        }
+        async fn save_checkpoint(&self, cp: &Checkpoint) -> Result<(), StoreError> {
+            self.checkpoints.lock().unwrap().push(cp.clone());
+            Ok(())
+        }
+        async fn latest_checkpoint(&self, _: TenantId) -> Result<Option<Checkpoint>, StoreError> {
+            Ok(self
+                .checkpoints
+                .lock()
+                .unwrap()
+                .iter()
+                .max_by_key(|c| c.head.seq)
+                .cloned())
+        }
+    }
+
+    fn signer() -> HmacCheckpointSigner {
+        HmacCheckpointSigner::new(Some(SecretString::new("a-checkpoint-key-of-thirty-two-bytes")))
+    }
+
+    struct Now;
+    impl Clock for Now {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            chrono::Utc::now()
+        }
+    }
+
+    async fn verify(chain: &FakeChain) -> ChainReport {
+        verify_chain(chain, &signer(), T).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_intact_chain_counts_every_entry_across_pages() {
+        let chain = FakeChain::with(2500);
+        let report = verify(&chain).await;
+        assert_eq!((report.verified, report.broken), (2500, None));
+    }
+
+    #[tokio::test]
+    async fn an_edited_entry_is_named_with_its_hashes() {
+        let chain = FakeChain::with(5);
+        chain.links.lock().unwrap()[2].entry.action = "forged".into();
+        let broken = verify(&chain).await.broken.unwrap();
+        assert_eq!((broken.entry_id, broken.seq), (Some(chain.id(3)), 3));
+        assert!(matches!(broken.fault, ChainFault::ContentHash { .. }), "{broken:?}");
+    }
+
+    #[tokio::test]
+    async fn a_removed_entry_is_a_gap_before_the_next() {
+        let chain = FakeChain::with(5);
+        let next = chain.id(4);
+        chain.links.lock().unwrap().remove(2);
+        let report = verify(&chain).await;
+        let broken = report.broken.unwrap();
+        assert_eq!(broken.entry_id, Some(next));
+        assert_eq!(broken.fault, ChainFault::Sequence { expected: 3, found: 4 });
+        assert_eq!(report.verified, 2);
+    }
+
+    #[tokio::test]
+    async fn swapped_entries_break_at_the_first_moved_one() {
+        let chain = FakeChain::with(5);
+        {
+            let mut links = chain.links.lock().unwrap();
+            let (a, b) = (links[1].seq, links[2].seq);
+            links[1].seq = b;
+            links[2].seq = a;
+        }
+        let broken = verify(&chain).await.broken.unwrap();
+        // Seq 2 now holds the old third entry: it links to the old second.
+        assert_eq!((broken.entry_id, broken.seq), (Some(chain.id(3)), 2));
+        assert!(matches!(broken.fault, ChainFault::PreviousHash { .. }), "{broken:?}");
+    }
+
+    #[tokio::test]
+    async fn a_removed_tail_is_caught_by_the_checkpoint_even_with_the_head_rewound() {
+        let chain = FakeChain::with(6);
+        assert_eq!(write_checkpoints(&chain, &signer(), &Now).await.unwrap(), 1);
+        assert_eq!(
+            write_checkpoints(&chain, &signer(), &Now).await.unwrap(),
+            0,
+            "head did not move"
+        );
+        assert!(verify(&chain).await.is_intact());
+        chain.links.lock().unwrap().truncate(4);
+        let kept = chain.links.lock().unwrap()[3].hash;
+        *chain.head.lock().unwrap() = Some(ChainHead {
+            tenant_id: T,
+            seq: 4,
+            hash: kept,
+        });
+        let report = verify(&chain).await;
+        assert_eq!(report.checkpoint_seq, Some(6));
+        let broken = report.broken.unwrap();
+        assert_eq!(
+            broken.fault,
+            ChainFault::Truncated {
+                checkpoint_seq: 6,
+                last_seq: 4
+            }
+        );
+        assert_eq!((broken.entry_id, broken.seq), (None, 5));
+    }
+
+    #[tokio::test]
+    async fn a_removed_tail_without_a_checkpoint_still_disagrees_with_the_head() {
+        let chain = FakeChain::with(3);
+        chain.links.lock().unwrap().truncate(2);
+        let broken = verify(&chain).await.broken.unwrap();
+        assert_eq!(
+            broken.fault,
+            ChainFault::HeadMismatch {
+                head_seq: 3,
+                last_seq: 2
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_forged_checkpoint_is_refused_and_never_signed_over() {
+        let chain = FakeChain::with(3);
+        let head = chain.head.lock().unwrap().unwrap();
+        let other = HmacCheckpointSigner::new(Some(SecretString::new("another-key-another-key-another-key")));
+        chain.checkpoints.lock().unwrap().push(Checkpoint {
+            mac: other.sign(&head).unwrap(),
+            head,
+            signed_at: chrono::Utc::now(),
+        });
+        let broken = verify(&chain).await.broken.unwrap();
+        assert_eq!(broken.fault, ChainFault::CheckpointSignature { seq: 3 });
+    }
+
+    #[tokio::test]
+    async fn a_tail_rewritten_after_a_checkpoint_is_not_signed() {
+        let chain = FakeChain::with(3);
+        write_checkpoints(&chain, &signer(), &Now).await.unwrap();
+        // The intruder rewrites entry 2 and re-links everything after it,
+        // then appends: the job must not bless the new head.
+        {
+            let mut links = chain.links.lock().unwrap();
+            links[1].entry.action = "forged".into();
+            let mut prev = links[0].hash;
+            for link in links.iter_mut().skip(1) {
+                link.prev_hash = prev;
+                link.hash = chain_hash(&link.entry, link.seq, &prev);
+                prev = link.hash;
+            }
+        }
+        *chain.head.lock().unwrap() = Some(ChainHead {
+            tenant_id: T,
+            seq: 3,
+            hash: chain.links.lock().unwrap()[2].hash,
+        });
+        let report = verify(&chain).await;
+        assert!(matches!(
+            report.broken.unwrap().fault,
+            ChainFault::CheckpointMismatch { .. }
+        ));
+        assert_eq!(write_checkpoints(&chain, &signer(), &Now).await.unwrap(), 0);
+    }
+
+    #[test]
+    fn the_signer_needs_its_key() {
+        let head = ChainHead {
+            tenant_id: T,
+            seq: 1,
+            hash: ChainHash::GENESIS,
+        };
+        let keyless = HmacCheckpointSigner::new(Some(String::new().into()));
+        assert!(!keyless.has_key());
+        assert_eq!(keyless.sign(&head), None);
+        let mac = signer().sign(&head).unwrap();
+        assert!(signer().verify(&head, &mac));
+        assert!(!keyless.verify(&head, &mac));
+        assert!(!signer().verify(&ChainHead { seq: 2, ..head }, &mac));
+        assert!(!format!("{:?}", signer()).contains("thirty"));
+    }
+}

@@ -14,6 +14,7 @@
 )]
 
 pub mod audit;
+pub mod audit_chain;
 pub mod blob;
 pub mod cache;
 pub mod events;

@@ -59,7 +59,11 @@ async fn tamper(db: &PgDatabase, sql: &str) {
         "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only; {sql}; \
          ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only;"
     );
-    sqlx::raw_sql(&statements).execute(db.pool()).await.unwrap();
+    // Only ids this test generated are formatted in.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
+        .execute(db.pool())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

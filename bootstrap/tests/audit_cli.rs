@@ -28,7 +28,10 @@ fn verify_of_one_tenant_reports_it() {
     cmd.args(["audit", "verify", "--tenant", tenant]);
     let (code, stdout, stderr) = run(cmd);
     assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stdout.contains(&format!("tenant {tenant}: intact, 0 entries verified")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("tenant {tenant}: intact, 0 entries verified")),
+        "{stdout}"
+    );
 }
 
 #[test]

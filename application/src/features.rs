@@ -1,7 +1,7 @@
 //! The manifests of the platform's modules — events (the outbox), identity
-//! (with authorization and audit), notify (mail delivery), jobs (the Jobs
-//! API's permissions and mount point), files (uploads over the blob store)
-//! — and the Blog
+//! (with authorization and audit), audit (the tamper-evident chain), notify
+//! (mail delivery), jobs (the Jobs API's permissions and mount point), files
+//! (uploads over the blob store) — and the Blog
 //! example feature, each with the reactions it declares.
 
 use std::sync::Arc;
@@ -16,6 +16,8 @@ use platform_core::notify::{
 use platform_core::permissions;
 use platform_core::support::IDENTITY_TOPIC;
 use platform_core::webhooks::{WEBHOOK_TASK_TYPE, WebhookDeliveryJob, WebhookFanout, WebhookRetry};
+use platform_ports::audit::Auditor;
+use platform_ports::audit::permissions::chain as audit_chain;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::authz::PermissionResolver;
 use platform_ports::blob::BlobStore;
@@ -31,7 +33,9 @@ use platform_ports::webhooks::{WebhookRepository, permissions as webhook_permiss
 use shaku::HasComponent;
 
 use crate::author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
-use crate::maintenance::{EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox};
+use crate::maintenance::{
+    AuditCheckpoints, EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox,
+};
 use crate::modules::{CronRegistration, FeatureModule, JobRegistration, Subscription};
 use crate::reactions::{ApiKeyCacheInvalidation, PermissionCacheInvalidation};
 
@@ -113,9 +117,36 @@ where
             "0001_identity.sql",
             "0002_tokens.sql",
             "0003_audit.sql",
-            "0013_api_keys.sql",
+            "0011_api_keys.sql",
         ],
         mount: Some("/api/v1"),
+    }
+}
+
+/// The audit log's hash chain: `audit.log.verify` (so the admin role holds
+/// it), the chain tables, and the checkpoint job. Its route
+/// (`GET /api/v1/audit/verify`) is served with identity's audit routes.
+pub fn audit<M>() -> FeatureModule<M>
+where
+    M: HasComponent<dyn Auditor>,
+{
+    FeatureModule {
+        name: "audit",
+        permissions: audit_chain::ALL,
+        topic: None,
+        publishes: &[],
+        handles: Vec::new(),
+        jobs: Vec::new(),
+        // Every five minutes: a checkpoint is written only when a head
+        // moved, so the tail an intruder could remove unseen is at most
+        // five minutes of entries.
+        cron: vec![CronRegistration {
+            name: "audit-checkpoint",
+            spec: "0 */5 * * * *",
+            job: |m: &M| -> Arc<dyn CronJob> { Arc::new(AuditCheckpoints::new(m.resolve())) },
+        }],
+        migrations: &["0010_audit_chain.sql"],
+        mount: None,
     }
 }
 
@@ -296,7 +327,7 @@ where
             },
         }],
         cron: Vec::new(),
-        migrations: &["0010_webhooks.sql"],
+        migrations: &["0009_webhooks.sql"],
         mount: Some("/api/v1"),
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
+use platform_ports::audit::Auditor;
 use platform_ports::auth::{RefreshTokenStore, VerificationTokenStore};
 use platform_ports::events::{Outbox, ProcessedEvents};
 use platform_ports::jobs::CronJob;
@@ -31,6 +32,28 @@ impl CronJob for ExpiredTokenCleanup {
         let refresh = self.refresh.delete_expired(now).await?;
         let verification = self.verification.delete_expired(now).await?;
         tracing::info!(refresh, verification, "deleted expired tokens");
+        Ok(())
+    }
+}
+
+/// Signs a checkpoint of every audit chain head that moved (the audit
+/// module's cron job): what lets verification notice a removed tail.
+pub struct AuditCheckpoints {
+    auditor: Arc<dyn Auditor>,
+}
+
+impl AuditCheckpoints {
+    /// Checkpoints through `auditor`.
+    pub fn new(auditor: Arc<dyn Auditor>) -> Self {
+        Self { auditor }
+    }
+}
+
+#[async_trait]
+impl CronJob for AuditCheckpoints {
+    async fn run(&self) -> Result<(), BoxError> {
+        let written = self.auditor.checkpoint().await?;
+        tracing::info!(written, "signed audit chain checkpoints");
         Ok(())
     }
 }

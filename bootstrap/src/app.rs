@@ -423,6 +423,29 @@ pub async fn create_admin(settings: &Settings, email: &str, password: &SecretStr
         .map_err(|e| anyhow::anyhow!("cannot create the administrator: {}", describe(&e)))
 }
 
+/// Verifies the audit chain of `tenant`, or of every tenant with a chain
+/// (`platform audit verify`). Builds the ports as `config check` does: it
+/// reads and changes nothing else.
+///
+/// # Errors
+/// When the ports cannot be built or the store cannot be read.
+pub async fn verify_audit(
+    settings: &Settings,
+    tenant: Option<platform_ports::model::TenantId>,
+) -> anyhow::Result<Vec<platform_ports::audit::ChainReport>> {
+    let module = container(settings, Purpose::Check).await?.0.build();
+    let auditor: Arc<dyn platform_ports::audit::Auditor> = module.resolve();
+    let tenants = match tenant {
+        Some(tenant) => vec![tenant],
+        None => auditor.chained_tenants().await?,
+    };
+    let mut reports = Vec::with_capacity(tenants.len());
+    for tenant in tenants {
+        reports.push(auditor.verify(tenant).await?);
+    }
+    Ok(reports)
+}
+
 /// An identity error with its field errors spelled out (start-up and CLI messages).
 fn describe(err: &IdentityError) -> String {
     match err {

@@ -46,6 +46,12 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
+    /// Check the tamper-evident audit log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Inspect configuration.
     Config {
         /// What to do with it.
@@ -76,6 +82,18 @@ pub enum AdminAction {
         /// Read the password from standard input (first line), never from the command line.
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+}
+
+/// `platform audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk each tenant's hash chain and its latest signed checkpoint; exits
+    /// non-zero when a chain is broken.
+    Verify {
+        /// Only this tenant (a UUID); default: every tenant with a chain.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: Option<uuid::Uuid>,
     },
 }
 

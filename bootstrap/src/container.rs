@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 
 use platform_application::maintenance::{EventRetentionPolicy, EventRetentionPolicyParameters};
 use platform_core::apikeys::ApiKeyManager;
-use platform_core::audit::AuditService;
+use platform_core::audit::{AuditService, HmacCheckpointSigner};
 use platform_core::auth::AuthService;
 use platform_core::authz::{CachedPermissionResolver, RbacAuthorizer};
 use platform_core::blog::BlogManager;
@@ -111,6 +111,7 @@ module! {
             UserManager,
             RoleManager,
             AuditService,
+            HmacCheckpointSigner,
             TemplateNotifier,
             AuthService,
             CachedPermissionResolver,

@@ -2,6 +2,7 @@
 //! typed configuration. Adapters are built in `compose`, not here.
 
 use platform_core::apikeys::{ApiKeyManager, ApiKeyManagerParameters, ApiKeySettings};
+use platform_core::audit::HmacCheckpointSigner;
 use platform_core::auth::{AuthService, AuthServiceParameters, AuthSettings};
 use platform_core::authz::{CachedPermissionResolver, CachedPermissionResolverParameters, PermissionCacheSettings};
 use platform_core::files::{FilesManager, FilesManagerParameters, FilesSettings};
@@ -32,7 +33,18 @@ pub(crate) fn configure(
         .with_component_parameters::<CachedPermissionResolver>(permission_cache_params(s))
         .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s))
         .with_component_parameters::<ApiKeyManager>(api_key_params(s))
-        .with_component_parameters::<FilesManager>(files_params(s)))
+        .with_component_parameters::<FilesManager>(files_params(s))
+        .with_component_parameters::<HmacCheckpointSigner>(checkpoint_params(s)))
+}
+
+fn checkpoint_params(s: &Settings) -> platform_core::audit::HmacCheckpointSignerParameters {
+    let key = s.audit.checkpoint_key.clone();
+    if key.expose().is_empty() {
+        tracing::warn!(
+            "audit.checkpoint_key is empty: no audit checkpoints are signed, so a removed tail of the audit log goes unnoticed"
+        );
+    }
+    HmacCheckpointSigner::parameters(Some(key))
 }
 
 fn health_params(s: &Settings) -> CompositeHealthRegistryParameters {

@@ -25,6 +25,7 @@ fn modules() -> Vec<(FeatureModule<PlatformModule>, Option<Routes>)> {
     vec![
         (features::events(), None),
         (features::identity(), Some(identity_routes)),
+        (features::audit(), None),
         (features::notify(), None),
         (features::jobs(), Some(jobs)),
         (features::files(), Some(files)),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use platform_bootstrap::cli::{AdminAction, Cli, Command, ConfigAction, MigrateAction};
+use platform_bootstrap::cli::{AdminAction, AuditCommand, Cli, Command, ConfigAction, MigrateAction};
 use platform_bootstrap::compose::{self, Built, Purpose};
 use platform_bootstrap::config::{self, LoadOptions};
 use platform_bootstrap::{app, logging};
@@ -42,6 +42,9 @@ async fn main() -> ExitCode {
                 password_stdin: _,
             },
         } => admin_create(&loaded, &email).await,
+        Command::Audit {
+            action: AuditCommand::Verify { tenant },
+        } => audit_verify(&loaded, tenant).await,
     }
 }
 
@@ -199,6 +202,50 @@ async fn admin_create(loaded: &config::LoadedConfig, email: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Exit status of `platform audit verify` when a chain is broken.
+const AUDIT_BROKEN: u8 = 3;
+
+async fn audit_verify(loaded: &config::LoadedConfig, tenant: Option<uuid::Uuid>) -> ExitCode {
+    if loaded.settings.database.driver == config::DatabaseDriver::Memory {
+        eprintln!("warning: database.driver is memory: only this process's (empty) audit log is checked; use postgres");
+    }
+    let reports = match app::verify_audit(&loaded.settings, tenant.map(platform_ports::model::TenantId)).await {
+        Ok(reports) => reports,
+        Err(err) => {
+            eprintln!("cannot verify the audit log: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut broken = 0usize;
+    for report in &reports {
+        let checkpoint = report
+            .checkpoint_seq
+            .map_or_else(|| "no checkpoint".to_owned(), |seq| format!("checkpoint at {seq}"));
+        match &report.broken {
+            None => println!(
+                "tenant {}: intact, {} entries verified, {checkpoint}",
+                report.tenant_id, report.verified
+            ),
+            Some(link) => {
+                broken += 1;
+                let entry = link.entry_id.map_or_else(|| "-".to_owned(), |id| id.to_string());
+                println!(
+                    "tenant {}: BROKEN at seq {} (entry {entry}): {:?}; {} entries verified before it, {checkpoint}",
+                    report.tenant_id, link.seq, link.fault, report.verified
+                );
+            }
+        }
+    }
+    if reports.is_empty() {
+        println!("no audit chain to verify");
+    }
+    if broken > 0 {
+        eprintln!("{broken} of {} audit chains are broken", reports.len());
+        return ExitCode::from(AUDIT_BROKEN);
+    }
+    ExitCode::SUCCESS
 }
 
 async fn migrate(loaded: &config::LoadedConfig, action: Option<MigrateAction>) -> ExitCode {

@@ -1,4 +1,5 @@
-//! The append-only audit log, ordered per tenant by time.
+//! The append-only audit log, ordered per tenant by time, and each tenant's
+//! hash chain over it (the same links PostgreSQL stores).
 
 use std::fmt;
 use std::ops::Bound;
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use im::{HashSet, OrdMap};
 use platform_ports::StoreError;
 use platform_ports::audit::AuditStore;
-use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::audit::{AuditEntry, AuditFilter, ChainHash, ChainHead, ChainedEntry, Checkpoint, chain_hash};
 use platform_ports::model::{AuditId, Page, PageRequest, TenantId};
 use platform_ports::persistence::Transaction;
 use shaku::Component;
@@ -24,10 +25,17 @@ const CURSOR_KIND: &str = "audit";
 type Key = (TenantId, DateTime<Utc>, AuditId);
 
 /// The audit entries of every tenant; entries are only ever added.
+///
+/// `append` runs under the store's commit lock (a unit of work's commit or
+/// a batch), so links are assigned in commit order, as PostgreSQL's locked
+/// chain head does.
 #[derive(Clone, Default)]
 pub(crate) struct AuditLog {
     entries: OrdMap<Key, AuditEntry>,
     ids: HashSet<AuditId>,
+    chain: OrdMap<(TenantId, u64), ChainedEntry>,
+    heads: OrdMap<TenantId, ChainHead>,
+    checkpoints: OrdMap<(TenantId, u64), Checkpoint>,
 }
 
 fn duplicate() -> StoreError {
@@ -45,8 +53,30 @@ impl AuditLog {
         if self.ids.insert(entry.id).is_some() {
             return Err(duplicate());
         }
-        self.entries
-            .insert((entry.tenant_id, entry.occurred_at, entry.id), entry);
+        let tenant = entry.tenant_id;
+        let (seq, prev_hash) = self
+            .heads
+            .get(&tenant)
+            .map_or((1, ChainHash::GENESIS), |head| (head.seq + 1, head.hash));
+        let hash = chain_hash(&entry, seq, &prev_hash);
+        self.heads.insert(
+            tenant,
+            ChainHead {
+                tenant_id: tenant,
+                seq,
+                hash,
+            },
+        );
+        self.chain.insert(
+            (tenant, seq),
+            ChainedEntry {
+                entry: entry.clone(),
+                seq,
+                prev_hash,
+                hash,
+            },
+        );
+        self.entries.insert((tenant, entry.occurred_at, entry.id), entry);
         Ok(())
     }
 
@@ -150,5 +180,50 @@ impl AuditStore for MemoryAuditStore {
         Ok(paginate(entries, page.limit, |entry| {
             encode_time_id(CURSOR_KIND, entry.occurred_at, entry.id.0)
         }))
+    }
+
+    async fn chain(&self, tenant: TenantId, after: u64, limit: u32) -> Result<Vec<ChainedEntry>, StoreError> {
+        let state = self.store.snapshot();
+        let lower = Bound::Excluded((tenant, after));
+        let upper = Bound::Included((tenant, u64::MAX));
+        Ok(state
+            .logs
+            .audit
+            .chain
+            .range((lower, upper))
+            .take(limit as usize)
+            .map(|(_, link)| link.clone())
+            .collect())
+    }
+
+    async fn chain_head(&self, tenant: TenantId) -> Result<Option<ChainHead>, StoreError> {
+        Ok(self.store.snapshot().logs.audit.heads.get(&tenant).copied())
+    }
+
+    async fn chained_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        Ok(self.store.snapshot().logs.audit.heads.keys().copied().collect())
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let key = (checkpoint.head.tenant_id, checkpoint.head.seq);
+        self.store.update_logs(|logs| {
+            // The first checkpoint of a place stays, as in PostgreSQL.
+            if !logs.audit.checkpoints.contains_key(&key) {
+                logs.audit.checkpoints.insert(key, checkpoint.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn latest_checkpoint(&self, tenant: TenantId) -> Result<Option<Checkpoint>, StoreError> {
+        let state = self.store.snapshot();
+        let range = (Bound::Included((tenant, 0)), Bound::Included((tenant, u64::MAX)));
+        Ok(state
+            .logs
+            .audit
+            .checkpoints
+            .range(range)
+            .next_back()
+            .map(|(_, cp)| cp.clone()))
     }
 }

@@ -67,6 +67,10 @@ contract_tests! {
     audit::audit_query_filters(audit);
     audit::audit_pages_walk_every_entry_once(audit);
     audit::audit_isolated_by_tenant(audit, uow);
+    audit_chain::audit_chain_links_in_commit_order(audit, uow);
+    audit_chain::audit_chain_skips_nothing_on_failure(audit, uow);
+    audit_chain::audit_chain_is_linear_under_concurrent_appenders(audit, uow);
+    audit_chain::audit_checkpoints_keep_the_latest(audit);
 
     text::accepted_text_round_trips(users, roles, posts, uow);
     text::refused_text_is_never_a_backend_failure(users, posts, audit, uow);

@@ -1,4 +1,5 @@
-//! The append-only audit log (a trigger refuses UPDATE and DELETE).
+//! The append-only audit log (a trigger refuses UPDATE and DELETE), every
+//! entry a link of its tenant's hash chain (see [`crate::audit_chain`]).
 
 use std::collections::BTreeMap;
 
@@ -6,12 +7,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
 use platform_ports::audit::AuditStore;
-use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::audit::{AuditEntry, AuditFilter, ChainHead, ChainedEntry, Checkpoint};
 use platform_ports::model::{AuditId, Page, PageRequest, TenantId, UserId};
 use platform_ports::persistence::Transaction;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::audit_chain::{self as chain, LinkRow};
 use crate::cursor::{decode_time_id, encode_time_id, fetch_limit, page};
 use crate::database::PgDatabase;
 use crate::uow::PgTx;
@@ -48,7 +50,7 @@ const QUERY_BEFORE: &str = query_audit!(" AND (occurred_at, id) < ($8, $9)");
 
 /// An `audit_log` row.
 #[derive(sqlx::FromRow)]
-struct AuditRow {
+pub(crate) struct AuditRow {
     id: Uuid,
     tenant_id: Uuid,
     actor_id: Option<Uuid>,
@@ -98,27 +100,13 @@ impl PgAuditStore {
 #[async_trait]
 impl AuditStore for PgAuditStore {
     async fn append(&self, tx: &mut Transaction, entry: &AuditEntry) -> Result<(), StoreError> {
+        // The tenant's head stays locked until the unit of work ends: use
+        // cases append their entry last, just before they commit.
         let inserted = PgTx::of(tx)?
             .run("audit.append", |conn| {
-                sqlx::query(concat!(
-                    "INSERT INTO audit_log (",
-                    audit_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
-                ))
-                .bind(entry.id.0)
-                .bind(entry.tenant_id.0)
-                .bind(entry.actor_id.map(|a| a.0))
-                .bind(entry.action.as_str())
-                .bind(entry.target_id.as_deref())
-                .bind(Json(&entry.metadata))
-                .bind(entry.occurred_at)
-                .bind(entry.request_id.as_deref())
-                .bind(entry.ip.as_deref())
-                .bind(entry.user_agent.as_deref())
-                .execute(conn)
+                chain::append_linked(conn, std::slice::from_ref(entry))
             })
-            .await?
-            .rows_affected();
+            .await?;
         if inserted == 0 {
             return Err(StoreError::Conflict("audit_id".to_owned()));
         }
@@ -129,24 +117,25 @@ impl AuditStore for PgAuditStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let column = |f: fn(&AuditEntry) -> Option<&str>| -> Vec<Option<&str>> { entries.iter().map(f).collect() };
-        let query = sqlx::query(concat!(
-            "INSERT INTO audit_log (",
-            audit_columns!(),
-            ") SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], ",
-            "$6::jsonb[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])"
-        ))
-        .bind(entries.iter().map(|e| e.id.0).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.tenant_id.0).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.actor_id.map(|a| a.0)).collect::<Vec<_>>())
-        .bind(column(|e| Some(e.action.as_str())))
-        .bind(column(|e| e.target_id.as_deref()))
-        .bind(entries.iter().map(|e| Json(&e.metadata)).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
-        .bind(column(|e| e.request_id.as_deref()))
-        .bind(column(|e| e.ip.as_deref()))
-        .bind(column(|e| e.user_agent.as_deref()));
-        self.db.run("audit.append_batch", query.execute(self.db.pool())).await?;
+        // One transaction: lock the heads, insert and move them, commit.
+        let pool = self.db.pool();
+        let all_new = self
+            .db
+            .run("audit.append_batch", async move {
+                let mut tx = pool.begin().await?;
+                let inserted = chain::append_linked(&mut tx, entries).await?;
+                if inserted == entries.len() {
+                    tx.commit().await?;
+                    Ok(true)
+                } else {
+                    tx.rollback().await?;
+                    Ok(false)
+                }
+            })
+            .await?;
+        if !all_new {
+            return Err(StoreError::Conflict("audit_id".to_owned()));
+        }
         Ok(())
     }
 
@@ -178,5 +167,55 @@ impl AuditStore for PgAuditStore {
         Ok(page(entries, page_request.limit, |entry| {
             encode_time_id(CURSOR_KIND, entry.occurred_at, entry.id.0)
         }))
+    }
+
+    async fn chain(&self, tenant: TenantId, after: u64, limit: u32) -> Result<Vec<ChainedEntry>, StoreError> {
+        let query = sqlx::query_as(chain::CHAIN)
+            .bind(tenant.0)
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit));
+        let rows: Vec<LinkRow> = self.db.run("audit.chain", query.fetch_all(self.db.pool())).await?;
+        rows.into_iter().map(LinkRow::into_link).collect()
+    }
+
+    async fn chain_head(&self, tenant: TenantId) -> Result<Option<ChainHead>, StoreError> {
+        let query = sqlx::query_as(chain::HEAD).bind(tenant.0);
+        let row = self
+            .db
+            .run("audit.chain_head", query.fetch_optional(self.db.pool()))
+            .await?;
+        chain::head(tenant, row)
+    }
+
+    async fn chained_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let query = sqlx::query_scalar(chain::TENANTS);
+        let rows: Vec<Uuid> = self
+            .db
+            .run("audit.chained_tenants", query.fetch_all(self.db.pool()))
+            .await?;
+        Ok(rows.into_iter().map(TenantId).collect())
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let (tenant, seq, hash, mac, signed_at) = chain::checkpoint_params(checkpoint);
+        let query = sqlx::query(chain::SAVE_CHECKPOINT)
+            .bind(tenant)
+            .bind(seq)
+            .bind(hash)
+            .bind(mac)
+            .bind(signed_at);
+        self.db
+            .run("audit.save_checkpoint", query.execute(self.db.pool()))
+            .await?;
+        Ok(())
+    }
+
+    async fn latest_checkpoint(&self, tenant: TenantId) -> Result<Option<Checkpoint>, StoreError> {
+        let query = sqlx::query_as(chain::LATEST_CHECKPOINT).bind(tenant.0);
+        let row = self
+            .db
+            .run("audit.latest_checkpoint", query.fetch_optional(self.db.pool()))
+            .await?;
+        chain::checkpoint(tenant, row)
     }
 }

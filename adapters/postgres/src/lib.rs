@@ -22,7 +22,10 @@ mod telemetry;
 mod uow;
 
 mod api_keys;
+// `audit_columns!` is shared with the chain's statements.
+#[macro_use]
 mod audit;
+mod audit_chain;
 mod health;
 mod outbox;
 mod posts;

@@ -223,6 +223,7 @@ const SECRET_KEYS: &[SecretSlot] = &[
     ("scheduler.redis_url", |s| &mut s.scheduler.redis_url),
     ("auth.jwt.secret", |s| &mut s.auth.jwt.secret),
     ("auth.refresh_token_key", |s| &mut s.auth.refresh_token_key),
+    ("audit.checkpoint_key", |s| &mut s.audit.checkpoint_key),
     ("admin.password", |s| &mut s.admin.password),
     ("blob.signing_key", |s| &mut s.blob.signing_key),
     ("blob.s3.access_key", |s| &mut s.blob.s3.access_key),

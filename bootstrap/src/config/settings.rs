@@ -94,6 +94,19 @@ pub struct Settings {
     /// Trace export.
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    /// The audit log's hash chain.
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+/// `audit.*`
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AuditSettings {
+    /// HMAC key signing the audit chain's checkpoints (at least 32 bytes;
+    /// empty: no checkpoints, so a removed tail goes unnoticed). A secret:
+    /// set it through the secret source, like `auth.jwt.secret`.
+    #[serde(default)]
+    pub checkpoint_key: SecretString,
 }
 
 /// `server.*`

@@ -113,6 +113,12 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
         "auth.refresh_token_key",
         "needs at least 32 bytes (set PLATFORM__AUTH__REFRESH_TOKEN_KEY or a secret file)",
     );
+    let checkpoint_key = s.audit.checkpoint_key.expose();
+    e.check(
+        checkpoint_key.is_empty() || checkpoint_key.len() >= 32,
+        "audit.checkpoint_key",
+        "needs at least 32 bytes, or leave it empty to write no checkpoints (set PLATFORM__AUDIT__CHECKPOINT_KEY or a secret file)",
+    );
     let url = &s.server.public_url;
     e.check(
         url.starts_with("http://") || url.starts_with("https://"),

@@ -6,10 +6,12 @@
 //! service is for actions with nothing else to commit, such as reads worth
 //! recording.
 
+mod chain;
 #[cfg(test)]
 mod tests;
 mod writer;
 
+pub use chain::{HmacCheckpointSigner, HmacCheckpointSignerParameters, verify_chain, write_checkpoints};
 pub use writer::{AuditWriterSettings, BatchedAuditWriter};
 
 use std::sync::Arc;
@@ -17,10 +19,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use platform_ports::StoreError;
 use platform_ports::audit::AuditStore;
-use platform_ports::audit::{AuditAction, AuditEntry, AuditFilter};
+use platform_ports::audit::{AuditAction, AuditEntry, AuditFilter, ChainReport, CheckpointSigner};
 use platform_ports::audit::{AuditError, Auditor};
 use platform_ports::clock::{Clock, IdGenerator};
-use platform_ports::model::{FieldError, Page, PageRequest, RequestContext};
+use platform_ports::model::{FieldError, Page, PageRequest, RequestContext, TenantId};
 
 use crate::support::{audit_entry_as, foreign_cursor};
 
@@ -34,13 +36,26 @@ pub struct AuditService {
     clock: Arc<dyn Clock>,
     #[shaku(inject)]
     ids: Arc<dyn IdGenerator>,
+    #[shaku(inject)]
+    signer: Arc<dyn CheckpointSigner>,
 }
 
 impl AuditService {
-    /// A service over `store`, stamping entries with `clock` and `ids`.
+    /// A service over `store`, stamping entries with `clock` and `ids`,
+    /// checking and signing checkpoints with `signer`.
     #[must_use]
-    pub fn new(store: Arc<dyn AuditStore>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
-        Self { store, clock, ids }
+    pub fn new(
+        store: Arc<dyn AuditStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        signer: Arc<dyn CheckpointSigner>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            ids,
+            signer,
+        }
     }
 }
 
@@ -87,5 +102,33 @@ impl Auditor for AuditService {
                 StoreError::Invalid(reason) => AuditError::Validation(crate::support::unstorable(&reason)),
                 other => backend(other),
             })
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
+    async fn verify(&self, tenant: TenantId) -> Result<ChainReport, AuditError> {
+        let report = verify_chain(self.store.as_ref(), self.signer.as_ref(), tenant)
+            .await
+            .map_err(backend)?;
+        match &report.broken {
+            None => tracing::info!(verified = report.verified, "audit chain intact"),
+            Some(broken) => tracing::error!(
+                seq = broken.seq,
+                entry_id = ?broken.entry_id,
+                fault = ?broken.fault,
+                "audit chain broken"
+            ),
+        }
+        Ok(report)
+    }
+
+    async fn chained_tenants(&self) -> Result<Vec<TenantId>, AuditError> {
+        self.store.chained_tenants().await.map_err(backend)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn checkpoint(&self) -> Result<usize, AuditError> {
+        write_checkpoints(self.store.as_ref(), self.signer.as_ref(), self.clock.as_ref())
+            .await
+            .map_err(backend)
     }
 }

@@ -21,7 +21,8 @@ fn service(store: MockAuditStore) -> AuditService {
     clock.expect_now().returning(now);
     let mut ids = MockIdGenerator::new();
     ids.expect_new_id().returning(|| Uuid::from_u128(7));
-    AuditService::new(Arc::new(store), Arc::new(clock), Arc::new(ids))
+    let signer = super::HmacCheckpointSigner::new(Some("k".repeat(32).into()));
+    AuditService::new(Arc::new(store), Arc::new(clock), Arc::new(ids), Arc::new(signer))
 }
 
 fn ctx(tenant: TenantId, user: UserId) -> RequestContext {

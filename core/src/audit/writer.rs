@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::audit::AuditStore;
-use platform_ports::audit::{AuditEntry, AuditFilter};
+use platform_ports::audit::{AuditEntry, AuditFilter, ChainHead, ChainedEntry, Checkpoint};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::model::{Page, PageRequest, TenantId};
 use platform_ports::persistence::Transaction;
@@ -46,6 +46,10 @@ type Running = (watch::Sender<bool>, JoinHandle<()>);
 
 /// An [`AuditStore`] whose `append_batch` only queues; everything else goes
 /// straight to the inner store (in-transaction appends stay transactional).
+///
+/// The writer assigns no chain link itself: the inner store chains each
+/// batch when it commits it, so the chain follows commit order whether an
+/// entry came through this queue or through a unit of work.
 ///
 /// Clones share one queue and one writer task: the container holds one as
 /// the `AuditStore`, the lifecycle starts and stops another.
@@ -178,6 +182,26 @@ impl AuditStore for BatchedAuditWriter {
         page: &PageRequest,
     ) -> Result<Page<AuditEntry>, StoreError> {
         self.inner.query(tenant, filter, page).await
+    }
+
+    async fn chain(&self, tenant: TenantId, after: u64, limit: u32) -> Result<Vec<ChainedEntry>, StoreError> {
+        self.inner.chain(tenant, after, limit).await
+    }
+
+    async fn chain_head(&self, tenant: TenantId) -> Result<Option<ChainHead>, StoreError> {
+        self.inner.chain_head(tenant).await
+    }
+
+    async fn chained_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.inner.chained_tenants().await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(checkpoint).await
+    }
+
+    async fn latest_checkpoint(&self, tenant: TenantId) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.latest_checkpoint(tenant).await
     }
 }
 

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use shaku::Interface;
 
 use crate::BoxError;
-use crate::audit::{AuditAction, AuditEntry, AuditFilter};
-use crate::model::{Page, PageRequest, RequestContext, ValidationErrors};
+use crate::audit::{AuditAction, AuditEntry, AuditFilter, ChainReport};
+use crate::model::{Page, PageRequest, RequestContext, TenantId, ValidationErrors};
 
 /// What the auditor can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -36,4 +36,25 @@ pub trait Auditor: Interface {
         filter: AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>, AuditError>;
+
+    /// Walks `tenant`'s chain in sequence order and checks every link and the
+    /// latest signed checkpoint; a broken chain is a report, not an error.
+    ///
+    /// # Errors
+    /// [`AuditError::Backend`] when the store cannot be read.
+    async fn verify(&self, tenant: TenantId) -> Result<ChainReport, AuditError>;
+
+    /// Every tenant with a chain (what `platform audit verify` walks).
+    ///
+    /// # Errors
+    /// [`AuditError::Backend`].
+    async fn chained_tenants(&self) -> Result<Vec<TenantId>, AuditError>;
+
+    /// Signs and stores a checkpoint of every chain head that moved since
+    /// its tenant's latest checkpoint; returns how many were written (0
+    /// without a checkpoint key).
+    ///
+    /// # Errors
+    /// [`AuditError::Backend`].
+    async fn checkpoint(&self) -> Result<usize, AuditError>;
 }

@@ -15,6 +15,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_chain;
 pub mod blob;
 pub mod cache;
 pub mod events;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod audit;
+mod audit_verify;
 mod auth;
 mod authz;
 mod hardening;

@@ -1,4 +1,5 @@
-//! `GET /api/v1/audit`: the tenant's audit trail, newest first.
+//! `GET /api/v1/audit`: the tenant's audit trail, newest first;
+//! `GET /api/v1/audit/verify`: whether its hash chain is intact.
 
 use axum::extract::State;
 use platform_ports::audit::AuditFilter;
@@ -10,7 +11,7 @@ use crate::openapi::components::{BadRequest, Forbidden, PageQuery, ServiceUnavai
 use crate::params::QueryParams;
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
-use crate::security::dto::AuditEntryView;
+use crate::security::dto::{AuditEntryView, ChainReportView};
 use crate::security::errors;
 
 /// The tenant's audit trail, newest first.
@@ -50,4 +51,26 @@ pub(crate) async fn query(
     let page = query.page()?;
     let entries = deps.auditor.query(&ctx, filter, page).await.map_err(errors::audit)?;
     Ok(AppJson(ListView::page(entries)))
+}
+
+/// Walks the tenant's audit hash chain and reports the first broken link,
+/// or how many entries were verified. A broken chain is a `200` with
+/// `intact: false`: the report is the answer, not an error.
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The chain's state.", body = ChainReportView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+pub(crate) async fn verify(
+    State(deps): State<SecurityDeps>,
+    Ctx(ctx): Ctx,
+) -> Result<AppJson<ChainReportView>, Problem> {
+    let report = deps.auditor.verify(ctx.tenant_id).await.map_err(errors::audit)?;
+    Ok(AppJson(report.into()))
 }

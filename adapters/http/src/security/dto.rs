@@ -4,7 +4,7 @@
 //! so the document describes exactly what is (de)serialized.
 
 use chrono::{DateTime, Utc};
-use platform_ports::audit::AuditEntry;
+use platform_ports::audit::{AuditEntry, ChainFault, ChainReport};
 use platform_ports::auth::TokenPair;
 use platform_ports::authz::Permission;
 use platform_ports::identity::{Role, User};
@@ -317,6 +317,79 @@ impl From<AuditEntry> for AuditEntryView {
             ip: entry.ip,
             user_agent: entry.user_agent,
         }
+    }
+}
+
+/// The outcome of walking the tenant's audit chain
+/// (`GET /api/v1/audit/verify`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChainReportView {
+    #[schema(value_type = uuid::Uuid)]
+    tenant_id: TenantId,
+    /// `true` when every link and the latest checkpoint check out.
+    intact: bool,
+    /// Entries whose links checked out (all of them when intact).
+    verified: u64,
+    /// The sequence number of the latest signed checkpoint checked.
+    #[schema(required = true)]
+    checkpoint_seq: Option<u64>,
+    /// The first broken link; `null` when intact.
+    #[schema(required = true)]
+    broken: Option<BrokenLinkView>,
+}
+
+/// Where the chain breaks and what differs.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BrokenLinkView {
+    /// The entry at fault; `null` past the last entry (a removed tail).
+    #[schema(value_type = Option<uuid::Uuid>, required = true)]
+    entry_id: Option<platform_ports::model::AuditId>,
+    /// The sequence number where the walk stopped.
+    seq: u64,
+    /// `content_hash`, `previous_hash`, `sequence`, `truncated`,
+    /// `checkpoint_mismatch`, `checkpoint_signature` or `head_mismatch`.
+    kind: String,
+    /// The values that differ (hashes as hex), by name.
+    #[schema(value_type = Object)]
+    details: serde_json::Value,
+}
+
+impl From<ChainReport> for ChainReportView {
+    fn from(report: ChainReport) -> Self {
+        Self {
+            tenant_id: report.tenant_id,
+            intact: report.broken.is_none(),
+            verified: report.verified,
+            checkpoint_seq: report.checkpoint_seq,
+            broken: report.broken.map(|b| {
+                // The fault is tagged by `kind`; split it into the kind and
+                // the rest so clients switch on one stable string.
+                let mut details = serde_json::to_value(&b.fault).unwrap_or_default();
+                let kind = details
+                    .as_object_mut()
+                    .and_then(|o| o.remove("kind"))
+                    .and_then(|k| k.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| fault_kind(&b.fault).to_owned());
+                BrokenLinkView {
+                    entry_id: b.entry_id,
+                    seq: b.seq,
+                    kind,
+                    details,
+                }
+            }),
+        }
+    }
+}
+
+fn fault_kind(fault: &ChainFault) -> &'static str {
+    match fault {
+        ChainFault::ContentHash { .. } => "content_hash",
+        ChainFault::PreviousHash { .. } => "previous_hash",
+        ChainFault::Sequence { .. } => "sequence",
+        ChainFault::Truncated { .. } => "truncated",
+        ChainFault::CheckpointMismatch { .. } => "checkpoint_mismatch",
+        ChainFault::CheckpointSignature { .. } => "checkpoint_signature",
+        ChainFault::HeadMismatch { .. } => "head_mismatch",
     }
 }
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use platform_ports::audit::Auditor;
 use platform_ports::audit::permissions::LOG_READ;
+use platform_ports::audit::permissions::chain::LOG_VERIFY;
 use platform_ports::auth::Authenticator;
 use platform_ports::auth::TokenCodec;
 use platform_ports::authz::Authorizer;
@@ -98,6 +99,7 @@ pub fn security_routes(deps: SecurityDeps, mount: &str) -> ModuleRoutes {
         .route(routes!(api_keys::list), needs(perm::APIKEY_MANAGE))
         .route(routes!(api_keys::get), needs(perm::APIKEY_MANAGE))
         .route(routes!(api_keys::revoke), needs(perm::APIKEY_MANAGE))
+        .route(routes!(audit::verify), needs(LOG_VERIFY))
         .with_state(deps.clone());
     let mut api = api;
     document_declared_permissions(&mut api.openapi, &deps.roles.declared_permissions());

@@ -26,7 +26,8 @@ async fn a_failed_statement_makes_commit_fail_and_keeps_nothing() {
     let uow = PgUnitOfWork::new(schema.db.clone());
     let t = tenant();
     let ada = user(t, "ada@example.com");
-    // PostgreSQL's jsonb cannot hold a NUL character: the insert fails.
+    // PostgreSQL's jsonb cannot hold a NUL character: the insert fails, as
+    // the caller's fault (a data exception), not as an outage.
     let unstorable = AuditEntry {
         metadata: BTreeMap::from([("bad".to_owned(), serde_json::json!("nul\u{0}here"))]),
         ..audit_entry(t, "user.created", Utc::now())
@@ -35,7 +36,7 @@ async fn a_failed_statement_makes_commit_fail_and_keeps_nothing() {
     let mut tx = uow.begin().await.unwrap();
     users.create(&mut tx, &ada).await.unwrap();
     let failed = audit.append(&mut tx, &unstorable).await;
-    assert!(matches!(failed, Err(StoreError::Backend(_))), "{failed:?}");
+    assert!(matches!(failed, Err(StoreError::Invalid(_))), "{failed:?}");
     // A use case that ignored the error must not believe its writes were kept.
     let commit = tx.commit().await;
     assert!(matches!(commit, Err(StoreError::Backend(_))), "{commit:?}");

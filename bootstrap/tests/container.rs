@@ -175,11 +175,19 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
         .withf(|topic, subscriber, _| topic == "blog.posts" && subscriber == "blog.author-stats")
         .times(1)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(2)));
+    // The webhooks module fans out both topics, one consumer group each.
+    bus.expect_subscribe()
+        .withf(|topic, subscriber, _| {
+            (topic == "blog.posts" && subscriber == "webhooks.fanout.blog")
+                || (topic == "platform.identity" && subscriber == "webhooks.fanout.identity")
+        })
+        .times(2)
+        .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(3)));
     let mut jobs = MockJobQueue::new();
-    // The notify module's handlers: mail, SMS and push.
+    // The notify module's handlers (mail, SMS, push) and the webhook delivery.
     jobs.expect_register()
-        .withf(|task_type, _| ["notify:email", "notify:sms", "notify:push"].contains(&task_type))
-        .times(3)
+        .withf(|task_type, _| ["notify:email", "notify:sms", "notify:push", "webhook:deliver"].contains(&task_type))
+        .times(4)
         .returning(|_, _| Ok(()));
     let mut scheduler = MockScheduler::new();
     scheduler
@@ -190,10 +198,11 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
                 "processed-events-purge",
                 "expired-token-cleanup",
                 "orphan-blob-sweep",
+                "audit-checkpoint",
             ]
             .contains(&name)
         })
-        .times(4)
+        .times(5)
         .returning(|_, _, _| Ok(()));
     let options = PlatformOptions {
         customize: Some(Box::new(move |b| {

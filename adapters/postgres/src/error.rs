@@ -69,6 +69,11 @@ pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::backend(format!("stored {what} is invalid: {err}"))
 }
 
+/// `NotFound` when a statement aimed at one row touched none.
+pub(crate) fn found(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

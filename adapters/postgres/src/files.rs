@@ -10,7 +10,7 @@ use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::corrupt;
+use crate::error::{corrupt, found};
 use crate::uow::PgTx;
 
 macro_rules! file_columns {
@@ -179,10 +179,7 @@ impl FileRepository for PgFileRepository {
             })
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(deleted)
     }
 
     async fn delete_attached(

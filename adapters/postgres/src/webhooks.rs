@@ -10,7 +10,7 @@ use platform_ports::webhooks::{Delivery, DeliveryId, DeliveryStatus, Subscriptio
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::corrupt;
+use crate::error::{corrupt, found};
 use crate::uow::PgTx;
 
 macro_rules! subscription_columns {
@@ -210,10 +210,7 @@ impl WebhookRepository for PgWebhookRepository {
             })
             .await?
             .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(updated)
     }
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: WebhookId) -> Result<(), StoreError> {
@@ -227,10 +224,7 @@ impl WebhookRepository for PgWebhookRepository {
             })
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(deleted)
     }
 
     async fn add_delivery(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
@@ -312,10 +306,7 @@ impl WebhookRepository for PgWebhookRepository {
             )
             .await?
             .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(updated)
     }
 
     async fn deliveries(

@@ -11,6 +11,7 @@ use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
+use crate::error::found;
 use crate::uow::PgTx;
 
 macro_rules! token_columns {
@@ -67,10 +68,6 @@ impl PgRefreshTokenStore {
     pub fn new(db: PgDatabase) -> Self {
         Self { db }
     }
-}
-
-fn found(rows: u64) -> Result<(), StoreError> {
-    if rows == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 /// The live count a revoking statement returned; never negative.

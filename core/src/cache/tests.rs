@@ -226,6 +226,7 @@ async fn when_the_primary_is_back_changes_made_meanwhile_win_and_the_fallback_is
 
 #[tokio::test(start_paused = true)]
 async fn the_fallback_serves_until_the_changed_keys_are_dropped_from_the_primary() {
+    let (_logs, _guard) = capture_logs();
     let s = Setup::new();
     s.cache.set("k", b"old".to_vec(), None).await.unwrap();
     s.down(true);
@@ -245,6 +246,7 @@ async fn the_fallback_serves_until_the_changed_keys_are_dropped_from_the_primary
 
 #[tokio::test]
 async fn the_health_check_notices_an_outage_before_any_request() {
+    let (_logs, _guard) = capture_logs();
     let s = Setup::new();
     s.down(true);
     assert!(!s.cache.is_on_fallback());
@@ -254,6 +256,7 @@ async fn the_health_check_notices_an_outage_before_any_request() {
 
 #[tokio::test]
 async fn lookups_are_counted_wherever_they_are_served() {
+    let (_logs, _guard) = capture_logs();
     let recorder = Arc::new(Recorder::default());
     let s = Setup::new();
     let cache = s.cache.clone().with_metrics(recorder.clone());
@@ -399,6 +402,12 @@ impl<S: Subscriber> Layer<S> for Capture {
 
 /// This thread's events until the guard drops (the tests run on a
 /// current-thread runtime, so the retry task logs here too).
+///
+/// Every test that can log from the cache holds one, even if it reads no
+/// logs: tracing caches a callsite's interest when it first fires, and a
+/// test that fired it with no subscriber of its own, at the moment another
+/// test was installing one, could leave it cached as "never", and that test
+/// then counted no warning (CI saw it once).
 fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let subscriber = tracing_subscriber::registry().with(Capture(logs.clone()));

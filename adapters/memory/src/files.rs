@@ -15,15 +15,21 @@ use shaku::Component;
 use crate::store::{MemoryStore, MemoryTx};
 
 /// The files table and the set of keys its rows name.
+///
+/// Rows are behind an `Arc`: `im`'s B-tree copies whole 64-entry chunks of
+/// values through its recursive remove, and with each `StoredFile` (eight
+/// strings) inline, a debug build overflowed a 2 MiB tokio worker stack
+/// replacing a post's cover once the table held a few hundred files
+/// (schemathesis found it).
 #[derive(Clone, Default)]
 pub(crate) struct FileTable {
-    rows: OrdMap<FileId, StoredFile>,
+    rows: OrdMap<FileId, Arc<StoredFile>>,
     keys: HashSet<BlobKey>,
 }
 
 impl FileTable {
     fn get(&self, tenant: TenantId, id: FileId) -> Option<&StoredFile> {
-        self.rows.get(&id).filter(|file| file.tenant_id == tenant)
+        self.rows.get(&id).map(Arc::as_ref).filter(|file| file.tenant_id == tenant)
     }
 
     fn insert(&mut self, file: &StoredFile) -> Result<(), StoreError> {
@@ -34,7 +40,7 @@ impl FileTable {
             return Err(StoreError::Conflict("file_key".to_owned()));
         }
         self.keys.insert(file.key.clone());
-        self.rows.insert(file.id, file.clone());
+        self.rows.insert(file.id, Arc::new(file.clone()));
         Ok(())
     }
 
@@ -54,7 +60,7 @@ impl FileTable {
         resource_id: &'a str,
     ) -> impl Iterator<Item = &'a StoredFile> {
         // Ids are time-ordered (v7), so id order is upload order.
-        self.rows.values().filter(move |file| {
+        self.rows.values().map(Arc::as_ref).filter(move |file| {
             file.tenant_id == tenant
                 && file.attached_to.as_ref().is_some_and(|a| {
                     a.module == module && a.resource_type == resource_type && a.resource_id == resource_id

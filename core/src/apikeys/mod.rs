@@ -28,7 +28,9 @@ use platform_ports::events::Outbox;
 use platform_ports::identity::{
     API_KEY_DISPLAY_LEN, API_KEY_PREFIX, ApiKey, ApiKeyError, ApiKeyRepository, ApiKeyService, CreatedApiKey, NewApiKey,
 };
-use platform_ports::model::{Actor, ApiKeyId, FieldError, RequestContext, SecretString, TenantId, ValidationErrors};
+use platform_ports::model::{
+    Actor, ApiKeyId, FieldError, RequestContext, SecretString, TenantId, TextKind, ValidationErrors, check_storable,
+};
 use platform_ports::persistence::UnitOfWork;
 use platform_ports::ratelimit::RateLimiter;
 
@@ -117,12 +119,14 @@ fn store_error(err: StoreError) -> ApiKeyError {
     }
 }
 
-/// Trimmed, non-empty, at most [`API_KEY_NAME_MAX`] characters.
+/// Trimmed, non-empty, at most [`API_KEY_NAME_MAX`] characters, no
+/// control character (PostgreSQL cannot store a NUL: every adapter refuses alike).
 fn validate_name(name: &str) -> Result<String, FieldError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(FieldError::new("name", "required", "must not be empty"));
     }
+    check_storable("name", name, TextKind::SingleLine)?;
     if name.chars().count() > API_KEY_NAME_MAX {
         return Err(FieldError::new(
             "name",

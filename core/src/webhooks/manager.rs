@@ -8,7 +8,7 @@ use platform_ports::StoreError;
 use platform_ports::audit::AuditStore;
 use platform_ports::clock::{Clock, IdGenerator};
 use platform_ports::jobs::JobQueue;
-use platform_ports::model::{FieldError, RequestContext, SecretString, ValidationErrors};
+use platform_ports::model::{FieldError, RequestContext, SecretString, TextKind, ValidationErrors, check_storable};
 use platform_ports::notify::NotifyError;
 use platform_ports::webhooks::{
     Delivery, DeliveryId, DeliveryStatus, Subscription, WebhookError, WebhookId, WebhookInput, WebhookPatch,
@@ -118,6 +118,13 @@ impl WebhookManager {
                 "invalid",
                 format!("must be an http(s) URL of at most {URL_MAX} characters"),
             ));
+            return Ok(());
+        }
+        // The URL is stored as sent: one PostgreSQL cannot hold (a NUL) must
+        // be refused on every adapter, and a URL parser would quietly drop
+        // or encode the other control characters.
+        if let Err(err) = check_storable("url", url, TextKind::SingleLine) {
+            errors.push(err);
             return Ok(());
         }
         let sender = self

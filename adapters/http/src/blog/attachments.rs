@@ -13,8 +13,8 @@ use crate::blog::{BlogDeps, errors};
 use crate::extract::{AppJson, Ctx};
 use crate::files::{FileView, upload};
 use crate::openapi::components::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable,
-    UnsupportedMediaType,
+    BadRequest, Binary, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable,
+    UnsupportedMediaType, UploadQuery,
 };
 use crate::params::{PathParams, QueryParams};
 use crate::problem::Problem;
@@ -30,9 +30,10 @@ use crate::problem::Problem;
     tag = "blog",
     params(
         ("id" = uuid::Uuid, Path, description = "The post's id."),
-        ("filename" = Option<String>, Query, description = "The file's name (raw bodies)."),
+        UploadQuery,
     ),
-    request_body(content = Vec<u8>, description = "The file's bytes, or `multipart/form-data` with a `file` part.",
+    request_body(content = inline(Binary), description = "The file's bytes with their own `Content-Type`, or \
+        `multipart/form-data` with a `file` part.",
         content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Stored.", body = FileView,
@@ -64,9 +65,10 @@ pub(crate) async fn attach(
     tag = "blog",
     params(
         ("id" = uuid::Uuid, Path, description = "The post's id."),
-        ("filename" = Option<String>, Query, description = "The file's name (raw bodies)."),
+        UploadQuery,
     ),
-    request_body(content = Vec<u8>, description = "The image, or `multipart/form-data` with a `file` part.",
+    request_body(content = inline(Binary), description = "The image's bytes with its `image/*` type, or \
+        `multipart/form-data` with a `file` part.",
         content_type = "image/*"),
     responses(
         (status = 201, description = "Stored.", body = FileView,

@@ -16,8 +16,8 @@ use crate::files::dto::{FileView, SignedUrlView};
 use crate::files::{FilesDeps, errors};
 use crate::module::Mount;
 use crate::openapi::components::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable,
-    UnsupportedMediaType,
+    BadRequest, Binary, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable,
+    UnsupportedMediaType, UploadQuery,
 };
 use crate::params::{PathParams, QueryParams, invalid_parameter};
 use crate::problem::Problem;
@@ -36,8 +36,9 @@ pub(crate) const CHECKSUM_HEADER: &str = "x-checksum-sha256";
     post,
     path = "/files",
     tag = "files",
-    params(("filename" = Option<String>, Query, description = "The file's name (raw bodies; multipart parts carry their own).")),
-    request_body(content = Vec<u8>, description = "The file's bytes, or `multipart/form-data` with a `file` part.",
+    params(UploadQuery),
+    request_body(content = inline(Binary), description = "The file's bytes with their own `Content-Type` (any type in \
+        `blob.allowed_content_types`), or `multipart/form-data` with a `file` part.",
         content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Stored.", body = FileView,
@@ -102,7 +103,8 @@ pub(crate) async fn get(
     tag = "files",
     params(("id" = uuid::Uuid, Path, description = "The file's id.")),
     responses(
-        (status = 200, description = "The bytes.", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The bytes, with the `Content-Type` they were uploaded with.",
+            content_type = "*/*", body = inline(Binary)),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -130,7 +132,8 @@ pub(crate) async fn download(
     tag = "files",
     params(
         ("id" = uuid::Uuid, Path, description = "The file's id."),
-        ("ttl_seconds" = Option<u32>, Query, description = "Validity, 1 to 604800 seconds (default `blob.signed_url_ttl`)."),
+        ("ttl_seconds" = Option<u32>, Query, minimum = 1, maximum = 604_800,
+            description = "Validity in seconds, at most 7 days (default `blob.signed_url_ttl`); out of range: 422 on `ttl`."),
     ),
     responses(
         (status = 200, description = "The signed URL.", body = SignedUrlView),

@@ -10,7 +10,7 @@ use platform_ports::blob::SignedAccess;
 
 use crate::files::routes::streamed;
 use crate::files::{FilesDeps, errors};
-use crate::openapi::components::{BadRequest, NotFound, SignedUrlRefused};
+use crate::openapi::components::{BadRequest, Binary, NotFound, SignedUrlRefused};
 use crate::params::{PathParams, QueryParams};
 use crate::problem::Problem;
 
@@ -26,10 +26,12 @@ use crate::problem::Problem;
     params(
         ("key" = String, Path, description = "The blob key, percent-encoded."),
         ("expires" = i64, Query, description = "Expiry, Unix seconds."),
-        ("signature" = String, Query, description = "Hex HMAC-SHA256 over key, method and expiry."),
+        ("signature" = String, Query, pattern = "^[0-9A-Fa-f]{64}$",
+            description = "Hex HMAC-SHA256 over key, method and expiry (any other value: 403 `invalid_signature`)."),
     ),
     responses(
-        (status = 200, description = "The bytes.", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The bytes, with the `Content-Type` they were uploaded with.",
+            content_type = "*/*", body = inline(Binary)),
         (status = 400, response = BadRequest),
         (status = 403, response = SignedUrlRefused),
         (status = 404, response = NotFound),

@@ -3,7 +3,8 @@
 use platform_ports::audit::AuditError;
 use platform_ports::jobs::{JobAdminError, JobError};
 
-use crate::params::invalid_parameter;
+use platform_ports::model::FieldError;
+
 use crate::problem::Problem;
 
 /// Every `JobAdmin` error.
@@ -30,8 +31,11 @@ pub(crate) fn admin(err: JobAdminError) -> Problem {
                 .with_code("queue_not_paused")
                 .with_title("Queue not paused")
         }
-        // Like an out-of-range `limit`: a bad query parameter.
-        JobAdminError::InvalidCursor => invalid_parameter("cursor", "was not made by this list"),
+        // As on every other list: a cursor of the documented shape that this
+        // list did not return is 422 (a malformed `limit` stays 400).
+        JobAdminError::InvalidCursor => Problem::unprocessable(
+            FieldError::new("cursor", "invalid", "is not a cursor this list returned").into(),
+        ),
         err @ JobAdminError::Backend(_) => Problem::service_unavailable().with_cause(err),
     }
 }
@@ -93,8 +97,8 @@ mod tests {
             ),
             (
                 JobAdminError::InvalidCursor,
-                StatusCode::BAD_REQUEST,
-                "invalid_parameter",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
             ),
             (
                 JobAdminError::backend("redis down"),

@@ -4,9 +4,9 @@
 //! the one `Problem` serializes (`crate::problem::Wire`).
 
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::schema::ObjectBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
-use utoipa::{IntoParams, ToResponse, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToResponse, ToSchema};
 
 use crate::problem::{PROBLEM_JSON, Wire};
 
@@ -117,4 +117,35 @@ pub(crate) struct PageQuery {
     /// list did not return is 422.
     #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
+}
+
+/// A body or download of raw bytes. Any bytes are a valid file, so the
+/// schema names no type a generated body could violate; the media type
+/// says what the bytes are.
+pub(crate) struct Binary;
+
+impl PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .content_media_type("application/octet-stream")
+            .description(Some("The file's bytes, as they are."))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
+/// The name of an uploaded file sent as a raw body.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only its parameters are used: the handler reads `filename` from the query
+pub(crate) struct UploadQuery {
+    /// The file's name for a raw body (a multipart part carries its own);
+    /// absent: `file`. Any directory part (`C:\fakepath\`) is dropped and the
+    /// rest trimmed; what is left must be at most 255 bytes of UTF-8 and not
+    /// `.` or `..` (422 on `filename`). Empty, or with a control character: 400.
+    #[param(min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", example = "report.pdf")]
+    filename: Option<String>,
 }

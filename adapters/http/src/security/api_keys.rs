@@ -21,20 +21,45 @@ use crate::openapi::components::{BadRequest, Forbidden, NotFound, ServiceUnavail
 use crate::params::PathParams;
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
+use crate::security::dto::PERMISSION_PATTERN;
 use crate::security::errors;
 
 /// Creates an API key (`POST /api/v1/api-keys`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateApiKeyBody {
-    /// A label (1–100 characters).
-    #[schema(example = "billing-sync")]
+    /// A label: once trimmed, 1 to 100 characters (blank: 422 `required`)
+    /// without control characters (U+0000–U+001F, U+007F–U+009F). The length
+    /// is of the trimmed name, so the pattern states it, not `maxLength`.
+    #[schema(
+        example = "billing-sync",
+        min_length = 1,
+        pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]{0,98}[^\s\u0000-\u001F\u007F-\u009F])?\s*$"
+    )]
     name: String,
-    /// Permissions the key may use: each must be one the caller holds.
-    #[schema(example = json!(["blog.post.read"]))]
+    /// Permissions the key may use, at least one: each must be one the
+    /// caller holds (403 `scope_not_held` otherwise).
+    #[schema(schema_with = scope_names, example = json!(["blog.post.read"]))]
     scopes: Vec<String>,
-    /// When the key stops working (RFC 3339, in the future); absent: never.
+    /// When the key stops working; absent or `null`: never. Must be in the
+    /// future when the key is created (422 `in_the_past` otherwise).
     #[serde(default)]
+    #[schema(example = "2099-12-31T23:59:59Z")]
     expires_at: Option<DateTime<Utc>>,
+}
+
+/// The schema of a key's scopes: one or more permission names
+/// (`Permission::parse`; a malformed one is 422 `unknown_permission`).
+fn scope_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(PERMISSION_PATTERN))
+                .examples(["blog.post.read"]),
+        )
+        .min_items(Some(1))
+        .build()
 }
 
 /// An API key as listed: never the key itself nor its hash.

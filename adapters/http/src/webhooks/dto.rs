@@ -8,16 +8,55 @@ use platform_ports::webhooks::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// An event type or pattern (`core::webhooks`' `valid_pattern`): dot-separated
+/// segments of `[a-z0-9_]`, the last of which may be `*`.
+const EVENT_TYPE_PATTERN: &str = r"^([a-z0-9_]+\.)*([a-z0-9_]+|\*)$";
+
+fn event_types_array() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(EVENT_TYPE_PATTERN))
+                .max_length(Some(200)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(50))
+}
+
+/// The schema of a subscription's event types.
+fn event_types() -> utoipa::openapi::schema::Array {
+    event_types_array().build()
+}
+
+/// The same, or `null` (a patch that leaves them unchanged).
+fn event_types_or_null() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    event_types_array()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .build()
+}
+
 /// A new subscription.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WebhookBody {
-    /// Where deliveries are POSTed (`http` or `https`; private addresses are
-    /// refused unless `webhooks.allow_private_targets`).
-    #[schema(example = "https://hooks.example.com/platform")]
+    /// Where deliveries are POSTed. Trimmed, an `http` or `https` URL of at
+    /// most 2048 characters without control characters (U+0000–U+001F,
+    /// U+007F–U+009F). Unless `webhooks.allow_private_targets`, its host must
+    /// be, or resolve when the call is made only to, public addresses: a URL
+    /// that does not parse, or a host that does not resolve so, is 422
+    /// `refused_target`.
+    #[schema(
+        example = "https://example.com/platform/webhooks",
+        max_length = 2048, 
+        pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?:[^\u0000-\u001F\u007F-\u009F]*\s*$"
+    )]
     url: String,
-    /// Event types, exact or with a final wildcard segment.
-    #[schema(example = json!(["blog.post.*"]))]
+    /// 1 to 50 event types, each exact (`blog.post.published`) or with a
+    /// final wildcard segment (`blog.post.*`, `*`).
+    #[schema(schema_with = event_types, example = json!(["blog.post.*"]))]
     event_types: Vec<String>,
     /// Active unless false.
     #[serde(default)]
@@ -34,13 +73,21 @@ impl From<WebhookBody> for WebhookInput {
     }
 }
 
-/// A change: absent fields stay as they are.
+/// A change: absent (or `null`) fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WebhookPatchBody {
+    /// As in `WebhookBody`.
     #[serde(default)]
+    #[schema(
+        example = "https://example.com/platform/webhooks",
+        max_length = 2048, 
+        pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?:[^\u0000-\u001F\u007F-\u009F]*\s*$"
+    )]
     url: Option<String>,
+    /// As in `WebhookBody`.
     #[serde(default)]
+    #[schema(schema_with = event_types_or_null)]
     event_types: Option<Vec<String>>,
     #[serde(default)]
     active: Option<bool>,

@@ -6,7 +6,7 @@
 use platform_bootstrap::config::{CacheDriver, DatabaseDriver};
 use platform_ports::identity::UserService;
 use platform_ports::model::{RequestContext, SecretString, TenantId};
-use platform_tests::{TestApp, assert_problem, expect, expect_json};
+use platform_tests::{TestApp, assert_problem, expect, expect_json, field_errors};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shaku::HasComponent;
@@ -458,4 +458,27 @@ async fn failing_keys_are_rate_limited() {
         assert_eq!(app.get_as(&good, "blog/posts").await.unwrap().status(), 200);
     }
     assert_eq!(app.get_as(&admin, "blog/posts").await.unwrap().status(), 200);
+}
+
+/// A name PostgreSQL cannot store (a NUL) was 503 there and 201 in memory:
+/// every profile now refuses control characters alike, naming the field.
+#[tokio::test]
+async fn a_name_with_a_control_character_is_refused_on_every_profile() {
+    let app = TestApp::spawn().await.unwrap();
+    let admin = app.admin_token().await.unwrap();
+    for name in ["a\u{0}b", "tab\tinside", "esc\u{1b}[31m", "c1\u{85}x"] {
+        let resp = app
+            .post_as(&admin, "api-keys", &json!({"name": name, "scopes": ["blog.post.read"]}))
+            .await
+            .unwrap();
+        let problem = assert_problem(resp, 422, "validation_failed").await.unwrap();
+        assert_eq!(
+            field_errors(&problem),
+            vec![("name".to_owned(), "invalid_character".to_owned())],
+            "{name:?}: {problem}"
+        );
+    }
+    // Whitespace around the name is trimmed, not refused.
+    let key = create_key(&app, &admin, "\n  spaced out \t", &["blog.post.read"]).await;
+    assert_eq!(key["name"], "spaced out");
 }

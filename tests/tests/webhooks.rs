@@ -374,3 +374,43 @@ async fn another_tenants_events_never_arrive() {
     assert_eq!(log.len(), seen.len(), "{log:?}");
     app.stop().await.unwrap();
 }
+
+/// A URL is stored as sent: a NUL in it was 503 on PostgreSQL (and 201 in
+/// memory), and a URL parser drops tabs and line breaks silently. Every
+/// profile now refuses control characters, on create and on update.
+#[tokio::test]
+async fn a_url_with_a_control_character_is_refused_on_every_profile() {
+    let app = app().await;
+    let admin = app.admin_token().await.unwrap();
+    let bad = [
+        "http://127.0.0.1:9/a\u{0}b",
+        "ht\ttp://127.0.0.1:9/hook",
+        "http://127.0.0.1:9/\u{1}",
+    ];
+    for url in bad {
+        let resp = app
+            .post_as(&admin, "webhooks", &json!({"url": url, "event_types": ["*"]}))
+            .await
+            .unwrap();
+        let problem = assert_problem(resp, 422, "validation_failed").await.unwrap();
+        assert_eq!(
+            field_errors(&problem),
+            vec![("url".to_owned(), "invalid_character".to_owned())],
+            "{url:?}: {problem}"
+        );
+    }
+    // Surrounding whitespace is trimmed; the same checks hold on update.
+    let created = subscribe(&app, &admin, " http://127.0.0.1:9/hook\n", &["*"]).await;
+    assert_eq!(created["url"], "http://127.0.0.1:9/hook");
+    let path = format!("webhooks/{}", created["id"].as_str().unwrap());
+    for url in bad {
+        let resp = app
+            .authed(reqwest::Method::PATCH, &path, &admin)
+            .json(&json!({"url": url}))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(resp, 422, "validation_failed").await.unwrap();
+        assert_eq!(field_errors(&problem)[0].0, "url", "{url:?}: {problem}");
+    }
+}

@@ -29,7 +29,10 @@ pub(crate) struct FileTable {
 
 impl FileTable {
     fn get(&self, tenant: TenantId, id: FileId) -> Option<&StoredFile> {
-        self.rows.get(&id).map(Arc::as_ref).filter(|file| file.tenant_id == tenant)
+        self.rows
+            .get(&id)
+            .map(Arc::as_ref)
+            .filter(|file| file.tenant_id == tenant)
     }
 
     fn insert(&mut self, file: &StoredFile) -> Result<(), StoreError> {

@@ -33,9 +33,9 @@ pub(crate) fn admin(err: JobAdminError) -> Problem {
         }
         // As on every other list: a cursor of the documented shape that this
         // list did not return is 422 (a malformed `limit` stays 400).
-        JobAdminError::InvalidCursor => Problem::unprocessable(
-            FieldError::new("cursor", "invalid", "is not a cursor this list returned").into(),
-        ),
+        JobAdminError::InvalidCursor => {
+            Problem::unprocessable(FieldError::new("cursor", "invalid", "is not a cursor this list returned").into())
+        }
         err @ JobAdminError::Backend(_) => Problem::service_unavailable().with_cause(err),
     }
 }

@@ -146,6 +146,10 @@ pub(crate) struct UploadQuery {
     /// absent: `file`. Any directory part (`C:\fakepath\`) is dropped and the
     /// rest trimmed; what is left must be at most 255 bytes of UTF-8 and not
     /// `.` or `..` (422 on `filename`). Empty, or with a control character: 400.
-    #[param(min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", example = "report.pdf")]
+    #[param(
+        min_length = 1,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$",
+        example = "report.pdf"
+    )]
     filename: Option<String>,
 }

@@ -50,7 +50,7 @@ pub(crate) struct WebhookBody {
     /// `refused_target`.
     #[schema(
         example = "https://example.com/platform/webhooks",
-        max_length = 2048, 
+        max_length = 2048,
         pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?:[^\u0000-\u001F\u007F-\u009F]*\s*$"
     )]
     url: String,
@@ -81,7 +81,7 @@ pub(crate) struct WebhookPatchBody {
     #[serde(default)]
     #[schema(
         example = "https://example.com/platform/webhooks",
-        max_length = 2048, 
+        max_length = 2048,
         pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?:[^\u0000-\u001F\u007F-\u009F]*\s*$"
     )]
     url: Option<String>,

@@ -232,3 +232,66 @@ fn lists_use_the_envelope() {
         assert_eq!(schema["properties"]["items"]["type"], "array", "{name}");
     }
 }
+
+/// A query parameter of an operation.
+fn parameter(op: &Value, name: &str) -> Value {
+    op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no parameter `{name}` in {op}"))
+}
+
+#[test]
+fn uploads_and_downloads_say_what_the_server_takes_and_gives() {
+    let doc = document();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (path, method, media) in [
+        ("/api/v1/files", "post", "application/octet-stream"),
+        (
+            "/api/v1/blog/posts/{id}/attachments",
+            "post",
+            "application/octet-stream",
+        ),
+        ("/api/v1/blog/posts/{id}/cover", "put", "image/*"),
+    ] {
+        let op = op(path, method);
+        // Any bytes are a file: a typed schema (it was an array of integers)
+        // would call valid uploads invalid.
+        let body = &op["requestBody"]["content"][media]["schema"];
+        assert!(
+            body.is_object() && body.get("type").is_none(),
+            "{method} {path}: {body}"
+        );
+        let filename = parameter(&op, "filename");
+        assert_eq!(filename["schema"]["minLength"], 1, "{path}");
+        assert!(filename["schema"]["pattern"].is_string(), "{path}");
+        assert!(op["responses"]["422"].is_object(), "{path}");
+    }
+    // A download carries the type it was uploaded with.
+    for path in ["/api/v1/files/{id}/content", "/api/v1/files/signed/{key}"] {
+        let content = &op(path, "get")["responses"]["200"]["content"];
+        assert!(content["*/*"].is_object(), "{path}: {content}");
+    }
+    let signature = parameter(&op("/api/v1/files/signed/{key}", "get"), "signature");
+    assert_eq!(signature["schema"]["pattern"], "^[0-9A-Fa-f]{64}$");
+    let ttl = parameter(&op("/api/v1/files/{id}/signed-url", "post"), "ttl_seconds");
+    assert_eq!(
+        (ttl["schema"]["minimum"].as_u64(), ttl["schema"]["maximum"].as_u64()),
+        (Some(1), Some(604_800))
+    );
+}
+
+#[test]
+fn an_api_key_body_states_its_rules() {
+    let doc = document();
+    let body = &doc["components"]["schemas"]["CreateApiKeyBody"]["properties"];
+    assert_eq!(body["scopes"]["minItems"], 1, "{body}");
+    assert!(body["scopes"]["items"]["pattern"].is_string(), "{body}");
+    assert_eq!(body["expires_at"]["format"], "date-time", "{body}");
+    // The 100-character limit is on the trimmed name, so the pattern holds it.
+    let name = body["name"]["pattern"].as_str().unwrap();
+    assert!(name.contains("{0,98}"), "{name}");
+}

@@ -146,6 +146,7 @@ async fn patch_me_tells_null_from_absent_and_validates_the_email() {
                     == UserUpdates {
                         display_name: Some(None),
                         email: Some(Email::parse("new@example.com").unwrap()),
+                        digest: None,
                     }
         })
         .times(1)
@@ -180,6 +181,7 @@ async fn patch_and_delete_another_user_need_their_own_permissions() {
                     == UserUpdates {
                         display_name: Some(Some("Bob".to_owned())),
                         email: None,
+                        digest: None,
                     }
         })
         .times(1)

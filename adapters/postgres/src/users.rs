@@ -176,7 +176,7 @@ impl UserRepository for PgUserRepository {
                 sqlx::query(concat!(
                     "INSERT INTO users (",
                     user_columns!(),
-                    ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
                 ))
                 .bind(user.id.0)
                 .bind(user.tenant_id.0)

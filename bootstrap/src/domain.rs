@@ -7,10 +7,10 @@ use platform_core::auth::{AuthService, AuthServiceParameters, AuthSettings};
 use platform_core::authz::{CachedPermissionResolver, CachedPermissionResolverParameters, PermissionCacheSettings};
 use platform_core::files::{FilesManager, FilesManagerParameters, FilesSettings};
 use platform_core::health::{CompositeHealthRegistry, CompositeHealthRegistryParameters};
-use platform_core::notify::digest::{DigestManager, DigestSettings};
 use platform_core::identity::{
     IdentitySettings, PermissionCatalog, RoleManager, RoleManagerParameters, UserManager, UserManagerParameters,
 };
+use platform_core::notify::digest::{DigestManager, DigestSettings};
 use platform_core::ratelimit::{CacheRateLimiter, CacheRateLimiterParameters, RateLimitRule, RateLimitSettings};
 use shaku::ModuleBuilder;
 

@@ -187,7 +187,14 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
     // The notify module's handlers (mail, SMS, push, the digest's tick) and the webhook delivery.
     jobs.expect_register()
         .withf(|task_type, _| {
-            ["notify:email", "notify:sms", "notify:push", "digest:tick", "webhook:deliver"].contains(&task_type)
+            [
+                "notify:email",
+                "notify:sms",
+                "notify:push",
+                "digest:tick",
+                "webhook:deliver",
+            ]
+            .contains(&task_type)
         })
         .times(5)
         .returning(|_, _| Ok(()));

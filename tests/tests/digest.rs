@@ -83,9 +83,12 @@ async fn one_tick_mails_each_opted_in_user_the_new_posts_once() {
     // Off by default; two opt in, the third leaves it off.
     assert_eq!(app.me(&alan).await.unwrap()["digest"], false);
     for token in [&ada, &grace] {
-        let me = expect_json(app.patch_as(token, "users/me", &json!({"digest": true})).await.unwrap(), 200)
-            .await
-            .unwrap();
+        let me = expect_json(
+            app.patch_as(token, "users/me", &json!({"digest": true})).await.unwrap(),
+            200,
+        )
+        .await
+        .unwrap();
         assert_eq!(me["digest"], true);
     }
     assert_eq!(app.me(&ada).await.unwrap()["digest"], true);
@@ -121,8 +124,8 @@ async fn one_tick_mails_each_opted_in_user_the_new_posts_once() {
     // (as a retry would) completes and sends nothing more.
     let again = jobs.enqueue(tick_job(period).unwrap()).await;
     assert!(matches!(again, Err(JobError::IdConflict(_))), "{again:?}");
-    let rerun = NewJob::new(DIGEST_QUEUE, DIGEST_TASK_TYPE, serde_json::to_vec(&period).unwrap())
-        .retain(DIGEST_JOB_RETENTION);
+    let rerun =
+        NewJob::new(DIGEST_QUEUE, DIGEST_TASK_TYPE, serde_json::to_vec(&period).unwrap()).retain(DIGEST_JOB_RETENTION);
     let rerun = jobs.enqueue(rerun).await.unwrap();
     wait_completed(jobs.as_ref(), &rerun).await;
     // Anything the re-run had queued would be out by now.
@@ -138,9 +141,12 @@ async fn one_tick_mails_each_opted_in_user_the_new_posts_once() {
 async fn nothing_is_mailed_when_nothing_was_published() {
     let app = TestApp::spawn().await.unwrap();
     let ada = user(&app, "ada@example.com").await;
-    expect_json(app.patch_as(&ada, "users/me", &json!({"digest": true})).await.unwrap(), 200)
-        .await
-        .unwrap();
+    expect_json(
+        app.patch_as(&ada, "users/me", &json!({"digest": true})).await.unwrap(),
+        200,
+    )
+    .await
+    .unwrap();
 
     let jobs: Arc<dyn JobQueue> = app.module.resolve();
     let period = DigestPeriod::new(Utc::now() - chrono::Duration::days(7), Utc::now()).unwrap();

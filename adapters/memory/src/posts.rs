@@ -174,8 +174,7 @@ impl PostRepository for MemoryPostRepository {
             .posts
             .newest_first(tenant, None)
             .filter(|post| {
-                post.status == PostStatus::Published
-                    && post.published_at.is_some_and(|at| at > after && at <= until)
+                post.status == PostStatus::Published && post.published_at.is_some_and(|at| at > after && at <= until)
             })
             .cloned()
             .collect();

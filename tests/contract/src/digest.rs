@@ -53,7 +53,11 @@ pub async fn digest_recipients_and_their_periods(users: Arc<dyn UserRepository>,
     record(ada.id, t1, 100).await.unwrap();
     record(ada.id, t1, 50).await.unwrap();
     let listed = users.digest_recipients(t1, None, 10).await.unwrap();
-    assert_eq!(listed[0].last_period_end, Some(at(100)), "an earlier period moved the record back");
+    assert_eq!(
+        listed[0].last_period_end,
+        Some(at(100)),
+        "an earlier period moved the record back"
+    );
     assert_eq!(listed[1].last_period_end, None);
     record(ada.id, t1, 200).await.unwrap();
     let wrong_tenant = record(ada.id, t2, 300).await;
@@ -64,7 +68,9 @@ pub async fn digest_recipients_and_their_periods(users: Arc<dyn UserRepository>,
         display_name: Some("Ada".to_owned()),
         ..ada.clone()
     };
-    committed(&*uow, async |tx| users.update(tx, &renamed).await).await.unwrap();
+    committed(&*uow, async |tx| users.update(tx, &renamed).await)
+        .await
+        .unwrap();
     assert_eq!(
         users.digest_recipients(t1, None, 10).await.unwrap()[0].last_period_end,
         Some(at(200))
@@ -99,7 +105,16 @@ pub async fn posts_published_in_a_window(posts: Arc<dyn PostRepository>, uow: Ar
         ..published(t, 140)
     };
     let foreign = published(other, 130);
-    for p in [&at_start, &inside_late, &inside, &at_end, &after, &draft, &archived, &foreign] {
+    for p in [
+        &at_start,
+        &inside_late,
+        &inside,
+        &at_end,
+        &after,
+        &draft,
+        &archived,
+        &foreign,
+    ] {
         committed(&*uow, async |tx| posts.create(tx, p).await).await.unwrap();
     }
 
@@ -108,7 +123,16 @@ pub async fn posts_published_in_a_window(posts: Arc<dyn PostRepository>, uow: Ar
     assert_eq!(ids, [inside.id, inside_late.id, at_end.id]);
     assert_eq!(window[0], inside);
     let capped = posts.published_between(t, at(100), at(200), 2).await.unwrap();
-    assert_eq!(capped.iter().map(|p| p.id).collect::<Vec<_>>(), [inside.id, inside_late.id]);
+    assert_eq!(
+        capped.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [inside.id, inside_late.id]
+    );
     assert!(posts.published_between(t, at(200), at(201), 10).await.unwrap().len() == 1);
-    assert!(posts.published_between(t, at(300), at(400), 10).await.unwrap().is_empty());
+    assert!(
+        posts
+            .published_between(t, at(300), at(400), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -65,14 +65,16 @@ pub(crate) async fn update_me(
         display_name: body.display_name,
         email: body.email,
     };
-    update(&deps, &ctx, user_id, profile, body.digest).await.map_err(|problem| {
-        // A token whose user was deleted: 401, as on `GET /users/me`.
-        if problem.status() == StatusCode::NOT_FOUND {
-            errors::unauthorized()
-        } else {
-            problem
-        }
-    })
+    update(&deps, &ctx, user_id, profile, body.digest)
+        .await
+        .map_err(|problem| {
+            // A token whose user was deleted: 401, as on `GET /users/me`.
+            if problem.status() == StatusCode::NOT_FOUND {
+                errors::unauthorized()
+            } else {
+                problem
+            }
+        })
 }
 
 /// Lists the tenant's users.

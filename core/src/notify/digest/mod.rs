@@ -379,9 +379,11 @@ impl DigestCron {
 /// When the payload cannot be encoded.
 pub fn tick_job(period: DigestPeriod) -> Result<NewJob, BoxError> {
     let id = JobId::parse(format!("digest:tick:{}", period.end.timestamp()))?;
-    Ok(NewJob::new(DIGEST_QUEUE, DIGEST_TASK_TYPE, serde_json::to_vec(&period)?)
-        .retain(DIGEST_JOB_RETENTION)
-        .with_id(id))
+    Ok(
+        NewJob::new(DIGEST_QUEUE, DIGEST_TASK_TYPE, serde_json::to_vec(&period)?)
+            .retain(DIGEST_JOB_RETENTION)
+            .with_id(id),
+    )
 }
 
 #[async_trait]

@@ -265,7 +265,14 @@ fn world(users: Vec<User>, posts: Vec<Post>) -> World {
         public_url: "https://app.test/".to_owned(),
         ..DigestSettings::default()
     };
-    let digest = DigestManager::new(users.clone(), Arc::new(FakePosts(posts)), queue.clone(), uow(), settings).unwrap();
+    let digest = DigestManager::new(
+        users.clone(),
+        Arc::new(FakePosts(posts)),
+        queue.clone(),
+        uow(),
+        settings,
+    )
+    .unwrap();
     World { users, queue, digest }
 }
 
@@ -322,8 +329,16 @@ async fn one_tick_mails_the_opted_in_users_their_tenants_new_posts_once() {
     );
     assert_eq!(first["posts"][0]["author"], "User 11");
     // One job per recipient, each with its per-period id, kept after it runs.
-    let ids: Vec<String> = w.queue.jobs().iter().map(|j| j.id.clone().unwrap().as_str().to_owned()).collect();
-    assert_eq!(ids[0], format!("digest:{}:{}", Uuid::from_u128(10), at(30, 8).timestamp()));
+    let ids: Vec<String> = w
+        .queue
+        .jobs()
+        .iter()
+        .map(|j| j.id.clone().unwrap().as_str().to_owned())
+        .collect();
+    assert_eq!(
+        ids[0],
+        format!("digest:{}:{}", Uuid::from_u128(10), at(30, 8).timestamp())
+    );
     assert!(w.queue.jobs().iter().all(|j| j.retention == Some(DIGEST_JOB_RETENTION)));
     assert_eq!(w.users.last_period(10), Some(at(30, 8)));
     assert_eq!(w.users.last_period(11), None);
@@ -397,7 +412,9 @@ async fn the_next_period_lists_only_what_came_since_the_last_digest() {
 fn a_tick_closes_the_period_since_the_tick_before() {
     let schedule = DigestSchedule::parse("0 0 8 * * MON").unwrap();
     // Wednesday 2 December: the last tick was Monday 30 November.
-    let period = schedule.period_at(Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap()).unwrap();
+    let period = schedule
+        .period_at(Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap())
+        .unwrap();
     assert_eq!(period, week());
     // At the tick itself, and a little after it (a late run), the same period.
     assert_eq!(schedule.period_at(at(30, 8)), Some(week()));
@@ -428,7 +445,11 @@ fn clock_at(now: DateTime<Utc>) -> Arc<MockClock> {
 async fn the_cron_queues_one_tick_job_per_period() {
     let w = world(tenants(), Vec::new());
     let digest: Arc<dyn DigestService> = Arc::new(w.digest);
-    let cron = DigestCron::new(digest.clone(), w.queue.clone(), clock_at(at(30, 8) + Duration::seconds(1)));
+    let cron = DigestCron::new(
+        digest.clone(),
+        w.queue.clone(),
+        clock_at(at(30, 8) + Duration::seconds(1)),
+    );
 
     cron.run().await.unwrap();
     cron.run().await.unwrap();

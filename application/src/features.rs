@@ -9,6 +9,7 @@ use std::sync::Arc;
 use platform_core::blog;
 use platform_core::files::OrphanSweep;
 use platform_core::identity::events as identity_events;
+use platform_core::notify::digest::{DIGEST_CRON, DIGEST_TASK_TYPE, DigestCron, DigestService, DigestTickHandler};
 use platform_core::notify::{
     DisabledChannel, MAIL_TASK_TYPE, MailJobHandler, NotifyChannels, PUSH_TASK_TYPE, PushJobHandler, SMS_TASK_TYPE,
     SmsJobHandler,
@@ -36,7 +37,7 @@ use crate::author_stats::{AUTHOR_STATS_SUBSCRIBER, PublishedPostCounter};
 use crate::maintenance::{
     AuditCheckpoints, EventRetention, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox,
 };
-use crate::modules::{CronRegistration, FeatureModule, JobRegistration, Subscription};
+use crate::modules::{CronRegistration, CronSpec, FeatureModule, JobRegistration, Subscription};
 use crate::reactions::{ApiKeyCacheInvalidation, PermissionCacheInvalidation};
 
 /// The transactional outbox and the subscribers' processed-event record:
@@ -56,12 +57,12 @@ where
         cron: vec![
             CronRegistration {
                 name: "outbox-purge",
-                spec: "0 17 * * * *",
+                spec: CronSpec::Fixed("0 17 * * * *"),
                 job: |m: &M| -> Arc<dyn CronJob> { Arc::new(PurgeSentOutbox::new(m.resolve())) },
             },
             CronRegistration {
                 name: "processed-events-purge",
-                spec: "0 47 * * * *",
+                spec: CronSpec::Fixed("0 47 * * * *"),
                 job: |m: &M| -> Arc<dyn CronJob> {
                     let retention: Arc<dyn EventRetention> = m.resolve();
                     Arc::new(PurgeProcessedEvents::new(m.resolve(), retention.processed_events()))
@@ -110,7 +111,7 @@ where
         // The seed's "cleanup expired tokens (daily)".
         cron: vec![CronRegistration {
             name: "expired-token-cleanup",
-            spec: "0 30 3 * * *",
+            spec: CronSpec::Fixed("0 30 3 * * *"),
             job: |m: &M| -> Arc<dyn CronJob> { Arc::new(ExpiredTokenCleanup::new(m.resolve(), m.resolve())) },
         }],
         migrations: &[
@@ -142,7 +143,7 @@ where
         // five minutes of entries.
         cron: vec![CronRegistration {
             name: "audit-checkpoint",
-            spec: "0 */5 * * * *",
+            spec: CronSpec::Fixed("0 */5 * * * *"),
             job: |m: &M| -> Arc<dyn CronJob> { Arc::new(AuditCheckpoints::new(m.resolve())) },
         }],
         migrations: &["0010_audit_chain.sql"],
@@ -151,10 +152,16 @@ where
 }
 
 /// Mail leaves through the job queue, so delivery is retried and off the
-/// request path.
+/// request path. The digest of new posts runs on `digest.schedule`: its
+/// cron queues a `digest:tick` job per period, whose handler queues one
+/// mail per opted-in user.
 pub fn notify<M>() -> FeatureModule<M>
 where
-    M: HasComponent<dyn Mailer> + HasComponent<dyn NotifyChannels>,
+    M: HasComponent<dyn Mailer>
+        + HasComponent<dyn NotifyChannels>
+        + HasComponent<dyn DigestService>
+        + HasComponent<dyn JobQueue>
+        + HasComponent<dyn Clock>,
 {
     FeatureModule {
         name: "notify",
@@ -189,9 +196,20 @@ where
                     Arc::new(PushJobHandler::new(sender))
                 },
             },
+            JobRegistration {
+                task_type: DIGEST_TASK_TYPE,
+                handler: |m: &M| -> Arc<dyn JobHandler> { Arc::new(DigestTickHandler::new(m.resolve())) },
+            },
         ],
-        cron: Vec::new(),
-        migrations: &[],
+        cron: vec![CronRegistration {
+            name: DIGEST_CRON,
+            spec: CronSpec::Configured(|m: &M| {
+                let digest: Arc<dyn DigestService> = m.resolve();
+                digest.schedule().map(|s| s.spec().to_owned())
+            }),
+            job: |m: &M| -> Arc<dyn CronJob> { Arc::new(DigestCron::new(m.resolve(), m.resolve(), m.resolve())) },
+        }],
+        migrations: &["0012_weekly_digest.sql"],
         mount: None,
     }
 }
@@ -229,7 +247,7 @@ where
         jobs: Vec::new(),
         cron: vec![CronRegistration {
             name: "orphan-blob-sweep",
-            spec: "0 23 * * * *",
+            spec: CronSpec::Fixed("0 23 * * * *"),
             job: |m: &M| -> Arc<dyn CronJob> {
                 Arc::new(OrphanSweep::new(
                     m.resolve(),

@@ -15,6 +15,8 @@ pub use idempotent::{IdempotentHandler, TransactionalEventHandler};
 pub use maintenance::{
     EventRetention, EventRetentionPolicy, ExpiredTokenCleanup, PurgeProcessedEvents, PurgeSentOutbox,
 };
-pub use modules::{CronRegistration, FeatureModule, FeatureRegistry, JobRegistration, RegistryError, Subscription};
+pub use modules::{
+    CronRegistration, CronSpec, FeatureModule, FeatureRegistry, JobRegistration, RegistryError, Subscription,
+};
 pub use reactions::PermissionCacheInvalidation;
 pub use relay::{OutboxRelay, RelaySettings};

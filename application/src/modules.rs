@@ -40,12 +40,32 @@ pub struct JobRegistration<M> {
     pub handler: fn(&M) -> Arc<dyn JobHandler>,
 }
 
+/// When a periodic job runs: a cron expression (six fields with seconds,
+/// or five).
+pub enum CronSpec<M> {
+    /// Fixed in the manifest.
+    Fixed(&'static str),
+    /// Read from the container at start-up (a schedule the configuration
+    /// sets); `None` leaves the job unscheduled (turned off).
+    Configured(fn(&M) -> Option<String>),
+}
+
+impl<M> CronSpec<M> {
+    /// The expression to schedule, `None` when the job is turned off.
+    pub fn resolve(&self, module: &M) -> Option<String> {
+        match self {
+            Self::Fixed(spec) => Some((*spec).to_owned()),
+            Self::Configured(read) => read(module),
+        }
+    }
+}
+
 /// A periodic job a module schedules at start-up.
 pub struct CronRegistration<M> {
     /// Unique name of the schedule.
     pub name: &'static str,
-    /// Cron expression (six fields with seconds, or five).
-    pub spec: &'static str,
+    /// When it runs.
+    pub spec: CronSpec<M>,
     /// Builds the job from the container.
     pub job: fn(&M) -> Arc<dyn CronJob>,
 }

@@ -19,6 +19,7 @@ use platform_core::clock::{SystemClock, UuidV7Generator};
 use platform_core::files::FilesManager;
 use platform_core::health::CompositeHealthRegistry;
 use platform_core::identity::{RoleManager, UserManager};
+use platform_core::notify::digest::DigestManager;
 use platform_core::notify::{NotifyChannels, TemplateNotifier, TemplateNotifierParameters};
 use platform_core::ratelimit::CacheRateLimiter;
 use platform_core::webhooks::{WebhookManager, WebhookPolicy, WebhookPolicyParameters};
@@ -121,6 +122,7 @@ module! {
             ApiKeyManager,
             WebhookManager,
             FilesManager,
+            DigestManager,
             // The application's settings its reactions read.
             EventRetentionPolicy,
             WebhookPolicy,

@@ -10,6 +10,7 @@ use platform_core::health::{CompositeHealthRegistry, CompositeHealthRegistryPara
 use platform_core::identity::{
     IdentitySettings, PermissionCatalog, RoleManager, RoleManagerParameters, UserManager, UserManagerParameters,
 };
+use platform_core::notify::digest::{DigestManager, DigestSettings};
 use platform_core::ratelimit::{CacheRateLimiter, CacheRateLimiterParameters, RateLimitRule, RateLimitSettings};
 use shaku::ModuleBuilder;
 
@@ -34,7 +35,21 @@ pub(crate) fn configure(
         .with_component_parameters::<CacheRateLimiter>(rate_limit_params(s))
         .with_component_parameters::<ApiKeyManager>(api_key_params(s))
         .with_component_parameters::<FilesManager>(files_params(s))
-        .with_component_parameters::<HmacCheckpointSigner>(checkpoint_params(s)))
+        .with_component_parameters::<HmacCheckpointSigner>(checkpoint_params(s))
+        .with_component_parameters::<DigestManager>(digest_params(s)?))
+}
+
+fn digest_params(s: &Settings) -> anyhow::Result<platform_core::notify::digest::DigestManagerParameters> {
+    let d = &s.digest;
+    DigestManager::parameters(DigestSettings {
+        enabled: d.enabled,
+        schedule: d.schedule.clone(),
+        max_posts: d.max_posts,
+        public_url: s.server.public_url.clone(),
+        post_path: d.post_path.clone(),
+        settings_path: d.settings_path.clone(),
+    })
+    .map_err(|e| anyhow::anyhow!("digest.schedule: {e}"))
 }
 
 fn checkpoint_params(s: &Settings) -> platform_core::audit::HmacCheckpointSignerParameters {

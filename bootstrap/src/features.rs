@@ -151,8 +151,12 @@ pub(crate) async fn register_reactions(
                 .map_err(|e| anyhow::anyhow!("feature module `{name}`: job `{}`: {e}", job.task_type))?;
         }
         for cron in &feature.cron {
+            let Some(spec) = cron.spec.resolve(module) else {
+                tracing::info!(module = name, cron = cron.name, "cron turned off by configuration");
+                continue;
+            };
             scheduler
-                .schedule(cron.name, cron.spec, (cron.job)(module))
+                .schedule(cron.name, &spec, (cron.job)(module))
                 .await
                 .map_err(|e| anyhow::anyhow!("feature module `{name}`: cron `{}`: {e}", cron.name))?;
         }

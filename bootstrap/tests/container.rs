@@ -184,10 +184,19 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
         .times(2)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(3)));
     let mut jobs = MockJobQueue::new();
-    // The notify module's handlers (mail, SMS, push) and the webhook delivery.
+    // The notify module's handlers (mail, SMS, push, the digest's tick) and the webhook delivery.
     jobs.expect_register()
-        .withf(|task_type, _| ["notify:email", "notify:sms", "notify:push", "webhook:deliver"].contains(&task_type))
-        .times(4)
+        .withf(|task_type, _| {
+            [
+                "notify:email",
+                "notify:sms",
+                "notify:push",
+                "digest:tick",
+                "webhook:deliver",
+            ]
+            .contains(&task_type)
+        })
+        .times(5)
         .returning(|_, _| Ok(()));
     let mut scheduler = MockScheduler::new();
     scheduler
@@ -203,6 +212,12 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
             .contains(&name)
         })
         .times(5)
+        .returning(|_, _, _| Ok(()));
+    // The digest's schedule is the configured one.
+    scheduler
+        .expect_schedule()
+        .withf(|name, spec, _| name == "digest" && spec == "0 0 8 * * MON")
+        .times(1)
         .returning(|_, _, _| Ok(()));
     let options = PlatformOptions {
         customize: Some(Box::new(move |b| {

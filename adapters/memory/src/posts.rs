@@ -158,4 +158,28 @@ impl PostRepository for MemoryPostRepository {
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError> {
         MemoryTx::of(tx, &self.store)?.write(|tables| tables.posts.remove(tenant, id))
     }
+
+    async fn published_between(
+        &self,
+        tenant: TenantId,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Post>, StoreError> {
+        let state = self.store.snapshot();
+        // A scan of the tenant's posts: the memory store holds test-sized
+        // data, and a second index would have to follow every publication.
+        let mut posts: Vec<Post> = state
+            .tables
+            .posts
+            .newest_first(tenant, None)
+            .filter(|post| {
+                post.status == PostStatus::Published && post.published_at.is_some_and(|at| at > after && at <= until)
+            })
+            .cloned()
+            .collect();
+        posts.sort_by_key(|post| (post.published_at, post.id));
+        posts.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(posts)
+    }
 }

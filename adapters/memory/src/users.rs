@@ -5,10 +5,11 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use im::{HashMap, OrdMap, OrdSet};
 use platform_ports::StoreError;
 use platform_ports::identity::UserRepository;
-use platform_ports::identity::{User, UserFilter};
+use platform_ports::identity::{DigestRecipient, User, UserFilter};
 use platform_ports::model::{Email, Page, PageRequest, TenantId, UserId};
 use platform_ports::persistence::Transaction;
 use shaku::Component;
@@ -25,6 +26,9 @@ pub(crate) struct UserTable {
     rows: OrdMap<UserId, User>,
     by_tenant: OrdSet<(TenantId, UserId)>,
     by_email: HashMap<(TenantId, Email), UserId>,
+    /// The end of the last period whose digest was queued, per user (kept
+    /// apart from the profile, as the PostgreSQL column is).
+    digest_periods: HashMap<UserId, DateTime<Utc>>,
 }
 
 impl UserTable {
@@ -91,6 +95,17 @@ impl UserTable {
         self.by_email.remove(&(tenant, email));
         self.by_tenant.remove(&(tenant, id));
         self.rows.remove(&id);
+        self.digest_periods.remove(&id);
+        Ok(())
+    }
+
+    fn record_digest(&mut self, tenant: TenantId, id: UserId, period_end: DateTime<Utc>) -> Result<(), StoreError> {
+        self.get(tenant, id).ok_or(StoreError::NotFound)?;
+        let latest = self
+            .digest_periods
+            .get(&id)
+            .map_or(period_end, |recorded| period_end.max(*recorded));
+        self.digest_periods.insert(id, latest);
         Ok(())
     }
 }
@@ -176,5 +191,49 @@ impl UserRepository for MemoryUserRepository {
             tables.roles.unassign_user(id);
             Ok(())
         })
+    }
+
+    async fn digest_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let state = self.store.snapshot();
+        let mut tenants: Vec<TenantId> = state
+            .tables
+            .users
+            .rows
+            .values()
+            .filter(|user| user.digest)
+            .map(|user| user.tenant_id)
+            .collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        Ok(tenants)
+    }
+
+    async fn digest_recipients(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<DigestRecipient>, StoreError> {
+        let state = self.store.snapshot();
+        let users = &state.tables.users;
+        Ok(users
+            .after(tenant, after)
+            .filter(|user| user.digest)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|user| DigestRecipient {
+                user: user.clone(),
+                last_period_end: users.digest_periods.get(&user.id).copied(),
+            })
+            .collect())
+    }
+
+    async fn record_digest(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        id: UserId,
+        period_end: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        MemoryTx::of(tx, &self.store)?.write(|tables| tables.users.record_digest(tenant, id, period_end))
     }
 }

@@ -80,6 +80,9 @@ contract_tests! {
     posts::posts_filters_and_draft_visibility(posts, uow);
     posts::posts_pages_walk_every_post_once(posts, uow);
 
+    digest::digest_recipients_and_their_periods(users, uow);
+    digest::posts_published_in_a_window(posts, uow);
+
     outbox::outbox_commit_order(outbox, uow);
     outbox::outbox_claim_leases(outbox, uow);
     outbox::outbox_mark_failed_retries_later(outbox, uow);

@@ -216,4 +216,32 @@ impl PostRepository for PgPostRepository {
         }
         Ok(())
     }
+
+    async fn published_between(
+        &self,
+        tenant: TenantId,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Post>, StoreError> {
+        let rows: Vec<PostRow> = self
+            .db
+            .run(
+                "posts.published_between",
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    post_columns!(),
+                    " FROM posts WHERE tenant_id = $1 AND status = 'published'",
+                    " AND published_at > $2 AND published_at <= $3",
+                    " ORDER BY published_at, id LIMIT $4"
+                ))
+                .bind(tenant.0)
+                .bind(after)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(self.db.pool()),
+            )
+            .await?;
+        rows.into_iter().map(PostRow::into_post).collect()
+    }
 }

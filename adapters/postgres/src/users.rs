@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
 use platform_ports::identity::UserRepository;
-use platform_ports::identity::{PasswordHash, User, UserFilter};
+use platform_ports::identity::{DigestRecipient, PasswordHash, User, UserFilter};
 use platform_ports::model::{Email, Page, PageRequest, TenantId, UserId};
 use platform_ports::persistence::Transaction;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ const CURSOR_KIND: &str = "user";
 
 macro_rules! user_columns {
     () => {
-        "id, tenant_id, email, display_name, password_hash, email_verified, created_at, updated_at"
+        "id, tenant_id, email, display_name, password_hash, email_verified, digest, created_at, updated_at"
     };
 }
 
@@ -52,6 +52,7 @@ struct UserRow {
     display_name: Option<String>,
     password_hash: String,
     email_verified: bool,
+    digest: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -65,10 +66,19 @@ impl UserRow {
             display_name: self.display_name,
             password_hash: PasswordHash(self.password_hash),
             email_verified: self.email_verified,
+            digest: self.digest,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
+}
+
+/// A `users` row with its digest bookkeeping.
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    digest_period_end: Option<DateTime<Utc>>,
 }
 
 /// [`UserRepository`] over a [`PgDatabase`].
@@ -166,7 +176,7 @@ impl UserRepository for PgUserRepository {
                 sqlx::query(concat!(
                     "INSERT INTO users (",
                     user_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
                 ))
                 .bind(user.id.0)
                 .bind(user.tenant_id.0)
@@ -174,6 +184,7 @@ impl UserRepository for PgUserRepository {
                 .bind(user.display_name.as_deref())
                 .bind(user.password_hash.0.as_str())
                 .bind(user.email_verified)
+                .bind(user.digest)
                 .bind(user.created_at)
                 .bind(user.updated_at)
                 .execute(conn)
@@ -203,7 +214,7 @@ impl UserRepository for PgUserRepository {
             .run("users.update", |conn| {
                 sqlx::query(
                     "UPDATE users SET email = $3, display_name = $4, password_hash = $5, \
-                     email_verified = $6, created_at = $7, updated_at = $8 \
+                     email_verified = $6, digest = $9, created_at = $7, updated_at = $8 \
                      WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS (SELECT 1 FROM users o \
                      WHERE o.tenant_id = $1 AND o.email = $3 AND o.id <> $2)",
                 )
@@ -215,6 +226,7 @@ impl UserRepository for PgUserRepository {
                 .bind(user.email_verified)
                 .bind(user.created_at)
                 .bind(user.updated_at)
+                .bind(user.digest)
                 .execute(conn)
             })
             .await?
@@ -249,6 +261,76 @@ impl UserRepository for PgUserRepository {
             .await?
             .rows_affected();
         if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn digest_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let tenants: Vec<Uuid> = self
+            .db
+            .run(
+                "users.digest_tenants",
+                sqlx::query_scalar("SELECT DISTINCT tenant_id FROM users WHERE digest ORDER BY tenant_id")
+                    .fetch_all(self.db.pool()),
+            )
+            .await?;
+        Ok(tenants.into_iter().map(TenantId).collect())
+    }
+
+    async fn digest_recipients(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<DigestRecipient>, StoreError> {
+        let rows: Vec<RecipientRow> = self
+            .db
+            .run(
+                "users.digest_recipients",
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", digest_period_end FROM users WHERE tenant_id = $1 AND digest",
+                    " AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+                ))
+                .bind(tenant.0)
+                .bind(after.map(|id| id.0))
+                .bind(i64::from(limit))
+                .fetch_all(self.db.pool()),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(DigestRecipient {
+                    user: row.user.into_user()?,
+                    last_period_end: row.digest_period_end,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_digest(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        id: UserId,
+        period_end: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let updated = PgTx::of(tx)?
+            .run("users.record_digest", |conn| {
+                sqlx::query(
+                    "UPDATE users SET digest_period_end = GREATEST(digest_period_end, $3) \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.0)
+                .bind(id.0)
+                .bind(period_end)
+                .execute(conn)
+            })
+            .await?
+            .rows_affected();
+        if updated == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())

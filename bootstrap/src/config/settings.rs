@@ -97,6 +97,37 @@ pub struct Settings {
     /// The audit log's hash chain.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// The digest mail of new posts.
+    #[serde(default)]
+    pub digest: DigestConfig,
+}
+
+/// `digest.*`: the mail of new posts sent to users who opted in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DigestConfig {
+    /// Whether the cron runs (it mails only users who opted in).
+    pub enabled: bool,
+    /// Cron expression in UTC (six fields with seconds, or five).
+    pub schedule: String,
+    /// At most this many posts per mail.
+    pub max_posts: u32,
+    /// A post's page under `server.public_url` (`{id}`: the post's id).
+    pub post_path: String,
+    /// The page under `server.public_url` where users turn the digest off.
+    pub settings_path: String,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            schedule: "0 0 8 * * MON".to_owned(),
+            max_posts: 50,
+            post_path: "/blog/posts/{id}".to_owned(),
+            settings_path: "/settings".to_owned(),
+        }
+    }
 }
 
 /// `audit.*`

@@ -226,3 +226,18 @@ fn the_relay_lease_must_outlast_a_kafka_publish() {
     let ok = load(&opts(&dir, Some(Environment::Development), &longer));
     assert!(ok.is_ok(), "{:?}", ok.err());
 }
+
+#[test]
+fn the_digest_schedule_is_checked_when_the_digest_is_on() {
+    let dir = dir_with(&[("default.yaml", SECRET)]);
+    let loaded = load(&opts(&dir, Some(Environment::Development), &[])).unwrap();
+    assert!(loaded.settings.digest.enabled);
+    assert_eq!(loaded.settings.digest.schedule, "0 0 8 * * MON");
+    let bad = [("PLATFORM__DIGEST__SCHEDULE", "every monday")];
+    let err = load(&opts(&dir, Some(Environment::Development), &bad)).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("digest.schedule"), "{err}");
+    assert!(err.to_string().contains("every monday"), "{err}");
+    let off = [bad[0], ("PLATFORM__DIGEST__ENABLED", "false")];
+    let ok = load(&opts(&dir, Some(Environment::Development), &off));
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}

@@ -252,6 +252,18 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
         );
     }
 
+    if s.digest.enabled {
+        let parsed = platform_core::notify::digest::DigestSchedule::parse(&s.digest.schedule);
+        e.check(parsed.is_ok(), "digest.schedule", parsed.err().unwrap_or_default());
+    }
+    e.check(s.digest.max_posts >= 1, "digest.max_posts", "must be at least 1");
+    for (key, path) in [
+        ("digest.post_path", &s.digest.post_path),
+        ("digest.settings_path", &s.digest.settings_path),
+    ] {
+        e.check(path.starts_with('/'), key, "must start with /");
+    }
+
     let base = &s.blob.local.public_base_url;
     e.check(
         base.starts_with("http://") || base.starts_with("https://"),

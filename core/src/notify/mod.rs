@@ -3,6 +3,7 @@
 //! webhooks through the configured sender.
 
 mod channels;
+pub mod digest;
 mod jobs;
 mod templates;
 

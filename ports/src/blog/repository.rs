@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use shaku::Interface;
 
 use crate::StoreError;
@@ -39,4 +40,17 @@ pub trait PostRepository: Interface {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Backend`].
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError>;
+
+    /// The tenant's published posts whose publication time is after `after`
+    /// and at or before `until`, oldest published first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    async fn published_between(
+        &self,
+        tenant: TenantId,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Post>, StoreError>;
 }

@@ -28,6 +28,8 @@ pub struct User {
     pub password_hash: PasswordHash,
     /// Whether the email was verified.
     pub email_verified: bool,
+    /// Whether the user asked for the digest mail of new posts (off by default).
+    pub digest: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -52,4 +54,17 @@ pub struct UserUpdates {
     pub display_name: Option<Option<String>>,
     /// New email (becomes unverified).
     pub email: Option<Email>,
+    /// Opt in to (or out of) the digest mail.
+    #[serde(default)]
+    pub digest: Option<bool>,
+}
+
+/// A user who opted in to the digest, with the digest bookkeeping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestRecipient {
+    /// The user.
+    pub user: User,
+    /// The end of the last period whose digest was queued for the user
+    /// (`None` before the first one).
+    pub last_period_end: Option<DateTime<Utc>>,
 }

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use shaku::Interface;
 
 use crate::StoreError;
-use crate::identity::{User, UserFilter};
+use crate::identity::{DigestRecipient, User, UserFilter};
 use crate::model::{Email, Page, PageRequest, TenantId, UserId};
 use crate::persistence::Transaction;
 
@@ -50,4 +51,39 @@ pub trait UserRepository: Interface {
     /// [`StoreError::NotFound`] when it does not exist in the tenant,
     /// [`StoreError::Backend`] when the backend fails.
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: UserId) -> Result<(), StoreError>;
+
+    /// Tenants where at least one user opted in to the digest, in id order
+    /// (the one read that crosses tenants: the digest's cron serves them all).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn digest_tenants(&self) -> Result<Vec<TenantId>, StoreError>;
+
+    /// The tenant's users who opted in to the digest, in id order, after
+    /// `after` (exclusive), at most `limit`, each with the end of the last
+    /// period whose digest was queued for them.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn digest_recipients(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<DigestRecipient>, StoreError>;
+
+    /// Records that the digest of the period ending at `period_end` was
+    /// queued for the user. A period ending earlier than the one recorded
+    /// leaves the record unchanged, so a late re-run cannot move it back.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the user does not exist in the tenant,
+    /// [`StoreError::Backend`] when the backend fails.
+    async fn record_digest(
+        &self,
+        tx: &mut Transaction,
+        tenant: TenantId,
+        id: UserId,
+        period_end: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }

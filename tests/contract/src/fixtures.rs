@@ -64,6 +64,7 @@ pub fn user(tenant: TenantId, address: &str) -> User {
         display_name: None,
         password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
         email_verified: false,
+        digest: false,
         created_at: now,
         updated_at: now,
     }

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod audit_chain;
 pub mod blob;
 pub mod cache;
+pub mod digest;
 pub mod events;
 pub mod files;
 pub mod fixtures;

@@ -16,6 +16,7 @@ const USER_KEYS: &[&str] = &[
     "email",
     "display_name",
     "email_verified",
+    "digest",
     "created_at",
     "updated_at",
 ];

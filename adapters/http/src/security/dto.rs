@@ -102,6 +102,28 @@ pub(crate) struct ProfileBody {
     pub(crate) email: Option<String>,
 }
 
+/// A partial update of the caller's own profile (`PATCH /users/me`): the
+/// fields of [`ProfileBody`] and the caller's own preferences, which an
+/// administrator does not set for them. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = OwnProfileUpdate)]
+pub(crate) struct OwnProfileBody {
+    /// Absent: unchanged; `null` or blank: cleared. At most 100 characters
+    /// once trimmed, no control characters.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+    pub(crate) display_name: Option<Option<String>>,
+    /// A new email.
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    pub(crate) email: Option<String>,
+    /// `true` to receive the digest mail of posts published in the tenant
+    /// (on the `digest.schedule`, weekly by default), `false` to stop it.
+    #[serde(default)]
+    pub(crate) digest: Option<bool>,
+}
+
 /// Creates a role (`POST /api/v1/roles`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateRoleBody {
@@ -195,6 +217,8 @@ pub(crate) struct UserView {
     #[schema(required = true)]
     display_name: Option<String>,
     email_verified: bool,
+    /// Whether the user receives the digest of new posts (`PATCH /users/me`).
+    digest: bool,
     #[serde(serialize_with = "rfc3339_micros")]
     created_at: DateTime<Utc>,
     #[serde(serialize_with = "rfc3339_micros")]
@@ -209,6 +233,7 @@ impl From<User> for UserView {
             email: user.email.into(),
             display_name: user.display_name,
             email_verified: user.email_verified,
+            digest: user.digest,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

@@ -13,7 +13,7 @@ use crate::openapi::components::{
 use crate::params::{PathParams, QueryParams};
 use crate::problem::Problem;
 use crate::security::SecurityDeps;
-use crate::security::dto::{ProfileBody, UserView};
+use crate::security::dto::{OwnProfileBody, ProfileBody, UserView};
 use crate::security::errors;
 
 /// The authenticated caller's id; the route guard guarantees one, so its
@@ -39,12 +39,13 @@ pub(crate) async fn me(State(deps): State<SecurityDeps>, Ctx(ctx): Ctx) -> Resul
     Ok(AppJson(user.into()))
 }
 
-/// Updates the caller's display name or email.
+/// Updates the caller's display name or email, or opts the caller in to
+/// (or out of) the digest mail of new posts (`digest`, off by default).
 #[utoipa::path(
     patch,
     path = "/users/me",
     tag = "users",
-    request_body = ProfileBody,
+    request_body = OwnProfileBody,
     responses(
         (status = 200, description = "The updated account.", body = UserView),
         (status = 400, response = BadRequest),
@@ -57,17 +58,23 @@ pub(crate) async fn me(State(deps): State<SecurityDeps>, Ctx(ctx): Ctx) -> Resul
 pub(crate) async fn update_me(
     State(deps): State<SecurityDeps>,
     Ctx(ctx): Ctx,
-    AppJson(body): AppJson<ProfileBody>,
+    AppJson(body): AppJson<OwnProfileBody>,
 ) -> Result<AppJson<UserView>, Problem> {
     let user_id = actor_id(&ctx)?;
-    update(&deps, &ctx, user_id, body).await.map_err(|problem| {
-        // A token whose user was deleted: 401, as on `GET /users/me`.
-        if problem.status() == StatusCode::NOT_FOUND {
-            errors::unauthorized()
-        } else {
-            problem
-        }
-    })
+    let profile = ProfileBody {
+        display_name: body.display_name,
+        email: body.email,
+    };
+    update(&deps, &ctx, user_id, profile, body.digest)
+        .await
+        .map_err(|problem| {
+            // A token whose user was deleted: 401, as on `GET /users/me`.
+            if problem.status() == StatusCode::NOT_FOUND {
+                errors::unauthorized()
+            } else {
+                problem
+            }
+        })
 }
 
 /// Lists the tenant's users.
@@ -154,7 +161,7 @@ pub(crate) async fn update_one(
     AppJson(body): AppJson<ProfileBody>,
 ) -> Result<AppJson<UserView>, Problem> {
     let user_id = path.parse::<UserId>("id")?;
-    update(&deps, &ctx, user_id, body).await
+    update(&deps, &ctx, user_id, body, None).await
 }
 
 /// Deletes a user.
@@ -191,8 +198,10 @@ async fn update(
     ctx: &RequestContext,
     user_id: UserId,
     body: ProfileBody,
+    digest: Option<bool>,
 ) -> Result<AppJson<UserView>, Problem> {
     let updates = UserUpdates {
+        digest,
         display_name: body.display_name,
         email: body
             .email

@@ -78,6 +78,7 @@ fn user(verified: bool) -> User {
         display_name: None,
         password_hash: PasswordHash("$argon2id$v=19$stored".into()),
         email_verified: verified,
+        digest: false,
         created_at: at,
         updated_at: at,
     }

@@ -56,6 +56,7 @@ pub(super) fn stored_user(id: u128, email: &str, verified: bool) -> User {
         display_name: None,
         password_hash: phc("old password 123"),
         email_verified: verified,
+        digest: false,
         created_at: now(),
         updated_at: now(),
     }

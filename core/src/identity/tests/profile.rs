@@ -49,6 +49,7 @@ async fn a_new_email_becomes_unverified_and_is_mailed_a_token() {
     let updates = UserUpdates {
         display_name: Some(Some(" Ada ".to_owned())),
         email: Some(Email::parse("new@example.com").unwrap()),
+        digest: None,
     };
 
     let user = users
@@ -82,6 +83,7 @@ async fn clearing_the_display_name_is_a_change() {
     let updates = UserUpdates {
         display_name: Some(None),
         email: None,
+        digest: None,
     };
 
     let user = users.update_profile(&anonymous(), user_id(), updates).await.unwrap();
@@ -94,6 +96,46 @@ async fn clearing_the_display_name_is_a_change() {
 }
 
 #[tokio::test]
+async fn opting_in_to_the_digest_is_a_recorded_change_and_sends_nothing() {
+    let mut h = Harness::new();
+    with_user(&mut h, stored_user(USER, "ada@example.com", true));
+    h.users
+        .expect_update()
+        .withf(|_, u| u.digest && u.email_verified && u.email.as_str() == "ada@example.com")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let (users, log) = h.users();
+    let updates = UserUpdates {
+        digest: Some(true),
+        ..UserUpdates::default()
+    };
+
+    let user = users.update_profile(&anonymous(), user_id(), updates).await.unwrap();
+
+    assert!(user.digest);
+    assert_eq!(
+        log.audit("user.updated").metadata["fields"],
+        serde_json::json!(["digest"])
+    );
+}
+
+#[tokio::test]
+async fn the_digest_flag_as_stored_is_no_change() {
+    let mut h = Harness::new();
+    with_user(&mut h, stored_user(USER, "ada@example.com", true));
+    let (users, log) = h.users();
+    let updates = UserUpdates {
+        digest: Some(false),
+        ..UserUpdates::default()
+    };
+
+    let user = users.update_profile(&anonymous(), user_id(), updates).await.unwrap();
+
+    assert!(!user.digest);
+    assert!(log.actions().is_empty());
+}
+
+#[tokio::test]
 async fn an_update_that_changes_nothing_records_nothing() {
     let mut h = Harness::new();
     with_user(&mut h, stored_user(USER, "ada@example.com", true));
@@ -101,6 +143,7 @@ async fn an_update_that_changes_nothing_records_nothing() {
     let same = UserUpdates {
         display_name: None,
         email: Some(Email::parse("ADA@example.com").unwrap()),
+        digest: None,
     };
 
     let user = users.update_profile(&anonymous(), user_id(), same).await.unwrap();
@@ -142,6 +185,7 @@ async fn a_long_display_name_is_refused() {
     let updates = UserUpdates {
         display_name: Some(Some("n".repeat(101))),
         email: None,
+        digest: None,
     };
     let result = users.update_profile(&anonymous(), user_id(), updates).await;
     assert_eq!(field_error(result), ("display_name".to_owned(), "too_long".to_owned()));
@@ -156,6 +200,7 @@ async fn updating_a_missing_user_is_not_found() {
     let updates = UserUpdates {
         display_name: Some(Some("x".to_owned())),
         email: None,
+        digest: None,
     };
     let err = users
         .update_profile(&anonymous(), user_id(), updates)

@@ -168,6 +168,7 @@ impl UserManager {
             display_name: None,
             password_hash,
             email_verified: true,
+            digest: false,
             created_at: now,
             updated_at: now,
         };

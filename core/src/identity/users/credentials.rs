@@ -51,6 +51,7 @@ impl UserManager {
             display_name,
             password_hash,
             email_verified: false,
+            digest: false,
             created_at: now,
             updated_at: now,
         };

@@ -42,6 +42,10 @@ impl UserManager {
                 user.display_name = name;
                 fields.push("display_name");
             }
+            if let Some(digest) = updates.digest.filter(|d| *d != current.digest) {
+                user.digest = digest;
+                fields.push("digest");
+            }
             let mut mailed = None;
             if let Some(email) = email.filter(|e| *e != current.email) {
                 user.email = email;

@@ -59,6 +59,7 @@ async fn register_is_201_with_location_and_never_a_hash() {
             "email": "ada@example.com",
             "display_name": "Ada",
             "email_verified": false,
+            "digest": false,
             "created_at": "2026-03-04T05:06:07.000000Z",
             "updated_at": "2026-03-04T05:06:07.000000Z",
         })

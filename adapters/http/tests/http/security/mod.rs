@@ -163,6 +163,7 @@ pub fn user(id: UserId) -> User {
         display_name: Some("Ada".to_owned()),
         password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
         email_verified: false,
+        digest: false,
         created_at: at(),
         updated_at: at(),
     }

@@ -2,7 +2,7 @@
 
 use platform_ports::identity::IdentityError;
 use platform_ports::identity::permissions as perm;
-use platform_ports::identity::{UserFilter, UserUpdates};
+use platform_ports::identity::{User, UserFilter, UserUpdates};
 use platform_ports::model::{Email, Page, PageRequest, RoleId, UserId};
 use reqwest::Method;
 use serde_json::json;
@@ -146,6 +146,7 @@ async fn patch_me_tells_null_from_absent_and_validates_the_email() {
                     == UserUpdates {
                         display_name: Some(None),
                         email: Some(Email::parse("new@example.com").unwrap()),
+                        digest: None,
                     }
         })
         .times(1)
@@ -169,6 +170,48 @@ async fn patch_me_tells_null_from_absent_and_validates_the_email() {
 }
 
 #[tokio::test]
+async fn only_the_caller_opts_in_to_the_digest() {
+    let mut ports = Ports::new().grant(perm::USER_UPDATE);
+    ports
+        .users
+        .expect_update_profile()
+        .withf(|_, id, updates| {
+            *id == TOKEN_USER
+                && *updates
+                    == UserUpdates {
+                        digest: Some(true),
+                        ..UserUpdates::default()
+                    }
+        })
+        .times(1)
+        .returning(|_, id, _| {
+            Ok(User {
+                digest: true,
+                ..user(id)
+            })
+        });
+    let app = ports.start().await;
+    let response = authed(&app, Method::PATCH, "/api/v1/users/me")
+        .json(&json!({"digest": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["digest"], true);
+
+    // An administrator does not opt a user in: the field is unknown there.
+    let response = authed(&app, Method::PATCH, &format!("/api/v1/users/{OTHER}"))
+        .json(&json!({"digest": true}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "digest");
+    assert_eq!(body["errors"][0]["code"], "unknown_field");
+}
+
+#[tokio::test]
 async fn patch_and_delete_another_user_need_their_own_permissions() {
     let mut ports = Ports::new().grant(perm::USER_UPDATE).grant(perm::USER_DELETE);
     ports
@@ -180,6 +223,7 @@ async fn patch_and_delete_another_user_need_their_own_permissions() {
                     == UserUpdates {
                         display_name: Some(Some("Bob".to_owned())),
                         email: None,
+                        digest: None,
                     }
         })
         .times(1)

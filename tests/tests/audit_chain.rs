@@ -76,7 +76,7 @@ async fn an_edited_row_is_named() {
     // The trigger still refuses the same edit.
     assert!(
         sqlx::query("UPDATE audit_log SET action = 'x'")
-            .execute(schema.db.pool())
+            .execute(schema.owner.pool())
             .await
             .is_err()
     );
@@ -184,7 +184,7 @@ async fn a_removed_tail_is_caught_by_the_signed_checkpoint() {
 
     // A forged checkpoint over the shorter chain does not verify.
     sqlx::query("INSERT INTO audit_checkpoint (tenant_id, seq, hash, mac, signed_at) SELECT tenant_id, 7, hash, sha256('guess'::bytea), now() FROM audit_chain")
-        .execute(schema.db.pool())
+        .execute(schema.owner.pool())
         .await
         .unwrap();
     let broken = verify(&audit, t).await.broken.unwrap();
@@ -201,7 +201,7 @@ async fn instances_with_batched_writers_and_units_of_work_build_one_line() {
     let mut tasks = Vec::new();
     for instance in 0..instances {
         // Each "instance" has its own pool, batched writer and unit of work.
-        let db = PgDatabase::from_pool(schema.pool(4).await, None);
+        let db = PgDatabase::from_pool(schema.app_pool(4), None);
         let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.clone()));
         let writer = BatchedAuditWriter::new(
             store.clone(),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::corrupt;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 macro_rules! token_columns {
@@ -78,7 +79,7 @@ impl PgVerificationTokenStore {
 #[async_trait]
 impl VerificationTokenStore for PgVerificationTokenStore {
     async fn insert(&self, tx: &mut Transaction, token: &VerificationToken) -> Result<(), StoreError> {
-        let inserted = PgTx::of(tx)?
+        let inserted = PgTx::of(tx)?.scoped(Scope::Tenant(token.tenant_id)).await?
             .run("verification_tokens.insert", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO verification_tokens (",
@@ -112,7 +113,7 @@ impl VerificationTokenStore for PgVerificationTokenStore {
         // One statement checks and uses the token, so two concurrent
         // consumptions cannot both succeed: the second waits for the row
         // and then finds it used.
-        let row: Option<TokenRow> = PgTx::of(tx)?
+        let row: Option<TokenRow> = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
             .run("verification_tokens.consume", |conn| {
                 sqlx::query_as(concat!(
                     "UPDATE verification_tokens SET used_at = $3 ",
@@ -136,7 +137,7 @@ impl VerificationTokenStore for PgVerificationTokenStore {
         purpose: VerificationPurpose,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let done = PgTx::of(tx)?
+        let done = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
             .run("verification_tokens.invalidate_user", |conn| {
                 sqlx::query(
                     "UPDATE verification_tokens SET used_at = $3 \
@@ -152,15 +153,13 @@ impl VerificationTokenStore for PgVerificationTokenStore {
     }
 
     async fn delete_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = self
-            .db
-            .run(
-                "verification_tokens.delete_expired",
-                sqlx::query("DELETE FROM verification_tokens WHERE expires_at < $1")
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?;
+        let done = tx.run("verification_tokens.delete_expired", |conn| sqlx::query("DELETE FROM verification_tokens WHERE expires_at < $1")
                     .bind(before)
-                    .execute(self.db.pool()),
+                    .execute(conn),
             )
             .await?;
+        tx.finish().await?;
         Ok(done.rows_affected())
     }
 }

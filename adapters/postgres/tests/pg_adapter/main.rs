@@ -14,3 +14,4 @@ mod migrations;
 mod outbox;
 mod processed;
 mod uow;
+mod rls;

@@ -75,7 +75,7 @@ impl PgDatabase {
         let mut conn = PgConnection::connect_with(&Self::owner_options(settings)?)
             .await
             .map_err(PgError::Connect)?;
-        let applied = platform_migrations::migrator().run(&mut conn).await;
+        let applied = apply_migrations(&mut conn).await;
         let _ = conn.close().await;
         applied.map_err(PgError::Migrate)
     }
@@ -209,16 +209,17 @@ impl PgDatabase {
     /// applied migration's file has changed.
     pub async fn migrate(&self) -> Result<(), PgError> {
         let Some(owner) = &self.owner else {
+            let mut conn = self.pool.acquire().await.map_err(PgError::Connect)?;
             return self
                 .telemetry
-                .observe("migrations.apply", platform_migrations::migrator().run(&self.pool))
+                .observe("migrations.apply", apply_migrations(&mut conn))
                 .await
                 .map_err(PgError::Migrate);
         };
         let mut conn = PgConnection::connect_with(owner).await.map_err(PgError::Connect)?;
         let applied = self
             .telemetry
-            .observe("migrations.apply", platform_migrations::migrator().run(&mut conn))
+            .observe("migrations.apply", apply_migrations(&mut conn))
             .await;
         let _ = conn.close().await;
         applied.map_err(PgError::Migrate)
@@ -314,6 +315,14 @@ pub struct MigrationStatus {
     pub state: MigrationState,
     /// When it was applied.
     pub installed_on: Option<DateTime<Utc>>,
+}
+
+/// Runs the migrator on `conn`. Through `run_direct`, which sqlx keeps for
+/// this: `run`'s future is generic over `Acquire`, and rustc cannot prove it
+/// `Send` for every lifetime once it is awaited in another async fn (callers
+/// spawned on tokio then fail to compile).
+async fn apply_migrations(conn: &mut PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
+    platform_migrations::migrator().run_direct(None, conn, false).await
 }
 
 /// A row of sqlx's bookkeeping table.

@@ -13,7 +13,6 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::store_error;
 use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 

@@ -333,6 +333,7 @@ impl WebhookRepository for PgWebhookRepository {
             )
             .await?
             .rows_affected();
+        tx.finish().await?;
         found(updated)
     }
 
@@ -354,7 +355,6 @@ impl WebhookRepository for PgWebhookRepository {
                 .fetch_all(conn),
             )
             .await?;
-        tx.finish().await?;
         rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }
 }

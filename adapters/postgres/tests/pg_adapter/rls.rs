@@ -63,7 +63,7 @@ async fn every_tenant_table_forces_rls_and_the_platform_role_owns_none() {
     .unwrap();
     assert!(tables.len() >= 16, "tenant tables: {tables:?}");
     for (table, enabled, forced) in &tables {
-        assert!(enabled && forced, "{table}: row-level security enabled {enabled}, forced {forced}");
+        assert!(*enabled && *forced, "{table}: row-level security enabled {enabled}, forced {forced}");
     }
 
     // What the platform's connections are: the app role, which neither

@@ -118,37 +118,52 @@ impl ApiKeyRepository for PgApiKeyRepository {
     }
 
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
-        let row: Option<KeyRow> = self.db.scoped(Scope::Bypass(Bypass::TokenLookup)).await?.run("api_keys.find_by_hash", |conn| sqlx::query_as(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE key_hash = $1"))
+        let row: Option<KeyRow> = self
+            .db
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
+            .run("api_keys.find_by_hash", |conn| {
+                sqlx::query_as(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE key_hash = $1"))
                     .bind(hash.0.as_str())
-                    .fetch_optional(conn),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         row.map(KeyRow::into_key).transpose()
     }
 
     async fn find_by_id(&self, tenant: TenantId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
-        let row: Option<KeyRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("api_keys.find_by_id", |conn| sqlx::query_as(concat!(
+        let row: Option<KeyRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("api_keys.find_by_id", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     key_columns!(),
                     " FROM api_keys WHERE tenant_id = $1 AND id = $2"
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(KeyRow::into_key).transpose()
     }
 
     async fn list(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
-        let rows: Vec<KeyRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("api_keys.list", |conn| sqlx::query_as(concat!(
+        let rows: Vec<KeyRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("api_keys.list", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     key_columns!(),
                     " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"
                 ))
                 .bind(tenant.0)
-                .fetch_all(conn),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         rows.into_iter().map(KeyRow::into_key).collect()
     }
@@ -161,7 +176,9 @@ impl ApiKeyRepository for PgApiKeyRepository {
         at: DateTime<Utc>,
     ) -> Result<ApiKey, StoreError> {
         // COALESCE keeps the first revocation time on a second call.
-        let row: Option<KeyRow> = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let row: Option<KeyRow> = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("api_keys.revoke", |conn| {
                 sqlx::query_as(concat!(
                     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
@@ -186,7 +203,9 @@ impl ApiKeyRepository for PgApiKeyRepository {
     ) -> Result<bool, StoreError> {
         // The condition makes concurrent instances write at most once per interval.
         let mut tx = self.db.scoped(Scope::Tenant(tenant)).await?;
-        let result = tx.run("api_keys.touch", |conn| sqlx::query(
+        let result = tx
+            .run("api_keys.touch", |conn| {
+                sqlx::query(
                     "UPDATE api_keys SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2 \
                      AND (last_used_at IS NULL OR last_used_at < $4)",
                 )
@@ -194,8 +213,8 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 .bind(id.0)
                 .bind(at)
                 .bind(not_before)
-                .execute(conn),
-            )
+                .execute(conn)
+            })
             .await?;
         tx.finish().await?;
         Ok(result.rows_affected() == 1)

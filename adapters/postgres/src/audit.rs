@@ -103,7 +103,9 @@ impl AuditStore for PgAuditStore {
     async fn append(&self, tx: &mut Transaction, entry: &AuditEntry) -> Result<(), StoreError> {
         // The tenant's head stays locked until the unit of work ends: use
         // cases append their entry last, just before they commit.
-        let inserted = PgTx::of(tx)?.scoped(Scope::Tenant(entry.tenant_id)).await?
+        let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(entry.tenant_id))
+            .await?
             .run("audit.append", |conn| {
                 chain::append_linked(conn, std::slice::from_ref(entry))
             })
@@ -155,7 +157,12 @@ impl AuditStore for PgAuditStore {
             Some((at, id)) => query.bind(at).bind(id),
             None => query,
         };
-        let rows: Vec<AuditRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("audit.query", |conn| query.fetch_all(conn)).await?;
+        let rows: Vec<AuditRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.query", |conn| query.fetch_all(conn))
+            .await?;
         let entries = rows.into_iter().map(AuditEntry::from).collect();
         Ok(page(entries, page_request.limit, |entry| {
             encode_time_id(CURSOR_KIND, entry.occurred_at, entry.id.0)
@@ -167,20 +174,33 @@ impl AuditStore for PgAuditStore {
             .bind(tenant.0)
             .bind(i64::try_from(after).unwrap_or(i64::MAX))
             .bind(i64::from(limit));
-        let rows: Vec<LinkRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("audit.chain", |conn| query.fetch_all(conn)).await?;
+        let rows: Vec<LinkRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.chain", |conn| query.fetch_all(conn))
+            .await?;
         rows.into_iter().map(LinkRow::into_link).collect()
     }
 
     async fn chain_head(&self, tenant: TenantId) -> Result<Option<ChainHead>, StoreError> {
         let query = sqlx::query_as(chain::HEAD).bind(tenant.0);
-        let row = self.db.scoped(Scope::Tenant(tenant)).await?.run("audit.chain_head", |conn| query.fetch_optional(conn))
+        let row = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.chain_head", |conn| query.fetch_optional(conn))
             .await?;
         chain::head(tenant, row)
     }
 
     async fn chained_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
         let query = sqlx::query_scalar(chain::TENANTS);
-        let rows: Vec<Uuid> = self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?.run("audit.chained_tenants", |conn| query.fetch_all(conn))
+        let rows: Vec<Uuid> = self
+            .db
+            .scoped(Scope::Bypass(Bypass::Maintenance))
+            .await?
+            .run("audit.chained_tenants", |conn| query.fetch_all(conn))
             .await?;
         Ok(rows.into_iter().map(TenantId).collect())
     }
@@ -200,7 +220,11 @@ impl AuditStore for PgAuditStore {
 
     async fn latest_checkpoint(&self, tenant: TenantId) -> Result<Option<Checkpoint>, StoreError> {
         let query = sqlx::query_as(chain::LATEST_CHECKPOINT).bind(tenant.0);
-        let row = self.db.scoped(Scope::Tenant(tenant)).await?.run("audit.latest_checkpoint", |conn| query.fetch_optional(conn))
+        let row = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.latest_checkpoint", |conn| query.fetch_optional(conn))
             .await?;
         chain::checkpoint(tenant, row)
     }

@@ -86,15 +86,20 @@ impl PgFileRepository {
 #[async_trait]
 impl FileRepository for PgFileRepository {
     async fn find_by_id(&self, tenant: TenantId, id: FileId) -> Result<Option<StoredFile>, StoreError> {
-        let row: Option<FileRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("files.find_by_id", |conn| sqlx::query_as(concat!(
+        let row: Option<FileRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("files.find_by_id", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     file_columns!(),
                     " FROM files WHERE tenant_id = $1 AND id = $2"
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(FileRow::into_file).transpose()
     }
@@ -106,7 +111,12 @@ impl FileRepository for PgFileRepository {
         resource_type: &str,
         resource_id: &str,
     ) -> Result<Vec<StoredFile>, StoreError> {
-        let rows: Vec<FileRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("files.list_attached", |conn| sqlx::query_as(concat!(
+        let rows: Vec<FileRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("files.list_attached", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     file_columns!(),
                     " FROM files WHERE tenant_id = $1 AND module = $2 AND resource_type = $3 \
@@ -116,24 +126,30 @@ impl FileRepository for PgFileRepository {
                 .bind(module)
                 .bind(resource_type)
                 .bind(resource_id)
-                .fetch_all(conn),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         into_files(rows)
     }
 
     async fn key_in_use(&self, key: &BlobKey) -> Result<bool, StoreError> {
-        self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?.run("files.key_in_use", |conn| sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)")
+        self.db
+            .scoped(Scope::Bypass(Bypass::Maintenance))
+            .await?
+            .run("files.key_in_use", |conn| {
+                sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)")
                     .bind(key.as_str())
-                    .fetch_one(conn),
-            )
+                    .fetch_one(conn)
+            })
             .await
     }
 
     async fn create(&self, tx: &mut Transaction, file: &StoredFile) -> Result<(), StoreError> {
         let size = i64::try_from(file.size).map_err(|e| StoreError::backend(format!("file size: {e}")))?;
         let attached = file.attached_to.as_ref();
-        PgTx::of(tx)?.scoped(Scope::Tenant(file.tenant_id)).await?
+        PgTx::of(tx)?
+            .scoped(Scope::Tenant(file.tenant_id))
+            .await?
             .run("files.create", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO files (",
@@ -160,7 +176,9 @@ impl FileRepository for PgFileRepository {
     }
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: FileId) -> Result<(), StoreError> {
-        let deleted = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("files.delete", |conn| {
                 sqlx::query("DELETE FROM files WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)
@@ -180,7 +198,9 @@ impl FileRepository for PgFileRepository {
         resource_type: &str,
         resource_id: &str,
     ) -> Result<Vec<StoredFile>, StoreError> {
-        let rows: Vec<FileRow> = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let rows: Vec<FileRow> = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("files.delete_attached", |conn| {
                 sqlx::query_as(concat!(
                     "DELETE FROM files WHERE tenant_id = $1 AND module = $2 AND resource_type = $3 \

@@ -76,10 +76,15 @@ impl PgOutbox {
     /// # Errors
     /// [`StoreError::Backend`].
     pub async fn last_error(&self, id: OutboxId) -> Result<Option<String>, StoreError> {
-        let error: Option<Option<String>> = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?.run("outbox.last_error", |conn| sqlx::query_scalar("SELECT last_error FROM outbox WHERE id = $1 AND sent_at IS NULL")
+        let error: Option<Option<String>> = self
+            .db
+            .scoped(Scope::Bypass(Bypass::OutboxRelay))
+            .await?
+            .run("outbox.last_error", |conn| {
+                sqlx::query_scalar("SELECT last_error FROM outbox WHERE id = $1 AND sent_at IS NULL")
                     .bind(id.0)
-                    .fetch_optional(conn),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         Ok(error.flatten())
     }
@@ -88,7 +93,9 @@ impl PgOutbox {
 #[async_trait]
 impl Outbox for PgOutbox {
     async fn enqueue(&self, tx: &mut Transaction, topic: &str, event: &Event) -> Result<(), StoreError> {
-        PgTx::of(tx)?.scoped(Scope::Tenant(event.tenant_id)).await?
+        PgTx::of(tx)?
+            .scoped(Scope::Tenant(event.tenant_id))
+            .await?
             .run("outbox.enqueue", |conn| {
                 sqlx::query(
                     "INSERT INTO outbox (id, tenant_id, topic, event_id, aggregate_id, event) \
@@ -150,47 +157,56 @@ impl Outbox for PgOutbox {
         }
         let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
         let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
-        tx.run("outbox.mark_sent", |conn| sqlx::query(
-                    "UPDATE outbox SET sent_at = statement_timestamp(), locked_until = NULL \
+        tx.run("outbox.mark_sent", |conn| {
+            sqlx::query(
+                "UPDATE outbox SET sent_at = statement_timestamp(), locked_until = NULL \
                      WHERE id = ANY($1) AND sent_at IS NULL",
-                )
-                .bind(ids)
-                .execute(conn),
             )
-            .await?;
+            .bind(ids)
+            .execute(conn)
+        })
+        .await?;
         tx.finish().await?;
         Ok(())
     }
 
     async fn mark_failed(&self, id: OutboxId, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
-        tx.run("outbox.mark_failed", |conn| sqlx::query(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, retry_at = $3, \
+        tx.run("outbox.mark_failed", |conn| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, retry_at = $3, \
                      locked_until = NULL WHERE id = $1 AND sent_at IS NULL",
-                )
-                .bind(id.0)
-                .bind(error)
-                .bind(retry_at)
-                .execute(conn),
             )
-            .await?;
+            .bind(id.0)
+            .bind(error)
+            .bind(retry_at)
+            .execute(conn)
+        })
+        .await?;
         tx.finish().await?;
         Ok(())
     }
 
     async fn pending(&self) -> Result<u64, StoreError> {
-        let count: i64 = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?.run("outbox.pending", |conn| sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetch_one(conn),
-            )
+        let count: i64 = self
+            .db
+            .scoped(Scope::Bypass(Bypass::OutboxRelay))
+            .await?
+            .run("outbox.pending", |conn| {
+                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetch_one(conn)
+            })
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn purge_sent(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
-        let done = tx.run("outbox.purge_sent", |conn| sqlx::query("DELETE FROM outbox WHERE sent_at < $1")
+        let done = tx
+            .run("outbox.purge_sent", |conn| {
+                sqlx::query("DELETE FROM outbox WHERE sent_at < $1")
                     .bind(before)
-                    .execute(conn),
-            )
+                    .execute(conn)
+            })
             .await?;
         tx.finish().await?;
         Ok(done.rows_affected())

@@ -96,15 +96,20 @@ impl PgPostRepository {
 #[async_trait]
 impl PostRepository for PgPostRepository {
     async fn find_by_id(&self, tenant: TenantId, id: PostId) -> Result<Option<Post>, StoreError> {
-        let row: Option<PostRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("posts.find_by_id", |conn| sqlx::query_as(concat!(
+        let row: Option<PostRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("posts.find_by_id", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     post_columns!(),
                     " FROM posts WHERE tenant_id = $1 AND id = $2"
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(PostRow::into_post).transpose()
     }
@@ -132,7 +137,12 @@ impl PostRepository for PgPostRepository {
             Some((at, id)) => query.bind(at).bind(id),
             None => query,
         };
-        let rows: Vec<PostRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("posts.list", |conn| query.fetch_all(conn)).await?;
+        let rows: Vec<PostRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("posts.list", |conn| query.fetch_all(conn))
+            .await?;
         let posts = rows
             .into_iter()
             .map(PostRow::into_post)
@@ -143,7 +153,9 @@ impl PostRepository for PgPostRepository {
     }
 
     async fn create(&self, tx: &mut Transaction, post: &Post) -> Result<(), StoreError> {
-        let inserted = PgTx::of(tx)?.scoped(Scope::Tenant(post.tenant_id)).await?
+        let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(post.tenant_id))
+            .await?
             .run("posts.create", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO posts (",
@@ -171,7 +183,9 @@ impl PostRepository for PgPostRepository {
     }
 
     async fn update(&self, tx: &mut Transaction, post: &Post) -> Result<(), StoreError> {
-        let updated = PgTx::of(tx)?.scoped(Scope::Tenant(post.tenant_id)).await?
+        let updated = PgTx::of(tx)?
+            .scoped(Scope::Tenant(post.tenant_id))
+            .await?
             .run("posts.update", |conn| {
                 sqlx::query(
                     "UPDATE posts SET author_id = $3, title = $4, content = $5, status = $6, \
@@ -199,7 +213,9 @@ impl PostRepository for PgPostRepository {
     }
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError> {
-        let deleted = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("posts.delete", |conn| {
                 sqlx::query("DELETE FROM posts WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)

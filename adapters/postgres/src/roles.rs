@@ -125,21 +125,31 @@ impl PgRoleRepository {
 #[async_trait]
 impl RoleRepository for PgRoleRepository {
     async fn find_by_id(&self, tenant: TenantId, id: RoleId) -> Result<Option<Role>, StoreError> {
-        let row: Option<RoleRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("roles.find_by_id", |conn| sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 AND r.id = $2"))
+        let row: Option<RoleRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.find_by_id", |conn| {
+                sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 AND r.id = $2"))
                     .bind(tenant.0)
                     .bind(id.0)
-                    .fetch_optional(conn),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         row.map(RoleRow::into_role).transpose()
     }
 
     async fn find_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Role>, StoreError> {
-        let row: Option<RoleRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("roles.find_by_name", |conn| sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 AND r.name = $2"))
+        let row: Option<RoleRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.find_by_name", |conn| {
+                sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 AND r.name = $2"))
                     .bind(tenant.0)
                     .bind(name)
-                    .fetch_optional(conn),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         row.map(RoleRow::into_role).transpose()
     }
@@ -147,36 +157,51 @@ impl RoleRepository for PgRoleRepository {
     async fn list(&self, tenant: TenantId) -> Result<Vec<Role>, StoreError> {
         // `COLLATE "C"` sorts by code point, as Rust strings (and the memory
         // adapter) do, whatever the database's collation.
-        let rows = self.db.scoped(Scope::Tenant(tenant)).await?.run("roles.list", |conn| sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 ORDER BY r.name COLLATE \"C\""))
+        let rows = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.list", |conn| {
+                sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 ORDER BY r.name COLLATE \"C\""))
                     .bind(tenant.0)
-                    .fetch_all(conn),
-            )
+                    .fetch_all(conn)
+            })
             .await?;
         into_roles(rows)
     }
 
     async fn roles_of_user(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Role>, StoreError> {
-        let rows = self.db.scoped(Scope::Tenant(tenant)).await?.run("roles.roles_of_user", |conn| sqlx::query_as(select_roles!(
+        let rows = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.roles_of_user", |conn| {
+                sqlx::query_as(select_roles!(
                     "JOIN user_roles ur ON ur.tenant_id = r.tenant_id AND ur.role_id = r.id \
                      WHERE r.tenant_id = $1 AND ur.user_id = $2 ORDER BY r.name COLLATE \"C\""
                 ))
                 .bind(tenant.0)
                 .bind(user_id.0)
-                .fetch_all(conn),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         into_roles(rows)
     }
 
     async fn users_with_role(&self, tenant: TenantId, role_id: RoleId) -> Result<Vec<UserId>, StoreError> {
-        let ids: Vec<Uuid> = self.db.scoped(Scope::Tenant(tenant)).await?.run("roles.users_with_role", |conn| sqlx::query_scalar(
+        let ids: Vec<Uuid> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.users_with_role", |conn| {
+                sqlx::query_scalar(
                     "SELECT user_id FROM user_roles WHERE tenant_id = $1 AND role_id = $2 \
                      ORDER BY user_id",
                 )
                 .bind(tenant.0)
                 .bind(role_id.0)
-                .fetch_all(conn),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         Ok(ids.into_iter().map(UserId).collect())
     }
@@ -253,7 +278,9 @@ impl RoleRepository for PgRoleRepository {
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
         // Permissions and assignments go with the role (ON DELETE CASCADE).
-        let deleted = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("roles.delete", |conn| {
                 sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)
@@ -301,7 +328,9 @@ impl RoleRepository for PgRoleRepository {
         let role_ids: Vec<Uuid> = role_ids.iter().map(|r| r.0).collect();
         // Checks the user and every role, then inserts all or none, in one
         // statement; the foreign keys lock the rows they point at.
-        let all_found: bool = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let all_found: bool = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("roles.assign_to_user", |conn| {
                 sqlx::query_scalar(
                     "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS role_id), \
@@ -334,7 +363,9 @@ impl RoleRepository for PgRoleRepository {
         user_id: UserId,
         role_id: RoleId,
     ) -> Result<(), StoreError> {
-        let revoked = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let revoked = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("roles.revoke_from_user", |conn| {
                 sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role_id = $3")
                     .bind(tenant.0)

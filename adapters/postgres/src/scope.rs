@@ -54,8 +54,7 @@ impl Bypass {
 }
 
 /// Sets both settings inside an open transaction (a scope switch).
-pub(crate) const SET_SCOPE: &str =
-    "SELECT set_config('app.tenant_id', $1, true), set_config('app.bypass', $2, true)";
+pub(crate) const SET_SCOPE: &str = "SELECT set_config('app.tenant_id', $1, true), set_config('app.bypass', $2, true)";
 
 impl Scope {
     /// `(app.tenant_id, app.bypass)`: the one not in use is emptied.
@@ -96,6 +95,9 @@ mod tests {
             Scope::Bypass(Bypass::OutboxRelay).begin_sql(),
             "BEGIN; SELECT set_config('app.bypass', 'outbox_relay', true)"
         );
-        assert_eq!(Scope::Bypass(Bypass::Maintenance).settings(), (String::new(), "maintenance"));
+        assert_eq!(
+            Scope::Bypass(Bypass::Maintenance).settings(),
+            (String::new(), "maintenance")
+        );
     }
 }

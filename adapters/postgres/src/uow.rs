@@ -33,7 +33,11 @@ pub struct PgTx {
 
 impl PgTx {
     /// A transaction opened with `scope` already set (or none yet).
-    pub(crate) fn new(inner: sqlx::Transaction<'static, Postgres>, telemetry: DbTelemetry, scope: Option<Scope>) -> Self {
+    pub(crate) fn new(
+        inner: sqlx::Transaction<'static, Postgres>,
+        telemetry: DbTelemetry,
+        scope: Option<Scope>,
+    ) -> Self {
         Self {
             inner,
             telemetry,

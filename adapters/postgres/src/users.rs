@@ -89,29 +89,39 @@ impl PgUserRepository {
 #[async_trait]
 impl UserRepository for PgUserRepository {
     async fn find_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("users.find_by_id", |conn| sqlx::query_as(concat!(
+        let row: Option<UserRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.find_by_id", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     user_columns!(),
                     " FROM users WHERE tenant_id = $1 AND id = $2"
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(UserRow::into_user).transpose()
     }
 
     async fn find_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("users.find_by_email", |conn| sqlx::query_as(concat!(
+        let row: Option<UserRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.find_by_email", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     user_columns!(),
                     " FROM users WHERE tenant_id = $1 AND email = $2"
                 ))
                 .bind(tenant.0)
                 .bind(email.as_str())
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(UserRow::into_user).transpose()
     }
@@ -140,7 +150,12 @@ impl UserRepository for PgUserRepository {
             Some(after) => query.bind(after),
             None => query,
         };
-        let rows: Vec<UserRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("users.list", |conn| query.fetch_all(conn)).await?;
+        let rows: Vec<UserRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.list", |conn| query.fetch_all(conn))
+            .await?;
         let users = rows
             .into_iter()
             .map(UserRow::into_user)
@@ -232,7 +247,9 @@ impl UserRepository for PgUserRepository {
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
         // Role assignments go with the user (ON DELETE CASCADE).
-        let deleted = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("users.delete", |conn| {
                 sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)

@@ -142,7 +142,10 @@ impl PgWebhookRepository {
     /// Subscriptions over `db`.
     #[must_use]
     pub fn new(db: PgDatabase) -> Self {
-        Self { db, tenant_filter: true }
+        Self {
+            db,
+            tenant_filter: true,
+        }
     }
 
     /// The same repository whose subscription statements forget their
@@ -164,11 +167,13 @@ impl PgWebhookRepository {
 
     async fn subscriptions(&self, tenant: TenantId, active_only: bool) -> Result<Vec<Subscription>, StoreError> {
         let sql = self.statement(LIST, unfiltered::LIST);
-        let rows: Vec<SubscriptionRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("webhooks.list", |conn| sqlx::query_as(sql)
-                .bind(tenant.0)
-                .bind(active_only)
-                .fetch_all(conn),
-            )
+        let rows: Vec<SubscriptionRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("webhooks.list", |conn| {
+                sqlx::query_as(sql).bind(tenant.0).bind(active_only).fetch_all(conn)
+            })
             .await?;
         Ok(rows.into_iter().map(Subscription::from).collect())
     }
@@ -186,11 +191,13 @@ fn duration(delivery: &Delivery) -> Option<i64> {
 impl WebhookRepository for PgWebhookRepository {
     async fn find(&self, tenant: TenantId, id: WebhookId) -> Result<Option<Subscription>, StoreError> {
         let sql = self.statement(FIND, unfiltered::FIND);
-        let row: Option<SubscriptionRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("webhooks.find", |conn| sqlx::query_as(sql)
-                .bind(tenant.0)
-                .bind(id.0)
-                .fetch_optional(conn),
-            )
+        let row: Option<SubscriptionRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("webhooks.find", |conn| {
+                sqlx::query_as(sql).bind(tenant.0).bind(id.0).fetch_optional(conn)
+            })
             .await?;
         Ok(row.map(Subscription::from))
     }
@@ -204,7 +211,9 @@ impl WebhookRepository for PgWebhookRepository {
     }
 
     async fn create(&self, tx: &mut Transaction, s: &Subscription) -> Result<(), StoreError> {
-        let inserted = PgTx::of(tx)?.scoped(Scope::Tenant(s.tenant_id)).await?
+        let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(s.tenant_id))
+            .await?
             .run("webhooks.create", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO webhook_subscriptions (",
@@ -231,17 +240,19 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn update(&self, tx: &mut Transaction, s: &Subscription) -> Result<(), StoreError> {
         let sql = self.statement(UPDATE, unfiltered::UPDATE);
-        let updated = PgTx::of(tx)?.scoped(Scope::Tenant(s.tenant_id)).await?
+        let updated = PgTx::of(tx)?
+            .scoped(Scope::Tenant(s.tenant_id))
+            .await?
             .run("webhooks.update", |conn| {
                 sqlx::query(sql)
-                .bind(s.tenant_id.0)
-                .bind(s.id.0)
-                .bind(s.url.as_str())
-                .bind(s.event_types.as_slice())
-                .bind(s.secret.expose())
-                .bind(s.active)
-                .bind(s.updated_at)
-                .execute(conn)
+                    .bind(s.tenant_id.0)
+                    .bind(s.id.0)
+                    .bind(s.url.as_str())
+                    .bind(s.event_types.as_slice())
+                    .bind(s.secret.expose())
+                    .bind(s.active)
+                    .bind(s.updated_at)
+                    .execute(conn)
             })
             .await?
             .rows_affected();
@@ -251,12 +262,11 @@ impl WebhookRepository for PgWebhookRepository {
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: WebhookId) -> Result<(), StoreError> {
         // The delivery log goes with it (ON DELETE CASCADE).
         let sql = self.statement(DELETE, unfiltered::DELETE);
-        let deleted = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?
+        let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("webhooks.delete", |conn| {
-                sqlx::query(sql)
-                    .bind(tenant.0)
-                    .bind(id.0)
-                    .execute(conn)
+                sqlx::query(sql).bind(tenant.0).bind(id.0).execute(conn)
             })
             .await?
             .rows_affected();
@@ -267,7 +277,9 @@ impl WebhookRepository for PgWebhookRepository {
         // Inserted, or the existing row of the same (subscription, event);
         // the subscription must exist in the delivery's tenant.
         let mut tx = self.db.scoped(Scope::Tenant(d.tenant_id)).await?;
-        let row: Option<DeliveryRow> = tx.run("webhooks.add_delivery", |conn| sqlx::query_as(concat!(
+        let row: Option<DeliveryRow> = tx
+            .run("webhooks.add_delivery", |conn| {
+                sqlx::query_as(concat!(
                     "WITH inserted AS (INSERT INTO webhook_deliveries (",
                     delivery_columns!(),
                     ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
@@ -294,8 +306,8 @@ impl WebhookRepository for PgWebhookRepository {
                 .bind(d.last_error.as_deref())
                 .bind(d.created_at)
                 .bind(d.updated_at)
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         tx.finish().await?;
         let stored = row.ok_or(StoreError::NotFound)?.into_delivery()?;
@@ -304,21 +316,28 @@ impl WebhookRepository for PgWebhookRepository {
     }
 
     async fn find_delivery(&self, id: DeliveryId) -> Result<Option<Delivery>, StoreError> {
-        let row: Option<DeliveryRow> = self.db.scoped(Scope::Bypass(Bypass::WebhookDelivery)).await?.run("webhooks.find_delivery", |conn| sqlx::query_as(concat!(
+        let row: Option<DeliveryRow> = self
+            .db
+            .scoped(Scope::Bypass(Bypass::WebhookDelivery))
+            .await?
+            .run("webhooks.find_delivery", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     delivery_columns!(),
                     " FROM webhook_deliveries WHERE id = $1"
                 ))
                 .bind(id.0)
-                .fetch_optional(conn),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(DeliveryRow::into_delivery).transpose()
     }
 
     async fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
         let mut tx = self.db.scoped(Scope::Tenant(d.tenant_id)).await?;
-        let updated = tx.run("webhooks.save_delivery", |conn| sqlx::query(
+        let updated = tx
+            .run("webhooks.save_delivery", |conn| {
+                sqlx::query(
                     "UPDATE webhook_deliveries SET status = $2, attempts = $3, response_status = $4, \
                      duration_ms = $5, last_error = $6, updated_at = $7 WHERE id = $1",
                 )
@@ -329,8 +348,8 @@ impl WebhookRepository for PgWebhookRepository {
                 .bind(duration(d))
                 .bind(d.last_error.as_deref())
                 .bind(d.updated_at)
-                .execute(conn),
-            )
+                .execute(conn)
+            })
             .await?
             .rows_affected();
         tx.finish().await?;
@@ -343,7 +362,12 @@ impl WebhookRepository for PgWebhookRepository {
         subscription: WebhookId,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows: Vec<DeliveryRow> = self.db.scoped(Scope::Tenant(tenant)).await?.run("webhooks.deliveries", |conn| sqlx::query_as(concat!(
+        let rows: Vec<DeliveryRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("webhooks.deliveries", |conn| {
+                sqlx::query_as(concat!(
                     "SELECT ",
                     delivery_columns!(),
                     " FROM webhook_deliveries WHERE tenant_id = $1 AND subscription_id = $2 \
@@ -352,8 +376,8 @@ impl WebhookRepository for PgWebhookRepository {
                 .bind(tenant.0)
                 .bind(subscription.0)
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(conn),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }

@@ -1,15 +1,15 @@
 //! Tenants cannot see each other: an administrator of tenant B, holding
 //! every permission there, reaches none of tenant A's rows through any route.
 
+use platform_bootstrap::config::DatabaseDriver;
 use platform_ports::identity::UserService;
 use platform_ports::model::{RequestContext, SecretString, TenantId};
-use platform_bootstrap::config::DatabaseDriver;
 use platform_tests::{TestApp, expect_json};
-use sqlx::ConnectOptions;
-use sqlx::postgres::PgConnectOptions;
 use reqwest::Method;
 use serde_json::json;
 use shaku::HasComponent;
+use sqlx::ConnectOptions;
+use sqlx::postgres::PgConnectOptions;
 
 use crate::support::{PASSWORD, create_role, id_of, user_session};
 
@@ -140,7 +140,10 @@ async fn an_admin_of_another_tenant_reaches_nothing_of_this_one() {
 /// tenant set it sees none of the rows the test just made.
 async fn row_level_security_bound_the_platform(app: &TestApp) {
     let database = &app.settings.database;
-    assert!(!database.app_role.is_empty(), "the PostgreSQL profile must run as database.app_role");
+    assert!(
+        !database.app_role.is_empty(),
+        "the PostgreSQL profile must run as database.app_role"
+    );
     let dsn: PgConnectOptions = database.dsn.expose().parse().unwrap();
     let mut owner = dsn.connect().await.unwrap();
     let mut platform = dsn
@@ -153,7 +156,11 @@ async fn row_level_security_bound_the_platform(app: &TestApp) {
         .fetch_one(&mut platform)
         .await
         .unwrap();
-    assert!(!superuser, "{} is a superuser: RLS would not bind it", database.app_role);
+    assert!(
+        !superuser,
+        "{} is a superuser: RLS would not bind it",
+        database.app_role
+    );
     let count = "SELECT count(*) FROM users";
     let stored: i64 = sqlx::query_scalar(count).fetch_one(&mut owner).await.unwrap();
     let seen: i64 = sqlx::query_scalar(count).fetch_one(&mut platform).await.unwrap();

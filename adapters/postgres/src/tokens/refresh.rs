@@ -123,7 +123,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         // FOR UPDATE makes a concurrent refresh of the same token wait here
         // until this unit of work ends, then read what it left.
-        let row: Option<TokenRow> = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let row: Option<TokenRow> = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.find_for_update", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
@@ -142,7 +144,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         tx: &mut Transaction,
         id: RefreshTokenId,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let row: Option<TokenRow> = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let row: Option<TokenRow> = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.find_by_id", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
@@ -163,7 +167,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         successor: RefreshTokenId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let rows = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let rows = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.mark_rotated", |conn| {
                 sqlx::query("UPDATE refresh_tokens SET rotated_at = $2, replaced_by = $3 WHERE id = $1")
                     .bind(id.0)
@@ -178,7 +184,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
 
     async fn revoke(&self, tx: &mut Transaction, id: RefreshTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
         // The first revocation's time is kept.
-        let rows = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let rows = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.revoke", |conn| {
                 sqlx::query("UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
                     .bind(id.0)
@@ -196,7 +204,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         family: TokenFamilyId,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let live: i64 = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let live: i64 = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.revoke_family", |conn| {
                 sqlx::query_scalar(
                     "WITH revoked AS (UPDATE refresh_tokens SET revoked_at = $2 \
@@ -219,7 +229,9 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         keep_family: Option<TokenFamilyId>,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let live: i64 = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let live: i64 = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.revoke_user", |conn| {
                 sqlx::query_scalar(
                     "WITH revoked AS (UPDATE refresh_tokens SET revoked_at = $3 \
@@ -239,10 +251,12 @@ impl RefreshTokenStore for PgRefreshTokenStore {
 
     async fn delete_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut tx = self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?;
-        let done = tx.run("refresh_tokens.delete_expired", |conn| sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+        let done = tx
+            .run("refresh_tokens.delete_expired", |conn| {
+                sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
                     .bind(before)
-                    .execute(conn),
-            )
+                    .execute(conn)
+            })
             .await?;
         tx.finish().await?;
         Ok(done.rows_affected())

@@ -79,7 +79,9 @@ impl PgVerificationTokenStore {
 #[async_trait]
 impl VerificationTokenStore for PgVerificationTokenStore {
     async fn insert(&self, tx: &mut Transaction, token: &VerificationToken) -> Result<(), StoreError> {
-        let inserted = PgTx::of(tx)?.scoped(Scope::Tenant(token.tenant_id)).await?
+        let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(token.tenant_id))
+            .await?
             .run("verification_tokens.insert", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO verification_tokens (",
@@ -113,7 +115,9 @@ impl VerificationTokenStore for PgVerificationTokenStore {
         // One statement checks and uses the token, so two concurrent
         // consumptions cannot both succeed: the second waits for the row
         // and then finds it used.
-        let row: Option<TokenRow> = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let row: Option<TokenRow> = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("verification_tokens.consume", |conn| {
                 sqlx::query_as(concat!(
                     "UPDATE verification_tokens SET used_at = $3 ",
@@ -137,7 +141,9 @@ impl VerificationTokenStore for PgVerificationTokenStore {
         purpose: VerificationPurpose,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let done = PgTx::of(tx)?.scoped(Scope::Bypass(Bypass::TokenLookup)).await?
+        let done = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("verification_tokens.invalidate_user", |conn| {
                 sqlx::query(
                     "UPDATE verification_tokens SET used_at = $3 \
@@ -154,10 +160,12 @@ impl VerificationTokenStore for PgVerificationTokenStore {
 
     async fn delete_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut tx = self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?;
-        let done = tx.run("verification_tokens.delete_expired", |conn| sqlx::query("DELETE FROM verification_tokens WHERE expires_at < $1")
+        let done = tx
+            .run("verification_tokens.delete_expired", |conn| {
+                sqlx::query("DELETE FROM verification_tokens WHERE expires_at < $1")
                     .bind(before)
-                    .execute(conn),
-            )
+                    .execute(conn)
+            })
             .await?;
         tx.finish().await?;
         Ok(done.rows_affected())

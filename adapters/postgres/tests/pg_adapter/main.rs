@@ -13,5 +13,5 @@ mod health;
 mod migrations;
 mod outbox;
 mod processed;
-mod uow;
 mod rls;
+mod uow;

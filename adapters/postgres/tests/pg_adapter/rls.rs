@@ -63,7 +63,10 @@ async fn every_tenant_table_forces_rls_and_the_platform_role_owns_none() {
     .unwrap();
     assert!(tables.len() >= 16, "tenant tables: {tables:?}");
     for (table, enabled, forced) in &tables {
-        assert!(*enabled && *forced, "{table}: row-level security enabled {enabled}, forced {forced}");
+        assert!(
+            *enabled && *forced,
+            "{table}: row-level security enabled {enabled}, forced {forced}"
+        );
     }
 
     // What the platform's connections are: the app role, which neither
@@ -77,7 +80,10 @@ async fn every_tenant_table_forces_rls_and_the_platform_role_owns_none() {
     .fetch_one(schema.db.pool())
     .await
     .unwrap();
-    assert_eq!((role.as_str(), superuser, bypass_rls, owned), (APP_ROLE, false, false, 0));
+    assert_eq!(
+        (role.as_str(), superuser, bypass_rls, owned),
+        (APP_ROLE, false, false, 0)
+    );
     // A role given at connect time is what RESET ROLE returns to.
     let mut conn = schema.db.pool().acquire().await.unwrap();
     sqlx::query("RESET ROLE").execute(&mut *conn).await.unwrap();
@@ -138,7 +144,9 @@ async fn a_forgotten_tenant_filter_still_reads_and_writes_one_tenant() {
         url: "https://hooks.example.com/v2".to_owned(),
         ..own.clone()
     };
-    committed(&uow, async |tx| broken.update(tx, &renamed).await).await.unwrap();
+    committed(&uow, async |tx| broken.update(tx, &renamed).await)
+        .await
+        .unwrap();
     assert_eq!(filtered.find(mine, own.id).await.unwrap(), Some(renamed));
 
     // Nor can a statement of one tenant write a row into another (WITH CHECK).
@@ -155,7 +163,11 @@ async fn a_forgotten_tenant_filter_still_reads_and_writes_one_tenant() {
         .execute(&mut *tx)
         .await
         .expect_err("moving a row to another tenant");
-    assert_eq!(err.as_database_error().unwrap().code().as_deref(), Some("42501"), "{err}");
+    assert_eq!(
+        err.as_database_error().unwrap().code().as_deref(),
+        Some("42501"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +184,10 @@ async fn with_no_tenant_set_a_statement_sees_nothing_and_writes_nothing() {
 
     let mut conn = schema.db.pool().acquire().await.unwrap();
     assert_eq!(count(&mut conn, "users").await, 0, "no tenant set");
-    assert_eq!(count_with(&mut conn, "app.tenant_id", &t.0.to_string(), "users").await, 1);
+    assert_eq!(
+        count_with(&mut conn, "app.tenant_id", &t.0.to_string(), "users").await,
+        1
+    );
     assert_eq!(
         count(&mut conn, "users").await,
         0,
@@ -188,7 +203,11 @@ async fn with_no_tenant_set_a_statement_sees_nothing_and_writes_nothing() {
         .unwrap()
         .rows_affected();
     assert_eq!(touched, 0);
-    let touched = sqlx::query("DELETE FROM users").execute(&mut *conn).await.unwrap().rows_affected();
+    let touched = sqlx::query("DELETE FROM users")
+        .execute(&mut *conn)
+        .await
+        .unwrap()
+        .rows_affected();
     assert_eq!(touched, 0);
     let err = sqlx::query(
         "INSERT INTO posts (id, tenant_id, author_id, title, content, status, created_at, updated_at) \
@@ -198,13 +217,21 @@ async fn with_no_tenant_set_a_statement_sees_nothing_and_writes_nothing() {
     .execute(&mut *conn)
     .await
     .expect_err("an insert with no tenant set");
-    assert_eq!(err.as_database_error().unwrap().code().as_deref(), Some("42501"), "{err}");
+    assert_eq!(
+        err.as_database_error().unwrap().code().as_deref(),
+        Some("42501"),
+        "{err}"
+    );
     // The append-only audit tables are closed to the platform's role by privilege too.
     let err = sqlx::query("DELETE FROM audit_log")
         .execute(&mut *conn)
         .await
         .expect_err("delete from audit_log");
-    assert_eq!(err.as_database_error().unwrap().code().as_deref(), Some("42501"), "{err}");
+    assert_eq!(
+        err.as_database_error().unwrap().code().as_deref(),
+        Some("42501"),
+        "{err}"
+    );
     drop(conn);
     assert_eq!(users.find_by_id(t, u.id).await.unwrap(), Some(u));
 }
@@ -230,7 +257,9 @@ async fn each_named_bypass_reaches_only_its_tables_and_is_counted() {
         posts.create(tx, &post(t, u.id, PostStatus::Draft, now())).await?;
         refresh.insert(tx, &token).await?;
         verification.insert(tx, &mailed).await?;
-        outbox.enqueue(tx, "platform.user.created", &event(t, "platform.user.created", None)).await?;
+        outbox
+            .enqueue(tx, "platform.user.created", &event(t, "platform.user.created", None))
+            .await?;
         audit.append(tx, &audit_entry(t, "user.created", now())).await
     })
     .await
@@ -275,7 +304,10 @@ async fn each_named_bypass_reaches_only_its_tables_and_is_counted() {
     assert_eq!(claimed.len(), 1);
     outbox.mark_sent(&[claimed[0].id]).await.unwrap();
     audit
-        .append_batch(&[audit_entry(t, "login.failed", now()), audit_entry(other, "login.failed", now())])
+        .append_batch(&[
+            audit_entry(t, "login.failed", now()),
+            audit_entry(other, "login.failed", now()),
+        ])
         .await
         .unwrap();
     let mut chained = audit.chained_tenants().await.unwrap();
@@ -283,11 +315,18 @@ async fn each_named_bypass_reaches_only_its_tables_and_is_counted() {
     let mut both = vec![t, other];
     both.sort_by_key(|tenant| tenant.0);
     assert_eq!(chained, both);
-    assert_eq!(refresh.delete_expired(now() + chrono::Duration::days(1)).await.unwrap(), 1);
+    assert_eq!(
+        refresh.delete_expired(now() + chrono::Duration::days(1)).await.unwrap(),
+        1
+    );
 
     let counted = |reason| metrics.counted("db.rls.bypasses", "reason", reason);
     assert!(counted("token_lookup") >= 1.0, "{:?}", metrics.counts);
-    assert!(counted("outbox_relay") >= 2.0, "claim and mark_sent: {:?}", metrics.counts);
+    assert!(
+        counted("outbox_relay") >= 2.0,
+        "claim and mark_sent: {:?}",
+        metrics.counts
+    );
     assert!(counted("audit_writer") >= 1.0);
     assert!(counted("maintenance") >= 2.0);
 }

@@ -459,9 +459,7 @@ fn describe(err: &IdentityError) -> String {
 /// # Errors
 /// When PostgreSQL cannot be reached or a migration fails.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = platform_adapter_postgres::PgDatabase::connect(&compose::persistence::pg_settings(settings), None).await?;
-    db.migrate().await?;
-    db.close().await;
+    platform_adapter_postgres::PgDatabase::migrate_as_owner(&compose::persistence::pg_settings(settings)).await?;
     Ok(())
 }
 
@@ -470,7 +468,8 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// # Errors
 /// When PostgreSQL cannot be reached.
 pub async fn migration_status(settings: &Settings) -> anyhow::Result<Vec<String>> {
-    let db = platform_adapter_postgres::PgDatabase::connect(&compose::persistence::pg_settings(settings), None).await?;
+    // Lazy: status reads as the owner, and the app role may not exist yet.
+    let db = platform_adapter_postgres::PgDatabase::connect_lazy(&compose::persistence::pg_settings(settings), None)?;
     let rows = db.migration_status().await?;
     db.close().await;
     Ok(rows

@@ -76,13 +76,13 @@ async fn an_edited_row_is_named() {
     // The trigger still refuses the same edit.
     assert!(
         sqlx::query("UPDATE audit_log SET action = 'x'")
-            .execute(schema.db.pool())
+            .execute(schema.owner.pool())
             .await
             .is_err()
     );
 
     tamper(
-        &schema.db,
+        &schema.owner,
         &format!("UPDATE audit_log SET action = 'user.forged' WHERE id = '{}'", ids[3]),
     )
     .await;
@@ -101,7 +101,7 @@ async fn an_edited_row_with_a_recomputed_hash_breaks_the_next_link() {
     let (audit, t, ids) = chain_of(&schema.db, 4).await;
     // The intruder edits metadata (jsonb) and stores a hash they made up.
     tamper(
-        &schema.db,
+        &schema.owner,
         &format!(
             "UPDATE audit_log SET metadata = '{{\"check\": false}}', hash = sha256('forged'::bytea) WHERE id = '{}'",
             ids[1]
@@ -119,7 +119,7 @@ async fn a_deleted_row_is_a_gap_named_at_the_next_entry() {
         return;
     };
     let (audit, t, ids) = chain_of(&schema.db, 5).await;
-    tamper(&schema.db, &format!("DELETE FROM audit_log WHERE id = '{}'", ids[2])).await;
+    tamper(&schema.owner, &format!("DELETE FROM audit_log WHERE id = '{}'", ids[2])).await;
     let broken = verify(&audit, t).await.broken.unwrap();
     assert_eq!((broken.entry_id, broken.seq), (Some(ids[3]), 4));
     assert_eq!(broken.fault, ChainFault::Sequence { expected: 3, found: 4 });
@@ -134,7 +134,7 @@ async fn reordered_rows_are_named() {
     // Swap the places of the 2nd and 3rd entries (through a free number:
     // (tenant, seq) is unique).
     tamper(
-        &schema.db,
+        &schema.owner,
         &format!(
             "UPDATE audit_log SET seq = 1000 WHERE id = '{a}'; \
              UPDATE audit_log SET seq = 2 WHERE id = '{b}'; \
@@ -163,7 +163,7 @@ async fn a_removed_tail_is_caught_by_the_signed_checkpoint() {
     // Remove the last two entries and rewind the head to match: the links
     // that remain are consistent, only the checkpoint knows better.
     tamper(
-        &schema.db,
+        &schema.owner,
         &format!(
             "DELETE FROM audit_log WHERE id IN ('{}', '{}'); \
              UPDATE audit_chain SET seq = 4, hash = (SELECT hash FROM audit_log WHERE id = '{}')",
@@ -184,7 +184,7 @@ async fn a_removed_tail_is_caught_by_the_signed_checkpoint() {
 
     // A forged checkpoint over the shorter chain does not verify.
     sqlx::query("INSERT INTO audit_checkpoint (tenant_id, seq, hash, mac, signed_at) SELECT tenant_id, 7, hash, sha256('guess'::bytea), now() FROM audit_chain")
-        .execute(schema.db.pool())
+        .execute(schema.owner.pool())
         .await
         .unwrap();
     let broken = verify(&audit, t).await.broken.unwrap();
@@ -201,7 +201,7 @@ async fn instances_with_batched_writers_and_units_of_work_build_one_line() {
     let mut tasks = Vec::new();
     for instance in 0..instances {
         // Each "instance" has its own pool, batched writer and unit of work.
-        let db = PgDatabase::from_pool(schema.pool(4).await, None);
+        let db = PgDatabase::from_pool(schema.app_pool(4), None);
         let store: Arc<dyn AuditStore> = Arc::new(PgAuditStore::new(db.clone()));
         let writer = BatchedAuditWriter::new(
             store.clone(),

@@ -131,7 +131,10 @@ async fn run(n: usize) -> BoxResult<()> {
     let Some(schema) = support::TestSchema::create().await else {
         return Ok(());
     };
-    let pool = schema.db.pool().clone();
+    // The baseline writes as the owner: it is the bare statement, with no
+    // row-level-security scope (the adapter's batch sets its scope in the
+    // BEGIN round trip it already paid).
+    let pool = schema.owner.pool().clone();
     let audit = PgAuditStore::new(schema.db.clone());
     let uow = PgUnitOfWork::new(schema.db.clone());
     // Two tenants so the chained path works on an existing head, as in

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::corrupt;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 macro_rules! key_columns {
@@ -77,7 +78,7 @@ impl PgApiKeyRepository {
 #[async_trait]
 impl ApiKeyRepository for PgApiKeyRepository {
     async fn insert(&self, tx: &mut Transaction, key: &ApiKey) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(key.tenant_id)).await?;
         let scopes: Vec<&str> = key.scopes.iter().map(Permission::as_str).collect();
         let inserted = tx
             .run("api_keys.insert", |conn| {
@@ -119,12 +120,13 @@ impl ApiKeyRepository for PgApiKeyRepository {
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<KeyRow> = self
             .db
-            .run(
-                "api_keys.find_by_hash",
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
+            .run("api_keys.find_by_hash", |conn| {
                 sqlx::query_as(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE key_hash = $1"))
                     .bind(hash.0.as_str())
-                    .fetch_optional(self.db.pool()),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         row.map(KeyRow::into_key).transpose()
     }
@@ -132,8 +134,9 @@ impl ApiKeyRepository for PgApiKeyRepository {
     async fn find_by_id(&self, tenant: TenantId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<KeyRow> = self
             .db
-            .run(
-                "api_keys.find_by_id",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("api_keys.find_by_id", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     key_columns!(),
@@ -141,8 +144,8 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(KeyRow::into_key).transpose()
     }
@@ -150,16 +153,17 @@ impl ApiKeyRepository for PgApiKeyRepository {
     async fn list(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         let rows: Vec<KeyRow> = self
             .db
-            .run(
-                "api_keys.list",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("api_keys.list", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     key_columns!(),
                     " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"
                 ))
                 .bind(tenant.0)
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         rows.into_iter().map(KeyRow::into_key).collect()
     }
@@ -173,6 +177,8 @@ impl ApiKeyRepository for PgApiKeyRepository {
     ) -> Result<ApiKey, StoreError> {
         // COALESCE keeps the first revocation time on a second call.
         let row: Option<KeyRow> = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("api_keys.revoke", |conn| {
                 sqlx::query_as(concat!(
                     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
@@ -196,10 +202,9 @@ impl ApiKeyRepository for PgApiKeyRepository {
         not_before: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         // The condition makes concurrent instances write at most once per interval.
-        let result = self
-            .db
-            .run(
-                "api_keys.touch",
+        let mut tx = self.db.scoped(Scope::Tenant(tenant)).await?;
+        let result = tx
+            .run("api_keys.touch", |conn| {
                 sqlx::query(
                     "UPDATE api_keys SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2 \
                      AND (last_used_at IS NULL OR last_used_at < $4)",
@@ -208,9 +213,10 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 .bind(id.0)
                 .bind(at)
                 .bind(not_before)
-                .execute(self.db.pool()),
-            )
+                .execute(conn)
+            })
             .await?;
+        tx.finish().await?;
         Ok(result.rows_affected() == 1)
     }
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::audit_chain::{self as chain, LinkRow};
 use crate::cursor::{decode_time_id, encode_time_id, fetch_limit, page};
 use crate::database::PgDatabase;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 /// Names audit cursors so other lists' cursors are refused.
@@ -103,6 +104,8 @@ impl AuditStore for PgAuditStore {
         // The tenant's head stays locked until the unit of work ends: use
         // cases append their entry last, just before they commit.
         let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(entry.tenant_id))
+            .await?
             .run("audit.append", |conn| {
                 chain::append_linked(conn, std::slice::from_ref(entry))
             })
@@ -118,25 +121,17 @@ impl AuditStore for PgAuditStore {
             return Ok(());
         }
         // One transaction: lock the heads, insert and move them, commit.
-        let pool = self.db.pool();
-        let all_new = self
-            .db
-            .run("audit.append_batch", async move {
-                let mut tx = pool.begin().await?;
-                let inserted = chain::append_linked(&mut tx, entries).await?;
-                if inserted == entries.len() {
-                    tx.commit().await?;
-                    Ok(true)
-                } else {
-                    tx.rollback().await?;
-                    Ok(false)
-                }
-            })
+        // A batch holds entries of several tenants, hence the bypass (which
+        // reaches only the audit tables).
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::AuditWriter)).await?;
+        let inserted = tx
+            .run("audit.append_batch", |conn| chain::append_linked(conn, entries))
             .await?;
-        if !all_new {
+        if inserted != entries.len() {
+            // Dropping the transaction rolls it back.
             return Err(StoreError::Conflict("audit_id".to_owned()));
         }
-        Ok(())
+        tx.finish().await
     }
 
     async fn query(
@@ -162,7 +157,12 @@ impl AuditStore for PgAuditStore {
             Some((at, id)) => query.bind(at).bind(id),
             None => query,
         };
-        let rows: Vec<AuditRow> = self.db.run("audit.query", query.fetch_all(self.db.pool())).await?;
+        let rows: Vec<AuditRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.query", |conn| query.fetch_all(conn))
+            .await?;
         let entries = rows.into_iter().map(AuditEntry::from).collect();
         Ok(page(entries, page_request.limit, |entry| {
             encode_time_id(CURSOR_KIND, entry.occurred_at, entry.id.0)
@@ -174,7 +174,12 @@ impl AuditStore for PgAuditStore {
             .bind(tenant.0)
             .bind(i64::try_from(after).unwrap_or(i64::MAX))
             .bind(i64::from(limit));
-        let rows: Vec<LinkRow> = self.db.run("audit.chain", query.fetch_all(self.db.pool())).await?;
+        let rows: Vec<LinkRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.chain", |conn| query.fetch_all(conn))
+            .await?;
         rows.into_iter().map(LinkRow::into_link).collect()
     }
 
@@ -182,7 +187,9 @@ impl AuditStore for PgAuditStore {
         let query = sqlx::query_as(chain::HEAD).bind(tenant.0);
         let row = self
             .db
-            .run("audit.chain_head", query.fetch_optional(self.db.pool()))
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.chain_head", |conn| query.fetch_optional(conn))
             .await?;
         chain::head(tenant, row)
     }
@@ -191,7 +198,9 @@ impl AuditStore for PgAuditStore {
         let query = sqlx::query_scalar(chain::TENANTS);
         let rows: Vec<Uuid> = self
             .db
-            .run("audit.chained_tenants", query.fetch_all(self.db.pool()))
+            .scoped(Scope::Bypass(Bypass::Maintenance))
+            .await?
+            .run("audit.chained_tenants", |conn| query.fetch_all(conn))
             .await?;
         Ok(rows.into_iter().map(TenantId).collect())
     }
@@ -204,17 +213,18 @@ impl AuditStore for PgAuditStore {
             .bind(hash)
             .bind(mac)
             .bind(signed_at);
-        self.db
-            .run("audit.save_checkpoint", query.execute(self.db.pool()))
-            .await?;
-        Ok(())
+        let mut tx = self.db.scoped(Scope::Tenant(checkpoint.head.tenant_id)).await?;
+        tx.run("audit.save_checkpoint", |conn| query.execute(conn)).await?;
+        tx.finish().await
     }
 
     async fn latest_checkpoint(&self, tenant: TenantId) -> Result<Option<Checkpoint>, StoreError> {
         let query = sqlx::query_as(chain::LATEST_CHECKPOINT).bind(tenant.0);
         let row = self
             .db
-            .run("audit.latest_checkpoint", query.fetch_optional(self.db.pool()))
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("audit.latest_checkpoint", |conn| query.fetch_optional(conn))
             .await?;
         chain::checkpoint(tenant, row)
     }

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use platform_ports::StoreError;
 use platform_ports::metrics::Metrics;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 
 use crate::error::store_error;
+use crate::scope::Scope;
 use crate::settings::PgSettings;
 use crate::telemetry::DbTelemetry;
+use crate::uow::PgTx;
 
 /// What connecting or migrating can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +38,15 @@ pub enum PgError {
 /// Cloning is cheap and shares the pool. The pool replaces broken
 /// connections on its own (each is pinged before it is handed out), so when
 /// PostgreSQL comes back after an outage the next operation simply works.
+///
+/// The pool's connections act as `app_role` (row-level security binds
+/// them); migrations and their status use the owner's connection options
+/// when the database knows them.
 #[derive(Clone)]
 pub struct PgDatabase {
     pool: PgPool,
     telemetry: DbTelemetry,
+    owner: Option<PgConnectOptions>,
 }
 
 impl PgDatabase {
@@ -54,7 +61,23 @@ impl PgDatabase {
             .connect_with(options)
             .await
             .map_err(PgError::Connect)?;
-        Ok(Self::from_pool(pool, metrics))
+        Ok(Self::from_pool(pool, metrics).with_owner(Self::owner_options(settings)?))
+    }
+
+    /// Applies the migrations on one connection as the tables' owner
+    /// (`migrations_dsn`, else the DSN's user without `app_role`), before
+    /// any pool exists: on a new cluster, migration 0013 creates the role the
+    /// pool's connections will act as.
+    ///
+    /// # Errors
+    /// [`PgError::InvalidDsn`], [`PgError::Connect`], [`PgError::Migrate`].
+    pub async fn migrate_as_owner(settings: &PgSettings) -> Result<(), PgError> {
+        let mut conn = PgConnection::connect_with(&Self::owner_options(settings)?)
+            .await
+            .map_err(PgError::Connect)?;
+        let applied = apply_migrations(&mut conn).await;
+        let _ = conn.close().await;
+        applied.map_err(PgError::Migrate)
     }
 
     /// A pool that opens its connections on first use: start-up does not
@@ -65,19 +88,52 @@ impl PgDatabase {
     pub fn connect_lazy(settings: &PgSettings, metrics: Option<Arc<dyn Metrics>>) -> Result<Self, PgError> {
         let options = Self::connect_options(settings)?;
         let pool = Self::pool_options(settings).connect_lazy_with(options);
-        Ok(Self::from_pool(pool, metrics))
+        Ok(Self::from_pool(pool, metrics).with_owner(Self::owner_options(settings)?))
     }
 
     /// Wraps a pool built elsewhere (tests pin a schema through its options).
+    /// Migrations then run through the pool, unless [`Self::with_owner`] says
+    /// how to connect as the owner.
     #[must_use]
     pub fn from_pool(pool: PgPool, metrics: Option<Arc<dyn Metrics>>) -> Self {
         Self {
             pool,
             telemetry: DbTelemetry::new(metrics.as_deref()),
+            owner: None,
         }
     }
 
+    /// Migrations and their status connect with `owner` instead of the pool.
+    #[must_use]
+    pub fn with_owner(mut self, owner: PgConnectOptions) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// The pool's options: the DSN acting as `app_role`. A role given at
+    /// start-up is also what `RESET ROLE` returns to, so a statement cannot
+    /// shed it.
     fn connect_options(settings: &PgSettings) -> Result<PgConnectOptions, PgError> {
+        let options = Self::dsn_options(settings)?;
+        Ok(if settings.app_role.is_empty() {
+            options
+        } else {
+            options.options([("role", settings.app_role.as_str())])
+        })
+    }
+
+    /// The owner's options, for migrations.
+    fn owner_options(settings: &PgSettings) -> Result<PgConnectOptions, PgError> {
+        match &settings.migrations_dsn {
+            Some(dsn) => {
+                let options: PgConnectOptions = dsn.expose().parse().map_err(PgError::InvalidDsn)?;
+                Ok(options.application_name(&settings.application_name))
+            }
+            None => Self::dsn_options(settings),
+        }
+    }
+
+    fn dsn_options(settings: &PgSettings) -> Result<PgConnectOptions, PgError> {
         let options: PgConnectOptions = settings.dsn.expose().parse().map_err(PgError::InvalidDsn)?;
         Ok(options.application_name(&settings.application_name))
     }
@@ -115,8 +171,28 @@ impl PgDatabase {
         &self.telemetry
     }
 
+    /// A transaction of the adapter's own (a read, or a write outside any
+    /// unit of work) whose statements run in `scope`: `BEGIN` and the
+    /// setting go in one round trip.
+    ///
+    /// A read simply drops it: sqlx queues the `ROLLBACK` and sends it with
+    /// the ping that returns the connection to the pool, off the caller's
+    /// path. A write calls [`PgTx::finish`].
+    pub(crate) async fn scoped(&self, scope: Scope) -> Result<PgTx, StoreError> {
+        let inner = self
+            .telemetry
+            .observe("tx.begin", self.pool.begin_with(AssertSqlSafe(scope.begin_sql())))
+            .await
+            .map_err(store_error)?;
+        if let Scope::Bypass(bypass) = scope {
+            self.telemetry.bypassed(bypass);
+        }
+        Ok(PgTx::new(inner, self.telemetry.clone(), Some(scope)))
+    }
+
     /// Runs one statement on the pool (outside any unit of work), observed
-    /// and with its error mapped.
+    /// and with its error mapped: for tables without a tenant (no
+    /// row-level security), such as `processed_events`.
     pub(crate) async fn run<T>(
         &self,
         operation: &'static str,
@@ -132,10 +208,21 @@ impl PgDatabase {
     /// [`PgError::Migrate`] when a migration fails (it is rolled back) or an
     /// applied migration's file has changed.
     pub async fn migrate(&self) -> Result<(), PgError> {
-        self.telemetry
-            .observe("migrations.apply", platform_migrations::migrator().run(&self.pool))
-            .await
-            .map_err(PgError::Migrate)
+        let Some(owner) = &self.owner else {
+            let mut conn = self.pool.acquire().await.map_err(PgError::Connect)?;
+            return self
+                .telemetry
+                .observe("migrations.apply", apply_migrations(&mut conn))
+                .await
+                .map_err(PgError::Migrate);
+        };
+        let mut conn = PgConnection::connect_with(owner).await.map_err(PgError::Connect)?;
+        let applied = self
+            .telemetry
+            .observe("migrations.apply", apply_migrations(&mut conn))
+            .await;
+        let _ = conn.close().await;
+        applied.map_err(PgError::Migrate)
     }
 
     /// Every migration this build knows and every one the database recorded,
@@ -144,11 +231,25 @@ impl PgDatabase {
     /// # Errors
     /// [`PgError::Query`].
     pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, PgError> {
-        let recorded = self
-            .telemetry
-            .observe("migrations.status", recorded_migrations(&self.pool))
-            .await
-            .map_err(PgError::Query)?;
+        // As the owner when known: before migration 0013 the app role may not exist.
+        let recorded = match &self.owner {
+            Some(owner) => {
+                let mut conn = PgConnection::connect_with(owner).await.map_err(PgError::Connect)?;
+                let recorded = self
+                    .telemetry
+                    .observe("migrations.status", recorded_migrations(&mut conn))
+                    .await;
+                let _ = conn.close().await;
+                recorded
+            }
+            None => {
+                let mut conn = self.pool.acquire().await.map_err(PgError::Query)?;
+                self.telemetry
+                    .observe("migrations.status", recorded_migrations(&mut conn))
+                    .await
+            }
+        }
+        .map_err(PgError::Query)?;
         Ok(merge_status(recorded))
     }
 
@@ -216,6 +317,14 @@ pub struct MigrationStatus {
     pub installed_on: Option<DateTime<Utc>>,
 }
 
+/// Runs the migrator on `conn`. Through `run_direct`, which sqlx keeps for
+/// this: `run`'s future is generic over `Acquire`, and rustc cannot prove it
+/// `Send` for every lifetime once it is awaited in another async fn (callers
+/// spawned on tokio then fail to compile).
+async fn apply_migrations(conn: &mut PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
+    platform_migrations::migrator().run_direct(None, conn, false).await
+}
+
 /// A row of sqlx's bookkeeping table.
 #[derive(sqlx::FromRow)]
 struct Recorded {
@@ -226,11 +335,11 @@ struct Recorded {
     checksum: Vec<u8>,
 }
 
-async fn recorded_migrations(pool: &PgPool) -> Result<Vec<Recorded>, sqlx::Error> {
+async fn recorded_migrations(conn: &mut PgConnection) -> Result<Vec<Recorded>, sqlx::Error> {
     // `to_regclass` resolves through search_path, as the migrator does, and
     // is NULL before the first migration: status must not create the table.
     let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     if exists.is_none() {
         return Ok(Vec::new());
@@ -239,7 +348,7 @@ async fn recorded_migrations(pool: &PgPool) -> Result<Vec<Recorded>, sqlx::Error
         "SELECT version, description, installed_on, success, checksum \
          FROM _sqlx_migrations ORDER BY version",
     )
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::{corrupt, found};
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 macro_rules! file_columns {
@@ -87,8 +88,9 @@ impl FileRepository for PgFileRepository {
     async fn find_by_id(&self, tenant: TenantId, id: FileId) -> Result<Option<StoredFile>, StoreError> {
         let row: Option<FileRow> = self
             .db
-            .run(
-                "files.find_by_id",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("files.find_by_id", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     file_columns!(),
@@ -96,8 +98,8 @@ impl FileRepository for PgFileRepository {
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(FileRow::into_file).transpose()
     }
@@ -111,8 +113,9 @@ impl FileRepository for PgFileRepository {
     ) -> Result<Vec<StoredFile>, StoreError> {
         let rows: Vec<FileRow> = self
             .db
-            .run(
-                "files.list_attached",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("files.list_attached", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     file_columns!(),
@@ -123,20 +126,21 @@ impl FileRepository for PgFileRepository {
                 .bind(module)
                 .bind(resource_type)
                 .bind(resource_id)
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         into_files(rows)
     }
 
     async fn key_in_use(&self, key: &BlobKey) -> Result<bool, StoreError> {
         self.db
-            .run(
-                "files.key_in_use",
+            .scoped(Scope::Bypass(Bypass::Maintenance))
+            .await?
+            .run("files.key_in_use", |conn| {
                 sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)")
                     .bind(key.as_str())
-                    .fetch_one(self.db.pool()),
-            )
+                    .fetch_one(conn)
+            })
             .await
     }
 
@@ -144,6 +148,8 @@ impl FileRepository for PgFileRepository {
         let size = i64::try_from(file.size).map_err(|e| StoreError::backend(format!("file size: {e}")))?;
         let attached = file.attached_to.as_ref();
         PgTx::of(tx)?
+            .scoped(Scope::Tenant(file.tenant_id))
+            .await?
             .run("files.create", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO files (",
@@ -171,6 +177,8 @@ impl FileRepository for PgFileRepository {
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: FileId) -> Result<(), StoreError> {
         let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("files.delete", |conn| {
                 sqlx::query("DELETE FROM files WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)
@@ -191,6 +199,8 @@ impl FileRepository for PgFileRepository {
         resource_id: &str,
     ) -> Result<Vec<StoredFile>, StoreError> {
         let rows: Vec<FileRow> = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("files.delete_attached", |conn| {
                 sqlx::query_as(concat!(
                     "DELETE FROM files WHERE tenant_id = $1 AND module = $2 AND resource_type = $3 \

@@ -3,7 +3,10 @@
 //! migrations and a health checker, all sharing one [`PgDatabase`] pool.
 //!
 //! Every tenant-scoped query filters by the caller's tenant (token and outbox
-//! lookups take no tenant: their ports address rows by hash or id); every
+//! lookups take no tenant: their ports address rows by hash or id), and runs
+//! in a transaction whose row-level-security scope is that tenant, or a
+//! named bypass for the lookups that cross tenants (see `scope`), so a query
+//! that forgets its filter still sees one tenant's rows; every
 //! statement runs in a `db.query` span and is timed into the
 //! `db.client.operation.duration` histogram (seconds, labelled
 //! `db.operation.name` and `db.system`).
@@ -16,6 +19,7 @@ mod cursor;
 mod database;
 mod error;
 mod files;
+mod scope;
 mod settings;
 mod stats;
 mod telemetry;
@@ -44,7 +48,7 @@ pub use outbox::PgOutbox;
 pub use posts::PgPostRepository;
 pub use processed::PgProcessedEvents;
 pub use roles::PgRoleRepository;
-pub use settings::PgSettings;
+pub use settings::{APP_ROLE, PgSettings};
 pub use stats::PgAuthorStats;
 pub use tokens::{PgRefreshTokenStore, PgVerificationTokenStore};
 pub use uow::{PgTx, PgUnitOfWork};

@@ -13,7 +13,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::store_error;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 /// Leases are capped so `now + lease` stays a valid timestamp (a century
@@ -78,45 +78,15 @@ impl PgOutbox {
     pub async fn last_error(&self, id: OutboxId) -> Result<Option<String>, StoreError> {
         let error: Option<Option<String>> = self
             .db
-            .run(
-                "outbox.last_error",
+            .scoped(Scope::Bypass(Bypass::OutboxRelay))
+            .await?
+            .run("outbox.last_error", |conn| {
                 sqlx::query_scalar("SELECT last_error FROM outbox WHERE id = $1 AND sent_at IS NULL")
                     .bind(id.0)
-                    .fetch_optional(self.db.pool()),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         Ok(error.flatten())
-    }
-
-    async fn claim_in(
-        &self,
-        tx: &mut sqlx::PgConnection,
-        limit: i64,
-        lease_micros: i64,
-    ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
-        // Claims take turns (the lock ends with the claim's transaction).
-        // Without it, a relay could skip an aggregate's head that another
-        // relay has locked but not leased yet, and claim the next event of
-        // that aggregate ahead of it. Claims are two short statements, so
-        // taking turns costs relays nothing they would notice.
-        self.db
-            .telemetry()
-            .observe(
-                "outbox.claim.lock",
-                sqlx::query(
-                    "SELECT pg_advisory_xact_lock(hashtext('platform.outbox.claim'), \
-                     hashtext(current_schema()))",
-                )
-                .execute(&mut *tx),
-            )
-            .await?;
-        self.db
-            .telemetry()
-            .observe(
-                "outbox.claim",
-                sqlx::query_as(CLAIM).bind(limit).bind(lease_micros).fetch_all(&mut *tx),
-            )
-            .await
     }
 }
 
@@ -124,6 +94,8 @@ impl PgOutbox {
 impl Outbox for PgOutbox {
     async fn enqueue(&self, tx: &mut Transaction, topic: &str, event: &Event) -> Result<(), StoreError> {
         PgTx::of(tx)?
+            .scoped(Scope::Tenant(event.tenant_id))
+            .await?
             .run("outbox.enqueue", |conn| {
                 sqlx::query(
                     "INSERT INTO outbox (id, tenant_id, topic, event_id, aggregate_id, event) \
@@ -147,13 +119,26 @@ impl Outbox for PgOutbox {
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let lease_micros = i64::try_from(lease.min(MAX_LEASE).as_micros()).unwrap_or(i64::MAX);
-        let telemetry = self.db.telemetry();
-        let mut tx = telemetry
-            .observe("tx.begin", self.db.pool().begin())
-            .await
-            .map_err(store_error)?;
-        let mut rows = self.claim_in(&mut tx, limit, lease_micros).await.map_err(store_error)?;
-        telemetry.observe("tx.commit", tx.commit()).await.map_err(store_error)?;
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
+        // Claims take turns (the lock ends with the claim's transaction).
+        // Without it, a relay could skip an aggregate's head that another
+        // relay has locked but not leased yet, and claim the next event of
+        // that aggregate ahead of it. Claims are two short statements, so
+        // taking turns costs relays nothing they would notice.
+        tx.run("outbox.claim.lock", |conn| {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtext('platform.outbox.claim'), \
+                 hashtext(current_schema()))",
+            )
+            .execute(conn)
+        })
+        .await?;
+        let mut rows: Vec<ClaimedRow> = tx
+            .run("outbox.claim", |conn| {
+                sqlx::query_as(CLAIM).bind(limit).bind(lease_micros).fetch_all(conn)
+            })
+            .await?;
+        tx.finish().await?;
         rows.sort_by_key(|row| row.seq);
         Ok(rows
             .into_iter()
@@ -171,58 +156,59 @@ impl Outbox for PgOutbox {
             return Ok(());
         }
         let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
-        self.db
-            .run(
-                "outbox.mark_sent",
-                sqlx::query(
-                    "UPDATE outbox SET sent_at = statement_timestamp(), locked_until = NULL \
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
+        tx.run("outbox.mark_sent", |conn| {
+            sqlx::query(
+                "UPDATE outbox SET sent_at = statement_timestamp(), locked_until = NULL \
                      WHERE id = ANY($1) AND sent_at IS NULL",
-                )
-                .bind(ids)
-                .execute(self.db.pool()),
             )
-            .await?;
+            .bind(ids)
+            .execute(conn)
+        })
+        .await?;
+        tx.finish().await?;
         Ok(())
     }
 
     async fn mark_failed(&self, id: OutboxId, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.db
-            .run(
-                "outbox.mark_failed",
-                sqlx::query(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, retry_at = $3, \
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
+        tx.run("outbox.mark_failed", |conn| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, retry_at = $3, \
                      locked_until = NULL WHERE id = $1 AND sent_at IS NULL",
-                )
-                .bind(id.0)
-                .bind(error)
-                .bind(retry_at)
-                .execute(self.db.pool()),
             )
-            .await?;
+            .bind(id.0)
+            .bind(error)
+            .bind(retry_at)
+            .execute(conn)
+        })
+        .await?;
+        tx.finish().await?;
         Ok(())
     }
 
     async fn pending(&self) -> Result<u64, StoreError> {
         let count: i64 = self
             .db
-            .run(
-                "outbox.pending",
-                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetch_one(self.db.pool()),
-            )
+            .scoped(Scope::Bypass(Bypass::OutboxRelay))
+            .await?
+            .run("outbox.pending", |conn| {
+                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetch_one(conn)
+            })
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn purge_sent(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = self
-            .db
-            .run(
-                "outbox.purge_sent",
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::OutboxRelay)).await?;
+        let done = tx
+            .run("outbox.purge_sent", |conn| {
                 sqlx::query("DELETE FROM outbox WHERE sent_at < $1")
                     .bind(before)
-                    .execute(self.db.pool()),
-            )
+                    .execute(conn)
+            })
             .await?;
+        tx.finish().await?;
         Ok(done.rows_affected())
     }
 }

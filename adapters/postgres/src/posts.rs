@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::cursor::{decode_time_id, encode_time_id, fetch_limit, page};
 use crate::database::PgDatabase;
 use crate::error::corrupt;
+use crate::scope::Scope;
 use crate::uow::PgTx;
 
 /// Names post-list cursors so other lists' cursors are refused.
@@ -97,8 +98,9 @@ impl PostRepository for PgPostRepository {
     async fn find_by_id(&self, tenant: TenantId, id: PostId) -> Result<Option<Post>, StoreError> {
         let row: Option<PostRow> = self
             .db
-            .run(
-                "posts.find_by_id",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("posts.find_by_id", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     post_columns!(),
@@ -106,8 +108,8 @@ impl PostRepository for PgPostRepository {
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(PostRow::into_post).transpose()
     }
@@ -135,7 +137,12 @@ impl PostRepository for PgPostRepository {
             Some((at, id)) => query.bind(at).bind(id),
             None => query,
         };
-        let rows: Vec<PostRow> = self.db.run("posts.list", query.fetch_all(self.db.pool())).await?;
+        let rows: Vec<PostRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("posts.list", |conn| query.fetch_all(conn))
+            .await?;
         let posts = rows
             .into_iter()
             .map(PostRow::into_post)
@@ -147,6 +154,8 @@ impl PostRepository for PgPostRepository {
 
     async fn create(&self, tx: &mut Transaction, post: &Post) -> Result<(), StoreError> {
         let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(post.tenant_id))
+            .await?
             .run("posts.create", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO posts (",
@@ -175,6 +184,8 @@ impl PostRepository for PgPostRepository {
 
     async fn update(&self, tx: &mut Transaction, post: &Post) -> Result<(), StoreError> {
         let updated = PgTx::of(tx)?
+            .scoped(Scope::Tenant(post.tenant_id))
+            .await?
             .run("posts.update", |conn| {
                 sqlx::query(
                     "UPDATE posts SET author_id = $3, title = $4, content = $5, status = $6, \
@@ -203,6 +214,8 @@ impl PostRepository for PgPostRepository {
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError> {
         let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("posts.delete", |conn| {
                 sqlx::query("DELETE FROM posts WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::corrupt;
+use crate::scope::Scope;
 use crate::uow::PgTx;
 
 /// A role with its permissions in the order they were given, in one row.
@@ -126,13 +127,14 @@ impl RoleRepository for PgRoleRepository {
     async fn find_by_id(&self, tenant: TenantId, id: RoleId) -> Result<Option<Role>, StoreError> {
         let row: Option<RoleRow> = self
             .db
-            .run(
-                "roles.find_by_id",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.find_by_id", |conn| {
                 sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 AND r.id = $2"))
                     .bind(tenant.0)
                     .bind(id.0)
-                    .fetch_optional(self.db.pool()),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         row.map(RoleRow::into_role).transpose()
     }
@@ -140,13 +142,14 @@ impl RoleRepository for PgRoleRepository {
     async fn find_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Role>, StoreError> {
         let row: Option<RoleRow> = self
             .db
-            .run(
-                "roles.find_by_name",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.find_by_name", |conn| {
                 sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 AND r.name = $2"))
                     .bind(tenant.0)
                     .bind(name)
-                    .fetch_optional(self.db.pool()),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         row.map(RoleRow::into_role).transpose()
     }
@@ -156,12 +159,13 @@ impl RoleRepository for PgRoleRepository {
         // adapter) do, whatever the database's collation.
         let rows = self
             .db
-            .run(
-                "roles.list",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.list", |conn| {
                 sqlx::query_as(select_roles!("WHERE r.tenant_id = $1 ORDER BY r.name COLLATE \"C\""))
                     .bind(tenant.0)
-                    .fetch_all(self.db.pool()),
-            )
+                    .fetch_all(conn)
+            })
             .await?;
         into_roles(rows)
     }
@@ -169,16 +173,17 @@ impl RoleRepository for PgRoleRepository {
     async fn roles_of_user(&self, tenant: TenantId, user_id: UserId) -> Result<Vec<Role>, StoreError> {
         let rows = self
             .db
-            .run(
-                "roles.roles_of_user",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.roles_of_user", |conn| {
                 sqlx::query_as(select_roles!(
                     "JOIN user_roles ur ON ur.tenant_id = r.tenant_id AND ur.role_id = r.id \
                      WHERE r.tenant_id = $1 AND ur.user_id = $2 ORDER BY r.name COLLATE \"C\""
                 ))
                 .bind(tenant.0)
                 .bind(user_id.0)
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         into_roles(rows)
     }
@@ -186,22 +191,23 @@ impl RoleRepository for PgRoleRepository {
     async fn users_with_role(&self, tenant: TenantId, role_id: RoleId) -> Result<Vec<UserId>, StoreError> {
         let ids: Vec<Uuid> = self
             .db
-            .run(
-                "roles.users_with_role",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("roles.users_with_role", |conn| {
                 sqlx::query_scalar(
                     "SELECT user_id FROM user_roles WHERE tenant_id = $1 AND role_id = $2 \
                      ORDER BY user_id",
                 )
                 .bind(tenant.0)
                 .bind(role_id.0)
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         Ok(ids.into_iter().map(UserId).collect())
     }
 
     async fn create(&self, tx: &mut Transaction, role: &Role) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(role.tenant_id)).await?;
         let inserted = tx
             .run("roles.create", |conn| {
                 sqlx::query(
@@ -234,7 +240,7 @@ impl RoleRepository for PgRoleRepository {
     }
 
     async fn update(&self, tx: &mut Transaction, role: &Role) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(role.tenant_id)).await?;
         // Identity and creation time are not the caller's to change.
         let updated = tx
             .run("roles.update", |conn| {
@@ -273,6 +279,8 @@ impl RoleRepository for PgRoleRepository {
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
         // Permissions and assignments go with the role (ON DELETE CASCADE).
         let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("roles.delete", |conn| {
                 sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)
@@ -294,7 +302,7 @@ impl RoleRepository for PgRoleRepository {
         role_id: RoleId,
         permissions: &[Permission],
     ) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(tenant)).await?;
         // Locking the role serialises concurrent replacements of its set.
         let found: Option<Uuid> = tx
             .run("roles.set_permissions.lock", |conn| {
@@ -321,6 +329,8 @@ impl RoleRepository for PgRoleRepository {
         // Checks the user and every role, then inserts all or none, in one
         // statement; the foreign keys lock the rows they point at.
         let all_found: bool = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("roles.assign_to_user", |conn| {
                 sqlx::query_scalar(
                     "WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS role_id), \
@@ -354,6 +364,8 @@ impl RoleRepository for PgRoleRepository {
         role_id: RoleId,
     ) -> Result<(), StoreError> {
         let revoked = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("roles.revoke_from_user", |conn| {
                 sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role_id = $3")
                     .bind(tenant.0)

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use platform_ports::model::SecretString;
 
+/// The role migration 0013 creates and grants: what the platform's
+/// connections act as by default.
+pub const APP_ROLE: &str = "platform_app";
+
 /// How [`crate::PgDatabase::connect`] builds its pool.
 #[derive(Clone, Debug)]
 pub struct PgSettings {
@@ -22,6 +26,13 @@ pub struct PgSettings {
     pub idle_timeout: Duration,
     /// Shown in `pg_stat_activity`.
     pub application_name: String,
+    /// The role every pooled connection acts as (`-c role=…` at connect):
+    /// neither superuser nor table owner, so row-level security holds. Empty
+    /// means the DSN's own user (RLS then binds only if that user is neither).
+    pub app_role: String,
+    /// Where migrations run, as the tables' owner. `None`: the DSN's user,
+    /// without `app_role`.
+    pub migrations_dsn: Option<SecretString>,
 }
 
 impl PgSettings {
@@ -42,6 +53,8 @@ impl Default for PgSettings {
             max_lifetime: Duration::from_secs(5 * 60),
             idle_timeout: Duration::from_secs(10 * 60),
             application_name: "platform".to_owned(),
+            app_role: APP_ROLE.to_owned(),
+            migrations_dsn: None,
         }
     }
 }

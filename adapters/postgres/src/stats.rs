@@ -7,6 +7,7 @@ use platform_ports::model::{TenantId, UserId};
 use platform_ports::persistence::Transaction;
 
 use crate::database::PgDatabase;
+use crate::scope::Scope;
 use crate::uow::PgTx;
 
 /// [`AuthorStats`] over a [`PgDatabase`].
@@ -27,6 +28,8 @@ impl PgAuthorStats {
 impl AuthorStats for PgAuthorStats {
     async fn add_published(&self, tx: &mut Transaction, tenant: TenantId, author: UserId) -> Result<(), StoreError> {
         PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("author_stats.add_published", |conn| {
                 sqlx::query(
                     "INSERT INTO author_stats (tenant_id, author_id, published_posts) VALUES ($1, $2, 1) \
@@ -44,13 +47,14 @@ impl AuthorStats for PgAuthorStats {
     async fn published(&self, tenant: TenantId, author: UserId) -> Result<u64, StoreError> {
         let count: Option<i64> = self
             .db
-            .run(
-                "author_stats.published",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("author_stats.published", |conn| {
                 sqlx::query_scalar("SELECT published_posts FROM author_stats WHERE tenant_id = $1 AND author_id = $2")
                     .bind(tenant.0)
                     .bind(author.0)
-                    .fetch_optional(self.db.pool()),
-            )
+                    .fetch_optional(conn)
+            })
             .await?;
         Ok(count.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
     }

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use platform_ports::metrics::{Histogram, Label, Metrics};
+use platform_ports::metrics::{Counter, Histogram, Label, Metrics};
+
+use crate::scope::Bypass;
 use tracing::Instrument;
 
 /// Bucket boundaries (seconds) advised by OpenTelemetry's database conventions.
@@ -15,6 +17,7 @@ const DURATION_BOUNDARIES: [f64; 9] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 
 #[derive(Clone, Default)]
 pub(crate) struct DbTelemetry {
     duration: Option<Arc<dyn Histogram>>,
+    bypasses: Option<Arc<dyn Counter>>,
 }
 
 impl DbTelemetry {
@@ -29,6 +32,21 @@ impl DbTelemetry {
                     Some(DURATION_BOUNDARIES.to_vec()),
                 )
             }),
+            bypasses: metrics.map(|metrics| {
+                metrics.counter(
+                    "db.rls.bypasses",
+                    "Transactions that crossed tenants through a named row-level-security bypass.",
+                    "{transaction}",
+                )
+            }),
+        }
+    }
+
+    /// Counts and logs one use of a row-level-security bypass.
+    pub(crate) fn bypassed(&self, bypass: Bypass) {
+        tracing::debug!(reason = bypass.reason(), "row-level security bypassed");
+        if let Some(counter) = &self.bypasses {
+            counter.add(1, &[Label::new("reason", bypass.reason())]);
         }
     }
 

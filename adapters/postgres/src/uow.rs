@@ -10,9 +10,15 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::database::PgDatabase;
 use crate::error::store_error;
+use crate::scope::{SET_SCOPE, Scope};
 use crate::telemetry::DbTelemetry;
 
 /// An open unit of work: a pooled connection inside `BEGIN`.
+///
+/// Every statement runs in a row-level-security [`Scope`]: repositories call
+/// [`PgTx::scoped`] with the tenant their method was given (or a named
+/// bypass) before they run it, and the scope is set again only when it
+/// changes, so a unit of work of one tenant pays one `set_config`.
 ///
 /// A statement that fails inside a PostgreSQL transaction aborts it, and a
 /// `COMMIT` of an aborted transaction quietly rolls back. So the adapter
@@ -22,9 +28,46 @@ pub struct PgTx {
     inner: sqlx::Transaction<'static, Postgres>,
     telemetry: DbTelemetry,
     failed: bool,
+    scope: Option<Scope>,
 }
 
 impl PgTx {
+    /// A transaction opened with `scope` already set (or none yet).
+    pub(crate) fn new(
+        inner: sqlx::Transaction<'static, Postgres>,
+        telemetry: DbTelemetry,
+        scope: Option<Scope>,
+    ) -> Self {
+        Self {
+            inner,
+            telemetry,
+            failed: false,
+            scope,
+        }
+    }
+
+    /// Makes the next statements run in `scope` (`app.tenant_id` or
+    /// `app.bypass`, transaction-local); a no-op when it is already set.
+    pub(crate) async fn scoped(&mut self, scope: Scope) -> Result<&mut Self, StoreError> {
+        if self.scope != Some(scope) {
+            let (tenant, bypass) = scope.settings();
+            self.run("tx.scope", |conn| {
+                sqlx::query(SET_SCOPE).bind(tenant).bind(bypass).execute(conn)
+            })
+            .await?;
+            if let Scope::Bypass(bypass) = scope {
+                self.telemetry.bypassed(bypass);
+            }
+            self.scope = Some(scope);
+        }
+        Ok(self)
+    }
+
+    /// Commits a transaction the adapter opened itself (a write outside a unit of work).
+    pub(crate) async fn finish(self) -> Result<(), StoreError> {
+        Tx::commit(Box::new(self)).await
+    }
+
     /// The PostgreSQL transaction inside `tx`.
     pub(crate) fn of(tx: &mut Transaction) -> Result<&mut Self, StoreError> {
         tx.downcast_mut::<Self>()
@@ -44,6 +87,7 @@ impl PgTx {
             inner,
             telemetry,
             failed,
+            ..
         } = self;
         let result = telemetry.observe(operation, statement(inner)).await;
         if result.is_err() {
@@ -57,6 +101,7 @@ impl fmt::Debug for PgTx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgTx")
             .field("failed", &self.failed)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +113,7 @@ impl Tx for PgTx {
             inner,
             telemetry,
             failed,
+            ..
         } = *self;
         if failed {
             // Rolling back explicitly returns the connection clean at once.
@@ -119,10 +165,8 @@ impl UnitOfWork for PgUnitOfWork {
             .observe("tx.begin", self.db.pool().begin())
             .await
             .map_err(store_error)?;
-        Ok(Transaction::new(PgTx {
-            inner,
-            telemetry,
-            failed: false,
-        }))
+        // The scope is set by the first statement: only the repositories
+        // know which tenant (or bypass) it is for.
+        Ok(Transaction::new(PgTx::new(inner, telemetry, None)))
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::cursor::{decode_id, encode_id, fetch_limit, page};
 use crate::database::PgDatabase;
 use crate::error::corrupt;
+use crate::scope::Scope;
 use crate::uow::PgTx;
 
 /// Names user-list cursors so other lists' cursors are refused.
@@ -100,8 +101,9 @@ impl UserRepository for PgUserRepository {
     async fn find_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = self
             .db
-            .run(
-                "users.find_by_id",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.find_by_id", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     user_columns!(),
@@ -109,8 +111,8 @@ impl UserRepository for PgUserRepository {
                 ))
                 .bind(tenant.0)
                 .bind(id.0)
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(UserRow::into_user).transpose()
     }
@@ -118,8 +120,9 @@ impl UserRepository for PgUserRepository {
     async fn find_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = self
             .db
-            .run(
-                "users.find_by_email",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.find_by_email", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     user_columns!(),
@@ -127,8 +130,8 @@ impl UserRepository for PgUserRepository {
                 ))
                 .bind(tenant.0)
                 .bind(email.as_str())
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(UserRow::into_user).transpose()
     }
@@ -157,7 +160,12 @@ impl UserRepository for PgUserRepository {
             Some(after) => query.bind(after),
             None => query,
         };
-        let rows: Vec<UserRow> = self.db.run("users.list", query.fetch_all(self.db.pool())).await?;
+        let rows: Vec<UserRow> = self
+            .db
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.list", |conn| query.fetch_all(conn))
+            .await?;
         let users = rows
             .into_iter()
             .map(UserRow::into_user)
@@ -168,7 +176,7 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn create(&self, tx: &mut Transaction, user: &User) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(user.tenant_id)).await?;
         // ON CONFLICT keeps the transaction usable after a clash, as the
         // memory adapter's is; which rule clashed is asked only then.
         let inserted = tx
@@ -207,7 +215,7 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn update(&self, tx: &mut Transaction, user: &User) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(user.tenant_id)).await?;
         // The email check rides in the same statement; a racing writer that
         // takes the email after it still hits the unique index.
         let updated = tx
@@ -252,6 +260,8 @@ impl UserRepository for PgUserRepository {
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
         // Role assignments go with the user (ON DELETE CASCADE).
         let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("users.delete", |conn| {
                 sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)

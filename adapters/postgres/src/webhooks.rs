@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::{corrupt, found};
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 macro_rules! subscription_columns {
@@ -97,34 +98,82 @@ impl DeliveryRow {
     }
 }
 
+const LIST: &str = concat!(
+    "SELECT ",
+    subscription_columns!(),
+    " FROM webhook_subscriptions WHERE tenant_id = $1 AND (active OR NOT $2) ORDER BY created_at, id"
+);
+const FIND: &str = concat!(
+    "SELECT ",
+    subscription_columns!(),
+    " FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2"
+);
+const UPDATE: &str = "UPDATE webhook_subscriptions SET url = $3, event_types = $4, secret = $5, active = $6, \
+     updated_at = $7 WHERE tenant_id = $1 AND id = $2";
+const DELETE: &str = "DELETE FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2";
+
+/// The same statements with the tenant predicate forgotten (`$1` still
+/// bound, so the statements take the same parameters): what
+/// [`PgWebhookRepository::without_tenant_filter`] runs.
+mod unfiltered {
+    pub(super) const LIST: &str = concat!(
+        "SELECT ",
+        subscription_columns!(),
+        " FROM webhook_subscriptions WHERE $1::uuid IS NOT NULL AND (active OR NOT $2) ORDER BY created_at, id"
+    );
+    pub(super) const FIND: &str = concat!(
+        "SELECT ",
+        subscription_columns!(),
+        " FROM webhook_subscriptions WHERE $1::uuid IS NOT NULL AND id = $2"
+    );
+    pub(super) const UPDATE: &str = "UPDATE webhook_subscriptions SET url = $3, event_types = $4, secret = $5, \
+         active = $6, updated_at = $7 WHERE $1::uuid IS NOT NULL AND id = $2";
+    pub(super) const DELETE: &str = "DELETE FROM webhook_subscriptions WHERE $1::uuid IS NOT NULL AND id = $2";
+}
+
 /// [`WebhookRepository`] over a [`PgDatabase`].
 #[derive(Clone, Debug)]
 pub struct PgWebhookRepository {
     db: PgDatabase,
+    tenant_filter: bool,
 }
 
 impl PgWebhookRepository {
     /// Subscriptions over `db`.
     #[must_use]
     pub fn new(db: PgDatabase) -> Self {
-        Self { db }
+        Self {
+            db,
+            tenant_filter: true,
+        }
+    }
+
+    /// The same repository whose subscription statements forget their
+    /// tenant predicate: the "one forgotten `WHERE`" that row-level
+    /// security must still contain (its test reads and writes across
+    /// tenants through it and finds nothing). Never wired by bootstrap.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn without_tenant_filter(self) -> Self {
+        Self {
+            tenant_filter: false,
+            ..self
+        }
+    }
+
+    fn statement(&self, filtered: &'static str, unfiltered: &'static str) -> &'static str {
+        if self.tenant_filter { filtered } else { unfiltered }
     }
 
     async fn subscriptions(&self, tenant: TenantId, active_only: bool) -> Result<Vec<Subscription>, StoreError> {
+        let sql = self.statement(LIST, unfiltered::LIST);
         let rows: Vec<SubscriptionRow> = self
             .db
-            .run(
-                "webhooks.list",
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    subscription_columns!(),
-                    " FROM webhook_subscriptions WHERE tenant_id = $1 AND (active OR NOT $2) \
-                     ORDER BY created_at, id"
-                ))
-                .bind(tenant.0)
-                .bind(active_only)
-                .fetch_all(self.db.pool()),
-            )
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("webhooks.list", |conn| {
+                sqlx::query_as(sql).bind(tenant.0).bind(active_only).fetch_all(conn)
+            })
             .await?;
         Ok(rows.into_iter().map(Subscription::from).collect())
     }
@@ -141,19 +190,14 @@ fn duration(delivery: &Delivery) -> Option<i64> {
 #[async_trait]
 impl WebhookRepository for PgWebhookRepository {
     async fn find(&self, tenant: TenantId, id: WebhookId) -> Result<Option<Subscription>, StoreError> {
+        let sql = self.statement(FIND, unfiltered::FIND);
         let row: Option<SubscriptionRow> = self
             .db
-            .run(
-                "webhooks.find",
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    subscription_columns!(),
-                    " FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2"
-                ))
-                .bind(tenant.0)
-                .bind(id.0)
-                .fetch_optional(self.db.pool()),
-            )
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("webhooks.find", |conn| {
+                sqlx::query_as(sql).bind(tenant.0).bind(id.0).fetch_optional(conn)
+            })
             .await?;
         Ok(row.map(Subscription::from))
     }
@@ -168,6 +212,8 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn create(&self, tx: &mut Transaction, s: &Subscription) -> Result<(), StoreError> {
         let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(s.tenant_id))
+            .await?
             .run("webhooks.create", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO webhook_subscriptions (",
@@ -193,20 +239,20 @@ impl WebhookRepository for PgWebhookRepository {
     }
 
     async fn update(&self, tx: &mut Transaction, s: &Subscription) -> Result<(), StoreError> {
+        let sql = self.statement(UPDATE, unfiltered::UPDATE);
         let updated = PgTx::of(tx)?
+            .scoped(Scope::Tenant(s.tenant_id))
+            .await?
             .run("webhooks.update", |conn| {
-                sqlx::query(
-                    "UPDATE webhook_subscriptions SET url = $3, event_types = $4, secret = $5, active = $6, \
-                     updated_at = $7 WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(s.tenant_id.0)
-                .bind(s.id.0)
-                .bind(s.url.as_str())
-                .bind(s.event_types.as_slice())
-                .bind(s.secret.expose())
-                .bind(s.active)
-                .bind(s.updated_at)
-                .execute(conn)
+                sqlx::query(sql)
+                    .bind(s.tenant_id.0)
+                    .bind(s.id.0)
+                    .bind(s.url.as_str())
+                    .bind(s.event_types.as_slice())
+                    .bind(s.secret.expose())
+                    .bind(s.active)
+                    .bind(s.updated_at)
+                    .execute(conn)
             })
             .await?
             .rows_affected();
@@ -215,12 +261,12 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: WebhookId) -> Result<(), StoreError> {
         // The delivery log goes with it (ON DELETE CASCADE).
+        let sql = self.statement(DELETE, unfiltered::DELETE);
         let deleted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("webhooks.delete", |conn| {
-                sqlx::query("DELETE FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant.0)
-                    .bind(id.0)
-                    .execute(conn)
+                sqlx::query(sql).bind(tenant.0).bind(id.0).execute(conn)
             })
             .await?
             .rows_affected();
@@ -230,10 +276,9 @@ impl WebhookRepository for PgWebhookRepository {
     async fn add_delivery(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
         // Inserted, or the existing row of the same (subscription, event);
         // the subscription must exist in the delivery's tenant.
-        let row: Option<DeliveryRow> = self
-            .db
-            .run(
-                "webhooks.add_delivery",
+        let mut tx = self.db.scoped(Scope::Tenant(d.tenant_id)).await?;
+        let row: Option<DeliveryRow> = tx
+            .run("webhooks.add_delivery", |conn| {
                 sqlx::query_as(concat!(
                     "WITH inserted AS (INSERT INTO webhook_deliveries (",
                     delivery_columns!(),
@@ -261,9 +306,10 @@ impl WebhookRepository for PgWebhookRepository {
                 .bind(d.last_error.as_deref())
                 .bind(d.created_at)
                 .bind(d.updated_at)
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
+        tx.finish().await?;
         let stored = row.ok_or(StoreError::NotFound)?.into_delivery()?;
         let inserted = stored.id == d.id;
         Ok((stored, inserted))
@@ -272,25 +318,25 @@ impl WebhookRepository for PgWebhookRepository {
     async fn find_delivery(&self, id: DeliveryId) -> Result<Option<Delivery>, StoreError> {
         let row: Option<DeliveryRow> = self
             .db
-            .run(
-                "webhooks.find_delivery",
+            .scoped(Scope::Bypass(Bypass::WebhookDelivery))
+            .await?
+            .run("webhooks.find_delivery", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     delivery_columns!(),
                     " FROM webhook_deliveries WHERE id = $1"
                 ))
                 .bind(id.0)
-                .fetch_optional(self.db.pool()),
-            )
+                .fetch_optional(conn)
+            })
             .await?;
         row.map(DeliveryRow::into_delivery).transpose()
     }
 
     async fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
-        let updated = self
-            .db
-            .run(
-                "webhooks.save_delivery",
+        let mut tx = self.db.scoped(Scope::Tenant(d.tenant_id)).await?;
+        let updated = tx
+            .run("webhooks.save_delivery", |conn| {
                 sqlx::query(
                     "UPDATE webhook_deliveries SET status = $2, attempts = $3, response_status = $4, \
                      duration_ms = $5, last_error = $6, updated_at = $7 WHERE id = $1",
@@ -302,10 +348,11 @@ impl WebhookRepository for PgWebhookRepository {
                 .bind(duration(d))
                 .bind(d.last_error.as_deref())
                 .bind(d.updated_at)
-                .execute(self.db.pool()),
-            )
+                .execute(conn)
+            })
             .await?
             .rows_affected();
+        tx.finish().await?;
         found(updated)
     }
 
@@ -317,8 +364,9 @@ impl WebhookRepository for PgWebhookRepository {
     ) -> Result<Vec<Delivery>, StoreError> {
         let rows: Vec<DeliveryRow> = self
             .db
-            .run(
-                "webhooks.deliveries",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("webhooks.deliveries", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     delivery_columns!(),
@@ -328,8 +376,8 @@ impl WebhookRepository for PgWebhookRepository {
                 .bind(tenant.0)
                 .bind(subscription.0)
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }

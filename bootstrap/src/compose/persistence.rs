@@ -150,18 +150,27 @@ pub fn pg_settings(settings: &Settings) -> PgSettings {
         max_lifetime: d.max_lifetime,
         idle_timeout: d.idle_timeout,
         application_name: d.application_name.clone(),
+        app_role: d.app_role.clone(),
+        migrations_dsn: (!d.migrations_dsn.is_empty()).then(|| d.migrations_dsn.clone()),
         ..PgSettings::new(d.dsn.clone())
     }
 }
 
-/// Connects, and migrates when serving with `database.migrate_on_start`.
+/// Migrates when serving with `database.migrate_on_start` (as the owner,
+/// first: on a new cluster the migrations create `database.app_role`), then
+/// connects as the app role.
 async fn postgres(settings: &Settings, metrics: Arc<dyn Metrics>, purpose: Purpose) -> anyhow::Result<PgDatabase> {
-    let db = PgDatabase::connect(&pg_settings(settings), Some(metrics))
-        .await
-        .context("database.dsn: cannot connect to PostgreSQL")?;
+    let pg = pg_settings(settings);
     if purpose == Purpose::Serve && settings.database.migrate_on_start {
-        db.migrate().await.context("database: migrations failed")?;
+        PgDatabase::migrate_as_owner(&pg)
+            .await
+            .context("database: migrations failed (as the owner: database.migrations_dsn, else database.dsn)")?;
         tracing::info!("database migrations applied");
     }
-    Ok(db)
+    PgDatabase::connect(&pg, Some(metrics)).await.with_context(|| {
+        format!(
+            "database.dsn: cannot connect to PostgreSQL as database.app_role {:?}",
+            settings.database.app_role
+        )
+    })
 }

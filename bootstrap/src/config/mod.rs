@@ -219,6 +219,7 @@ type SecretSlot = (&'static str, fn(&mut Settings) -> &mut SecretString);
 
 const SECRET_KEYS: &[SecretSlot] = &[
     ("database.dsn", |s| &mut s.database.dsn),
+    ("database.migrations_dsn", |s| &mut s.database.migrations_dsn),
     ("redis.url", |s| &mut s.redis.url),
     ("scheduler.redis_url", |s| &mut s.scheduler.redis_url),
     ("auth.jwt.secret", |s| &mut s.auth.jwt.secret),

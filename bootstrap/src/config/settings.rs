@@ -193,6 +193,13 @@ pub struct DatabaseSettings {
     pub migrate_on_start: bool,
     /// The connections' `application_name` (pg_stat_activity).
     pub application_name: String,
+    /// The role the pool's connections act as (`-c role=…`): neither
+    /// superuser nor table owner, so row-level security binds it. Migration
+    /// 0013 creates and grants `platform_app`; empty keeps the DSN's user.
+    pub app_role: String,
+    /// Where migrations run, as the tables' owner (a secret: it may hold a
+    /// password). Empty: the DSN's user, without `app_role`.
+    pub migrations_dsn: SecretString,
 }
 
 /// Log line format.

@@ -61,6 +61,15 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
         "must not exceed database.max_connections",
     );
     e.positive(s.database.connect_timeout, "database.connect_timeout");
+    // Given at connect time as `-c role=…`: an identifier, nothing to escape.
+    e.check(
+        s.database
+            .app_role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "database.app_role",
+        "must be empty or a lower-case role name (letters, digits, underscores)",
+    );
     if s.database.driver == DatabaseDriver::Postgres {
         e.check(
             !s.database.dsn.is_empty(),

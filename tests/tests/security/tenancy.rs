@@ -1,12 +1,15 @@
 //! Tenants cannot see each other: an administrator of tenant B, holding
 //! every permission there, reaches none of tenant A's rows through any route.
 
+use platform_bootstrap::config::DatabaseDriver;
 use platform_ports::identity::UserService;
 use platform_ports::model::{RequestContext, SecretString, TenantId};
 use platform_tests::{TestApp, expect_json};
 use reqwest::Method;
 use serde_json::json;
 use shaku::HasComponent;
+use sqlx::ConnectOptions;
+use sqlx::postgres::PgConnectOptions;
 
 use crate::support::{PASSWORD, create_role, id_of, user_session};
 
@@ -126,4 +129,41 @@ async fn an_admin_of_another_tenant_reaches_nothing_of_this_one() {
         .unwrap();
     assert_eq!(role["name"], "a-readers");
     assert_eq!(role["permissions"], json!(["identity.user.read"]));
+
+    if app.settings.database.driver == DatabaseDriver::Postgres {
+        row_level_security_bound_the_platform(&app).await;
+    }
+}
+
+/// On PostgreSQL all of the above ran behind the second wall: the role every
+/// pooled connection of the platform takes is no superuser, and without a
+/// tenant set it sees none of the rows the test just made.
+async fn row_level_security_bound_the_platform(app: &TestApp) {
+    let database = &app.settings.database;
+    assert!(
+        !database.app_role.is_empty(),
+        "the PostgreSQL profile must run as database.app_role"
+    );
+    let dsn: PgConnectOptions = database.dsn.expose().parse().unwrap();
+    let mut owner = dsn.connect().await.unwrap();
+    let mut platform = dsn
+        .clone()
+        .options([("role", database.app_role.as_str())])
+        .connect()
+        .await
+        .unwrap();
+    let superuser: bool = sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        .fetch_one(&mut platform)
+        .await
+        .unwrap();
+    assert!(
+        !superuser,
+        "{} is a superuser: RLS would not bind it",
+        database.app_role
+    );
+    let count = "SELECT count(*) FROM users";
+    let stored: i64 = sqlx::query_scalar(count).fetch_one(&mut owner).await.unwrap();
+    let seen: i64 = sqlx::query_scalar(count).fetch_one(&mut platform).await.unwrap();
+    assert!(stored >= 2, "the test's users are stored: {stored}");
+    assert_eq!(seen, 0, "with no tenant set, the platform's role saw {seen} users");
 }

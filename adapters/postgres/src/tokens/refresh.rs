@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::found;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 macro_rules! token_columns {
@@ -78,7 +79,7 @@ fn live_count(count: i64) -> u64 {
 #[async_trait]
 impl RefreshTokenStore for PgRefreshTokenStore {
     async fn insert(&self, tx: &mut Transaction, record: &RefreshTokenRecord) -> Result<(), StoreError> {
-        let tx = PgTx::of(tx)?;
+        let tx = PgTx::of(tx)?.scoped(Scope::Tenant(record.tenant_id)).await?;
         let inserted = tx
             .run("refresh_tokens.insert", |conn| {
                 sqlx::query(concat!(
@@ -123,6 +124,8 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         // FOR UPDATE makes a concurrent refresh of the same token wait here
         // until this unit of work ends, then read what it left.
         let row: Option<TokenRow> = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.find_for_update", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
@@ -142,6 +145,8 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         id: RefreshTokenId,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         let row: Option<TokenRow> = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.find_by_id", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
@@ -163,6 +168,8 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let rows = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.mark_rotated", |conn| {
                 sqlx::query("UPDATE refresh_tokens SET rotated_at = $2, replaced_by = $3 WHERE id = $1")
                     .bind(id.0)
@@ -178,6 +185,8 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     async fn revoke(&self, tx: &mut Transaction, id: RefreshTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
         // The first revocation's time is kept.
         let rows = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.revoke", |conn| {
                 sqlx::query("UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
                     .bind(id.0)
@@ -196,6 +205,8 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let live: i64 = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.revoke_family", |conn| {
                 sqlx::query_scalar(
                     "WITH revoked AS (UPDATE refresh_tokens SET revoked_at = $2 \
@@ -219,6 +230,8 @@ impl RefreshTokenStore for PgRefreshTokenStore {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let live: i64 = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("refresh_tokens.revoke_user", |conn| {
                 sqlx::query_scalar(
                     "WITH revoked AS (UPDATE refresh_tokens SET revoked_at = $3 \
@@ -237,15 +250,15 @@ impl RefreshTokenStore for PgRefreshTokenStore {
     }
 
     async fn delete_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = self
-            .db
-            .run(
-                "refresh_tokens.delete_expired",
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?;
+        let done = tx
+            .run("refresh_tokens.delete_expired", |conn| {
                 sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
                     .bind(before)
-                    .execute(self.db.pool()),
-            )
+                    .execute(conn)
+            })
             .await?;
+        tx.finish().await?;
         Ok(done.rows_affected())
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::corrupt;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 macro_rules! token_columns {
@@ -79,6 +80,8 @@ impl PgVerificationTokenStore {
 impl VerificationTokenStore for PgVerificationTokenStore {
     async fn insert(&self, tx: &mut Transaction, token: &VerificationToken) -> Result<(), StoreError> {
         let inserted = PgTx::of(tx)?
+            .scoped(Scope::Tenant(token.tenant_id))
+            .await?
             .run("verification_tokens.insert", |conn| {
                 sqlx::query(concat!(
                     "INSERT INTO verification_tokens (",
@@ -113,6 +116,8 @@ impl VerificationTokenStore for PgVerificationTokenStore {
         // consumptions cannot both succeed: the second waits for the row
         // and then finds it used.
         let row: Option<TokenRow> = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("verification_tokens.consume", |conn| {
                 sqlx::query_as(concat!(
                     "UPDATE verification_tokens SET used_at = $3 ",
@@ -137,6 +142,8 @@ impl VerificationTokenStore for PgVerificationTokenStore {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let done = PgTx::of(tx)?
+            .scoped(Scope::Bypass(Bypass::TokenLookup))
+            .await?
             .run("verification_tokens.invalidate_user", |conn| {
                 sqlx::query(
                     "UPDATE verification_tokens SET used_at = $3 \
@@ -152,15 +159,15 @@ impl VerificationTokenStore for PgVerificationTokenStore {
     }
 
     async fn delete_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = self
-            .db
-            .run(
-                "verification_tokens.delete_expired",
+        let mut tx = self.db.scoped(Scope::Bypass(Bypass::Maintenance)).await?;
+        let done = tx
+            .run("verification_tokens.delete_expired", |conn| {
                 sqlx::query("DELETE FROM verification_tokens WHERE expires_at < $1")
                     .bind(before)
-                    .execute(self.db.pool()),
-            )
+                    .execute(conn)
+            })
             .await?;
+        tx.finish().await?;
         Ok(done.rows_affected())
     }
 }

@@ -31,7 +31,7 @@ async fn audit_rows_refuse_update_delete_and_truncate() {
         "TRUNCATE audit_log",
     ] {
         let err = sqlx::query(statement)
-            .execute(schema.db.pool())
+            .execute(schema.owner.pool())
             .await
             .expect_err(statement);
         let db_err = err.as_database_error().expect("a database error");
@@ -59,7 +59,7 @@ async fn append_batch_of_a_thousand_is_one_statement() {
          CREATE TRIGGER count_audit_inserts AFTER INSERT ON audit_log
              FOR EACH STATEMENT EXECUTE FUNCTION count_insert_statement();",
     )
-    .execute(schema.db.pool())
+    .execute(schema.owner.pool())
     .await
     .unwrap();
 
@@ -77,7 +77,7 @@ async fn append_batch_of_a_thousand_is_one_statement() {
     audit.append_batch(&entries).await.unwrap();
 
     let statements: i64 = sqlx::query_scalar("SELECT count(*) FROM insert_statements")
-        .fetch_one(schema.db.pool())
+        .fetch_one(schema.owner.pool())
         .await
         .unwrap();
     assert_eq!(statements, 1, "the batch took {statements} INSERT statements");

@@ -13,4 +13,5 @@ mod health;
 mod migrations;
 mod outbox;
 mod processed;
+mod rls;
 mod uow;

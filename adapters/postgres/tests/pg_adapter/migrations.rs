@@ -10,6 +10,7 @@ async fn migrations_are_idempotent_and_report_their_status() {
         return;
     };
     let db = &schema.db;
+    let owner = schema.owner.pool();
     let before = db.migration_status().await.unwrap();
     assert!(before.len() >= 5, "{before:?}");
     assert!(
@@ -19,7 +20,7 @@ async fn migrations_are_idempotent_and_report_their_status() {
         "{before:?}"
     );
     let no_table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
-        .fetch_one(db.pool())
+        .fetch_one(owner)
         .await
         .unwrap();
     assert_eq!(no_table, None, "status must not create the bookkeeping table");
@@ -29,7 +30,7 @@ async fn migrations_are_idempotent_and_report_their_status() {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
         )
-        .fetch_one(db.pool())
+        .fetch_one(owner)
         .await
         .unwrap()
     };
@@ -49,7 +50,7 @@ async fn migrations_are_idempotent_and_report_their_status() {
         assert!(status.installed_on.is_some());
     }
     let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(db.pool())
+        .fetch_one(owner)
         .await
         .unwrap();
     assert_eq!(recorded, applied.len() as i64, "a migration was recorded twice");
@@ -62,14 +63,14 @@ async fn status_flags_changed_and_unknown_migrations() {
     };
     let db = &schema.db;
     sqlx::query("UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = 1")
-        .execute(db.pool())
+        .execute(schema.owner.pool())
         .await
         .unwrap();
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (9999, 'from the future', TRUE, '\\x00', 1)",
     )
-    .execute(db.pool())
+    .execute(schema.owner.pool())
     .await
     .unwrap();
     let status = db.migration_status().await.unwrap();
@@ -106,7 +107,7 @@ async fn a_failed_test_still_drops_its_schema() {
     let name = receiver.await.unwrap();
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname = $1")
         .bind(&name)
-        .fetch_one(probe.db.pool())
+        .fetch_one(probe.owner.pool())
         .await
         .unwrap();
     assert_eq!(left, 0, "schema {name} survived its failed test");

@@ -60,7 +60,7 @@ async fn concurrent_claims_never_share_a_message_nor_reorder_an_aggregate() {
     }
 
     let clock = Arc::new(AtomicU64::new(0));
-    let relays: Vec<_> = [schema.pool(4).await, schema.pool(4).await]
+    let relays: Vec<_> = [schema.app_pool(4), schema.app_pool(4)]
         .into_iter()
         .map(|pool| {
             let outbox = PgOutbox::new(PgDatabase::from_pool(pool, None));
@@ -134,7 +134,7 @@ async fn sent_messages_are_kept_until_purged_and_failures_are_recorded() {
 
     let rows = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
-            .fetch_one(schema.db.pool())
+            .fetch_one(schema.owner.pool())
             .await
             .unwrap()
     };

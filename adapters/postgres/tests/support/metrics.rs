@@ -10,13 +10,16 @@ pub type Record = (&'static str, f64, Vec<(&'static str, String)>);
 /// An instrument created: (name, unit, bucket boundaries).
 pub type Created = (&'static str, &'static str, Option<Vec<f64>>);
 
-/// Records every histogram measurement; other instruments do nothing.
+/// Records every histogram measurement and counter increment; other
+/// instruments do nothing.
 #[derive(Default)]
 pub struct RecordingMetrics {
     /// Instruments created.
     pub created: Mutex<Vec<Created>>,
     /// Measurements.
     pub records: Arc<Mutex<Vec<Record>>>,
+    /// Counter increments: (counter, amount, labels as text).
+    pub counts: Arc<Mutex<Vec<Record>>>,
 }
 
 impl RecordingMetrics {
@@ -29,6 +32,17 @@ impl RecordingMetrics {
             .filter(|(_, _, labels)| labels.iter().any(|(k, v)| *k == "db.operation.name" && v == operation))
             .cloned()
             .collect()
+    }
+
+    /// The sum of `counter`'s increments labelled `key = value`.
+    pub fn counted(&self, counter: &str, key: &str, value: &str) -> f64 {
+        self.counts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(name, _, labels)| *name == counter && labels.iter().any(|(k, v)| *k == key && v == value))
+            .map(|(_, amount, _)| amount)
+            .sum()
     }
 }
 
@@ -53,11 +67,18 @@ impl Histogram for Recorder {
     }
 }
 
+impl Counter for Recorder {
+    fn add(&self, value: u64, labels: &[Label]) {
+        let labels = labels.iter().map(|l| (l.key, text(&l.value))).collect();
+        self.records
+            .lock()
+            .unwrap()
+            .push((self.name, f64::from(u32::try_from(value).unwrap_or(u32::MAX)), labels));
+    }
+}
+
 struct Nothing;
 
-impl Counter for Nothing {
-    fn add(&self, _: u64, _: &[Label]) {}
-}
 impl UpDownCounter for Nothing {
     fn add(&self, _: i64, _: &[Label]) {}
 }
@@ -66,8 +87,11 @@ impl Gauge for Nothing {
 }
 
 impl Metrics for RecordingMetrics {
-    fn counter(&self, _: &'static str, _: &'static str, _: &'static str) -> Arc<dyn Counter> {
-        Arc::new(Nothing)
+    fn counter(&self, name: &'static str, _: &'static str, _: &'static str) -> Arc<dyn Counter> {
+        Arc::new(Recorder {
+            name,
+            records: Arc::clone(&self.counts),
+        })
     }
 
     fn up_down_counter(&self, _: &'static str, _: &'static str, _: &'static str) -> Arc<dyn UpDownCounter> {

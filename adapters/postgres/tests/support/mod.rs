@@ -17,7 +17,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use platform_adapter_postgres::PgDatabase;
+use platform_adapter_postgres::{APP_ROLE, PgDatabase};
 use platform_ports::metrics::Metrics;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
@@ -126,10 +126,15 @@ async fn sweep_stale_schemas(conn: &mut PgConnection) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// A fresh schema with its own pool; dropped (with everything in it) on `Drop`.
+/// A fresh schema with its own pools; dropped (with everything in it) on `Drop`.
 pub struct TestSchema {
-    /// The database over the schema, migrated unless made with [`TestSchema::empty`].
+    /// The database over the schema as the platform sees it: its connections
+    /// act as `platform_app`, so row-level security binds them; migrations
+    /// run as the owner. Migrated unless made with [`TestSchema::empty`].
     pub db: PgDatabase,
+    /// The same schema as the test user (a superuser, which RLS never
+    /// binds): for the raw SQL a test sets up, inspects or tampers with.
+    pub owner: PgDatabase,
     // Declared after `db`, so the pool is gone before the schema is dropped.
     guard: SchemaGuard,
 }
@@ -159,8 +164,9 @@ impl TestSchema {
         admin.close().await.expect("close admin connection");
         // From here on, the guard removes the schema whatever happens next.
         let guard = SchemaGuard { name, url };
-        let db = PgDatabase::from_pool(guard.pool(8).await, metrics);
-        Some(Self { db, guard })
+        let db = PgDatabase::from_pool(guard.app_pool(8), metrics).with_owner(options(&guard.url, &guard.name));
+        let owner = PgDatabase::from_pool(guard.pool(4).await, None);
+        Some(Self { db, owner, guard })
     }
 
     /// The schema's name.
@@ -168,9 +174,15 @@ impl TestSchema {
         &self.guard.name
     }
 
-    /// Another pool on the same schema (a second platform instance).
+    /// Another pool on the same schema, as the owner.
     pub async fn pool(&self, max_connections: u32) -> PgPool {
         self.guard.pool(max_connections).await
+    }
+
+    /// Another pool on the same schema acting as `platform_app` (a second
+    /// platform instance).
+    pub fn app_pool(&self, max_connections: u32) -> PgPool {
+        self.guard.app_pool(max_connections)
     }
 }
 
@@ -188,6 +200,15 @@ impl SchemaGuard {
             .connect_with(options(&self.url, &self.name))
             .await
             .expect("test pool")
+    }
+
+    /// Connects on first use: on a new cluster, `platform_app` exists only
+    /// once the first migration ran.
+    fn app_pool(&self, max_connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options(&self.url, &self.name).options([("role", APP_ROLE)]))
     }
 }
 

@@ -74,7 +74,8 @@ $$;
 -- The named bypasses, each on the tables its path needs (see the adapter's
 -- `Bypass`): token lookups by hash or id, the outbox relay, the batched
 -- audit writer, webhook delivery jobs, and maintenance (expired-token
--- purges, the orphan-blob sweep, the list of chained tenants).
+-- purges, the orphan-blob sweep, the list of chained tenants), and the
+-- weekly digest's list of tenants.
 CREATE POLICY named_bypass ON refresh_tokens
     USING (current_setting('app.bypass', true) IN ('token_lookup', 'maintenance'));
 CREATE POLICY named_bypass ON verification_tokens
@@ -91,3 +92,6 @@ CREATE POLICY named_bypass ON webhook_deliveries
     USING (current_setting('app.bypass', true) = 'webhook_delivery');
 CREATE POLICY named_bypass ON files
     FOR SELECT USING (current_setting('app.bypass', true) = 'maintenance');
+-- The weekly digest lists the tenants that have an opted-in user.
+CREATE POLICY named_bypass ON users
+    FOR SELECT USING (current_setting('app.bypass', true) = 'digest');

@@ -80,6 +80,7 @@ fn user(tenant: TenantId, i: usize) -> BoxResult<User> {
         display_name: Some(format!("User {i}")),
         password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
         email_verified: true,
+        digest: false,
         created_at: now,
         updated_at: now,
     })

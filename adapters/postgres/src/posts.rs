@@ -239,8 +239,9 @@ impl PostRepository for PgPostRepository {
     ) -> Result<Vec<Post>, StoreError> {
         let rows: Vec<PostRow> = self
             .db
-            .run(
-                "posts.published_between",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("posts.published_between", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     post_columns!(),
@@ -252,8 +253,8 @@ impl PostRepository for PgPostRepository {
                 .bind(after)
                 .bind(until)
                 .bind(i64::from(limit))
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         rows.into_iter().map(PostRow::into_post).collect()
     }

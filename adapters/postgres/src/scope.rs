@@ -38,6 +38,10 @@ pub(crate) enum Bypass {
     /// `verification_tokens`), the orphan-blob sweep (`files`), the list of
     /// chained tenants for `audit verify` (`audit_chain`).
     Maintenance,
+    /// The weekly digest's list of tenants with an opted-in user (read
+    /// only, tenant ids only; each tenant's recipients are then read in its
+    /// own scope): `users`.
+    Digest,
 }
 
 impl Bypass {
@@ -49,6 +53,7 @@ impl Bypass {
             Self::AuditWriter => "audit_writer",
             Self::WebhookDelivery => "webhook_delivery",
             Self::Maintenance => "maintenance",
+            Self::Digest => "digest",
         }
     }
 }

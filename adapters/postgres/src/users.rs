@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::cursor::{decode_id, encode_id, fetch_limit, page};
 use crate::database::PgDatabase;
 use crate::error::corrupt;
-use crate::scope::Scope;
+use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
 /// Names user-list cursors so other lists' cursors are refused.
@@ -277,13 +277,16 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn digest_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        // The one digest read that crosses tenants: which tenants have
+        // anyone opted in (ids only; each tenant's users are then read in
+        // its own scope).
         let tenants: Vec<Uuid> = self
             .db
-            .run(
-                "users.digest_tenants",
-                sqlx::query_scalar("SELECT DISTINCT tenant_id FROM users WHERE digest ORDER BY tenant_id")
-                    .fetch_all(self.db.pool()),
-            )
+            .scoped(Scope::Bypass(Bypass::Digest))
+            .await?
+            .run("users.digest_tenants", |conn| {
+                sqlx::query_scalar("SELECT DISTINCT tenant_id FROM users WHERE digest ORDER BY tenant_id").fetch_all(conn)
+            })
             .await?;
         Ok(tenants.into_iter().map(TenantId).collect())
     }
@@ -296,8 +299,9 @@ impl UserRepository for PgUserRepository {
     ) -> Result<Vec<DigestRecipient>, StoreError> {
         let rows: Vec<RecipientRow> = self
             .db
-            .run(
-                "users.digest_recipients",
+            .scoped(Scope::Tenant(tenant))
+            .await?
+            .run("users.digest_recipients", |conn| {
                 sqlx::query_as(concat!(
                     "SELECT ",
                     user_columns!(),
@@ -307,8 +311,8 @@ impl UserRepository for PgUserRepository {
                 .bind(tenant.0)
                 .bind(after.map(|id| id.0))
                 .bind(i64::from(limit))
-                .fetch_all(self.db.pool()),
-            )
+                .fetch_all(conn)
+            })
             .await?;
         rows.into_iter()
             .map(|row| {
@@ -328,6 +332,8 @@ impl UserRepository for PgUserRepository {
         period_end: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let updated = PgTx::of(tx)?
+            .scoped(Scope::Tenant(tenant))
+            .await?
             .run("users.record_digest", |conn| {
                 sqlx::query(
                     "UPDATE users SET digest_period_end = GREATEST(digest_period_end, $3) \

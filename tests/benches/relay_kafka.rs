@@ -3,10 +3,10 @@
 //! run (the ratio's base).
 //!
 //! The relay is the platform's own (`OutboxRelay` over `PgOutbox` and
-//! `KafkaEventBus`, the production settings' batch and concurrency): claim
-//! a batch, publish it (aggregates concurrently, each aggregate's events one
-//! after the other, each acknowledged), mark it sent, until the outbox is
-//! empty. The raw producer sends every message with up to 1000 in flight,
+//! `KafkaEventBus`, the production settings' batch): claim a batch, hand
+//! all of it to the producer at once (each aggregate's events in order on
+//! its partition), await the acknowledgements, mark the acknowledged rows
+//! sent in one statement, until the outbox is empty. The raw producer sends every message with up to 1000 in flight,
 //! the rate a producer without an outbox or order reaches. It lives here
 //! because it combines two adapters with the application.
 //!
@@ -140,8 +140,8 @@ async fn run(brokers: &str, n: usize) {
     raw_publish(&producer, &topic, &warm, 1).await;
 
     println!(
-        "Kafka at {brokers}, topic {topic}, 3 partitions, acks=all; relay batch {}, {} aggregates at once",
-        relay_settings.batch_size, relay_settings.concurrency
+        "Kafka at {brokers}, topic {topic}, 3 partitions, acks=all, linger {:?}; relay batch {}",
+        settings.linger, relay_settings.batch_size
     );
     for (shape, aggregates) in [("4 events per aggregate", n / 4), ("64 hot aggregates", 64)] {
         let sample = events(n, aggregates.max(1));

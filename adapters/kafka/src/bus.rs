@@ -1,17 +1,21 @@
 //! [`KafkaEventBus`]: the `EventBus` port on Kafka, and its lifecycle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
-use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId, held_back};
 use platform_ports::events::{DeadLetter, Event};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::Metrics;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::future_producer::OwnedDeliveryResult;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::time::Instant;
 
 use crate::consumer::Subscription;
 use crate::context::KafkaContext;
@@ -163,17 +167,131 @@ impl KafkaEventBus {
         if !self.shared.topics.is_known(topic) {
             self.shared.topics.ensure(&[topic.to_owned()]).await?;
         }
+        let deadline = Instant::now() + self.shared.settings.publish_timeout;
+        let delivery = self.enqueue(topic, event, deadline).await?;
+        acknowledged(topic, delivery.await)
+    }
+
+    /// Hands one event to the producer and returns the wait for its
+    /// acknowledgement. While librdkafka's queue is full it waits (until
+    /// `deadline`) for room; a batch enqueues one event at a time, so the
+    /// later ones wait behind it and the order holds.
+    async fn enqueue(&self, topic: &str, event: &Event, deadline: Instant) -> Result<DeliveryFuture, KafkaBusError> {
         let (payload, headers) = envelope::encode(event).map_err(KafkaBusError::Encode)?;
         let key = envelope::key(event);
-        let record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
-        let timeout = Timeout::After(self.shared.settings.publish_timeout);
-        match self.shared.producer.send(record, timeout).await {
-            Ok(_) => Ok(()),
-            Err((source, _)) => Err(KafkaBusError::Publish {
-                topic: topic.to_owned(),
-                source,
-            }),
+        let mut record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
+        loop {
+            match self.shared.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) if Instant::now() < deadline => {
+                    record = back;
+                    tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+                }
+                Err((source, _)) => {
+                    return Err(KafkaBusError::Publish {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
+            }
         }
+    }
+
+    /// Makes sure the batch's topics exist before anything is enqueued
+    /// (checking one awaits the broker, which must not happen between two
+    /// events of an aggregate); returns why each unusable topic is.
+    async fn batch_topics<'b>(&self, batch: &[(&'b str, &Event)]) -> HashMap<&'b str, String> {
+        let mut unusable = HashMap::new();
+        for &(topic, _) in batch {
+            if unusable.contains_key(topic) || self.shared.topics.is_known(topic) {
+                continue;
+            }
+            let checked = match topics::validate(topic) {
+                Err(error) => Err(error.to_string()),
+                Ok(()) => self.shared.topics.ensure(&[topic.to_owned()]).await.map_err(|e| e.to_string()),
+            };
+            if let Err(reason) = checked {
+                unusable.insert(topic, reason);
+            }
+        }
+        unusable
+    }
+
+    /// The batch publish: every event is enqueued in batch order without
+    /// waiting for the ones before it, then all acknowledgements are awaited.
+    /// The idempotent producer keeps a partition's order (up to 5 requests
+    /// in flight, retries included), and an aggregate is one key, one
+    /// partition: its events land in batch order. An event that fails to
+    /// enqueue stops its aggregate's later events from being enqueued.
+    async fn send_batch(&self, batch: &[(&str, &Event)]) -> Vec<Result<(), BusError>> {
+        if self.ensure_open().is_err() {
+            return batch.iter().map(|_| Err(BusError::Closed)).collect();
+        }
+        let unusable = self.batch_topics(batch).await;
+        let deadline = Instant::now() + self.shared.settings.publish_timeout;
+        let mut failed: HashSet<&str> = HashSet::new();
+        let mut pending: Vec<Result<DeliveryFuture, BusError>> = Vec::with_capacity(batch.len());
+        for &(topic, event) in batch {
+            let aggregate = aggregate_of(event);
+            let enqueued = match (aggregate, unusable.get(topic)) {
+                (Some(aggregate), _) if failed.contains(aggregate) => Err(held_back(aggregate)),
+                (_, Some(reason)) => Err(BusError::Backend(reason.clone().into())),
+                _ => self.enqueue(topic, event, deadline).await.map_err(backend),
+            };
+            if let (Err(_), Some(aggregate)) = (&enqueued, aggregate) {
+                failed.insert(aggregate);
+            }
+            pending.push(enqueued);
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (&(topic, _), enqueued) in batch.iter().zip(pending) {
+            outcomes.push(match enqueued {
+                Ok(delivery) => acknowledged(topic, delivery.await).map_err(backend),
+                Err(error) => Err(error),
+            });
+        }
+        // An acknowledgement after an earlier failure of its aggregate does
+        // not count (see `EventBus::publish_batch`): the caller publishes it
+        // again after the failed one.
+        failed.clear();
+        for (&(_, event), outcome) in batch.iter().zip(outcomes.iter_mut()) {
+            let Some(aggregate) = aggregate_of(event) else { continue };
+            if failed.contains(aggregate) {
+                if outcome.is_ok() {
+                    *outcome = Err(held_back(aggregate));
+                }
+            } else if outcome.is_err() {
+                failed.insert(aggregate);
+            }
+        }
+        outcomes
+    }
+}
+
+/// How long an enqueue waits when librdkafka's queue is full.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
+
+/// The event's aggregate, when it names one (its ordering key).
+fn aggregate_of(event: &Event) -> Option<&str> {
+    event.aggregate_id.as_deref().filter(|a| !a.is_empty())
+}
+
+/// What a delivery report says about one event.
+fn acknowledged(
+    topic: &str,
+    report: Result<OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+) -> Result<(), KafkaBusError> {
+    match report {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((source, _))) => Err(KafkaBusError::Publish {
+            topic: topic.to_owned(),
+            source,
+        }),
+        // The producer went away with the event unacknowledged.
+        Err(_) => Err(KafkaBusError::Publish {
+            topic: topic.to_owned(),
+            source: KafkaError::Canceled,
+        }),
     }
 }
 
@@ -190,6 +308,19 @@ impl EventBus for KafkaEventBus {
             }
         }
         sent.map_err(backend)
+    }
+
+    async fn publish_batch<'a>(&self, batch: &'a [(&'a str, &'a Event)]) -> Vec<Result<(), BusError>> {
+        let outcomes = self.send_batch(batch).await;
+        if let Some(instruments) = &self.shared.instruments {
+            for (&(topic, _), outcome) in batch.iter().zip(&outcomes) {
+                match outcome {
+                    Ok(()) => instruments.published(topic),
+                    Err(_) => instruments.failed(topic),
+                }
+            }
+        }
+        outcomes
     }
 
     async fn subscribe(

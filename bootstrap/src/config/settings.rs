@@ -429,8 +429,6 @@ pub struct OutboxSettings {
 pub struct OutboxRelayConfig {
     /// Rows claimed per round.
     pub batch_size: usize,
-    /// Aggregates published at once (each aggregate's events stay in order).
-    pub concurrency: usize,
     /// How long a claim hides rows from other instances' relays; longer than
     /// `kafka.publish_timeout` on Kafka.
     #[serde(with = "humantime_serde")]

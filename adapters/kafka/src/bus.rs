@@ -118,7 +118,8 @@ impl KafkaEventBus {
             .settings
             .topics
             .iter()
-            .flat_map(|t| [t.clone(), dead_letter_topic(t)])
+            .map(|t| self.shared.settings.broker_topic(t))
+            .flat_map(|t| [dead_letter_topic(&t), t])
             .collect();
         self.shared.topics.ensure(&all).await
     }
@@ -128,7 +129,9 @@ impl KafkaEventBus {
     /// # Errors
     /// [`KafkaBusError::Admin`].
     pub async fn delete_topics(&self, topics: &[&str]) -> Result<(), KafkaBusError> {
-        self.shared.topics.delete(topics).await
+        let named: Vec<String> = topics.iter().map(|t| self.shared.settings.broker_topic(t)).collect();
+        let named: Vec<&str> = named.iter().map(String::as_str).collect();
+        self.shared.topics.delete(&named).await
     }
 
     /// Stops every subscription (handlers in progress finish, offsets are
@@ -183,7 +186,9 @@ impl KafkaEventBus {
         loop {
             match self.shared.producer.send_result(record) {
                 Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) if Instant::now() < deadline => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if Instant::now() < deadline =>
+                {
                     record = back;
                     tokio::time::sleep(QUEUE_FULL_PAUSE).await;
                 }
@@ -208,7 +213,12 @@ impl KafkaEventBus {
             }
             let checked = match topics::validate(topic) {
                 Err(error) => Err(error.to_string()),
-                Ok(()) => self.shared.topics.ensure(&[topic.to_owned()]).await.map_err(|e| e.to_string()),
+                Ok(()) => self
+                    .shared
+                    .topics
+                    .ensure(&[topic.to_owned()])
+                    .await
+                    .map_err(|e| e.to_string()),
             };
             if let Err(reason) = checked {
                 unusable.insert(topic, reason);
@@ -300,6 +310,7 @@ impl EventBus for KafkaEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         topics::validate(topic)?;
         self.ensure_open()?;
+        let topic = &self.shared.settings.broker_topic(topic);
         let sent = self.send(topic, event).await;
         if let Some(instruments) = &self.shared.instruments {
             match &sent {
@@ -311,7 +322,12 @@ impl EventBus for KafkaEventBus {
     }
 
     async fn publish_batch<'a>(&self, batch: &'a [(&'a str, &'a Event)]) -> Vec<Result<(), BusError>> {
-        let outcomes = self.send_batch(batch).await;
+        let named: Vec<String> = batch
+            .iter()
+            .map(|(t, _)| self.shared.settings.broker_topic(t))
+            .collect();
+        let batch: Vec<(&str, &Event)> = named.iter().zip(batch).map(|(t, (_, e))| (t.as_str(), *e)).collect();
+        let outcomes = self.send_batch(&batch).await;
         if let Some(instruments) = &self.shared.instruments {
             for (&(topic, _), outcome) in batch.iter().zip(&outcomes) {
                 match outcome {
@@ -331,6 +347,7 @@ impl EventBus for KafkaEventBus {
     ) -> Result<SubscriptionId, BusError> {
         topics::validate(topic)?;
         self.ensure_open()?;
+        let topic = &self.shared.settings.broker_topic(topic);
         // A missing topic that may not be created is a configuration error
         // to report now; unreachable brokers are waited out by the consumer.
         match self.shared.topics.ensure_with_dead_letters(topic).await {

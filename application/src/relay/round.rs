@@ -52,7 +52,12 @@ fn sort(batch: Vec<OutboxMessage>, outcomes: Vec<Result<(), BusError>>) -> Sorte
 /// message counts as failed (some may have gone out: at least once).
 async fn publish(bus: &dyn EventBus, batch: &[OutboxMessage], publish_timeout: Duration) -> Vec<Result<(), BusError>> {
     let items: Vec<(&str, &Event)> = batch.iter().map(|m| (m.topic.as_str(), &m.event)).collect();
-    let failed_all = |reason: String| batch.iter().map(|_| Err(BusError::Backend(reason.clone().into()))).collect();
+    let failed_all = |reason: String| {
+        batch
+            .iter()
+            .map(|_| Err(BusError::Backend(reason.clone().into())))
+            .collect()
+    };
     match tokio::time::timeout(publish_timeout, bus.publish_batch(&items)).await {
         Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
         Ok(outcomes) => failed_all(format!(

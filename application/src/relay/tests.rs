@@ -195,10 +195,13 @@ async fn a_failed_ack_mid_batch_leaves_it_and_the_rest_of_its_aggregate_unsent()
         .returning(|_| Ok(()));
     let failed = Arc::new(StdMutex::new(Vec::new()));
     let seen = failed.clone();
-    outbox.expect_mark_failed().times(4).returning(move |id, error, retry_at| {
-        seen.lock().unwrap().push((id, error.to_owned(), retry_at));
-        Ok(())
-    });
+    outbox
+        .expect_mark_failed()
+        .times(4)
+        .returning(move |id, error, retry_at| {
+            seen.lock().unwrap().push((id, error.to_owned(), retry_at));
+            Ok(())
+        });
     let bus = Arc::new(ScriptedBus {
         acks: vec![true, false, true, true, true, false, true],
         batches: StdMutex::default(),
@@ -388,12 +391,7 @@ async fn runs_as_a_background_service_and_drains_on_stop() {
         .returning(move |_, _| Ok(first.take().unwrap_or_default()));
     outbox.expect_mark_sent().times(1).returning(|_| Ok(()));
     let bus = Arc::new(SlowBus::new(Duration::ZERO, None));
-    let relay = OutboxRelay::new(
-        Arc::new(outbox),
-        bus.clone(),
-        quiet_errors(),
-        RelaySettings::default(),
-    );
+    let relay = OutboxRelay::new(Arc::new(outbox), bus.clone(), quiet_errors(), RelaySettings::default());
     relay.start().await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     relay.stop().await.unwrap();

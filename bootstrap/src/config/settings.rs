@@ -347,6 +347,9 @@ pub struct KafkaSettings {
     pub client_id: String,
     /// Prefix of every consumer group (`<prefix><subscriber>`).
     pub group_id_prefix: String,
+    /// Prefix of every topic name on the broker (`<prefix><topic>`).
+    #[serde(default)]
+    pub topic_prefix: String,
     /// Create missing topics at start-up (else they must exist).
     pub create_topics: bool,
     /// Partitions of topics the platform creates.

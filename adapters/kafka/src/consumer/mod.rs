@@ -321,7 +321,10 @@ impl Dispatcher {
         let limit = cx.shared.settings.session_timeout;
         let (topic, group) = (cx.topic.clone(), cx.group.clone());
         drop(cx);
-        if tokio::time::timeout(limit, closed.wait_for(|closed| *closed)).await.is_err() {
+        if tokio::time::timeout(limit, closed.wait_for(|closed| *closed))
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 %topic, %group, waited = ?limit,
                 "consumer has not left its group yet: librdkafka is still closing it (a group join or \

@@ -360,7 +360,6 @@ fn relay_settings(settings: &Settings) -> RelaySettings {
     };
     RelaySettings {
         batch_size: r.batch_size,
-        concurrency: r.concurrency,
         lease: r.lease,
         publish_timeout,
         poll_interval: r.poll_interval,

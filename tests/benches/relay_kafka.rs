@@ -3,15 +3,16 @@
 //! run (the ratio's base).
 //!
 //! The relay is the platform's own (`OutboxRelay` over `PgOutbox` and
-//! `KafkaEventBus`, the production settings' batch and concurrency): claim
-//! a batch, publish it (aggregates concurrently, each aggregate's events one
-//! after the other, each acknowledged), mark it sent, until the outbox is
-//! empty. The raw producer sends every message with up to 1000 in flight,
+//! `KafkaEventBus`, the production settings' batch): claim a batch, hand
+//! all of it to the producer at once (each aggregate's events in order on
+//! its partition), await the acknowledgements, mark the acknowledged rows
+//! sent in one statement, until the outbox is empty. The raw producer sends every message with up to 1000 in flight,
 //! the rate a producer without an outbox or order reaches. It lives here
 //! because it combines two adapters with the application.
 //!
 //! `cargo bench -p platform-tests --bench relay_kafka`: 20 000 events
-//! (`PLATFORM_BENCH_RELAY_EVENTS`), on two shapes: blog-like (4 events per
+//! (`PLATFORM_BENCH_RELAY_EVENTS`; `PLATFORM_BENCH_RELAY_BATCH` sets the
+//! relay's batch, default the production one), on two shapes: blog-like (4 events per
 //! aggregate) and 64 hot aggregates. Without `--bench` (as `cargo test
 //! --all-targets` runs it) it relays a few hundred to check the path works.
 //! PostgreSQL from `PLATFORM_TEST_DATABASE_URL`, Kafka from
@@ -118,9 +119,11 @@ async fn run(brokers: &str, n: usize) {
         .set("batch.size", settings.batch_size.to_string())
         .create()
         .unwrap();
+    let defaults = RelaySettings::default();
     let relay_settings = RelaySettings {
         publish_timeout: settings.publish_timeout,
-        ..RelaySettings::default()
+        batch_size: env_number("PLATFORM_BENCH_RELAY_BATCH").unwrap_or(defaults.batch_size),
+        ..defaults
     };
     let relay = OutboxRelay::new(
         Arc::new(outbox.clone()),
@@ -140,8 +143,8 @@ async fn run(brokers: &str, n: usize) {
     raw_publish(&producer, &topic, &warm, 1).await;
 
     println!(
-        "Kafka at {brokers}, topic {topic}, 3 partitions, acks=all; relay batch {}, {} aggregates at once",
-        relay_settings.batch_size, relay_settings.concurrency
+        "Kafka at {brokers}, topic {topic}, 3 partitions, acks=all, linger {:?}; relay batch {}",
+        settings.linger, relay_settings.batch_size
     );
     for (shape, aggregates) in [("4 events per aggregate", n / 4), ("64 hot aggregates", 64)] {
         let sample = events(n, aggregates.max(1));
@@ -173,13 +176,14 @@ fn reachable(brokers: &str) -> bool {
         .any(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
 }
 
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|n| n.parse().ok()).filter(|n| *n > 0)
+}
+
 fn main() {
     let measuring = std::env::args().any(|arg| arg == "--bench");
     let n = if measuring {
-        std::env::var("PLATFORM_BENCH_RELAY_EVENTS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(20_000)
+        env_number("PLATFORM_BENCH_RELAY_EVENTS").unwrap_or(20_000)
     } else {
         256
     };

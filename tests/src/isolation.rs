@@ -2,8 +2,8 @@
 //! postgres` each app gets its own schema (created here, migrated by the
 //! platform at start-up, dropped when the app is dropped); with any cache,
 //! its own key namespace; with `scheduler.driver: redis`, a Redis database of
-//! its own for the job queue ([`QueueDb`]); on Kafka, consumer groups of its
-//! own. So the same suites run side by side on one PostgreSQL, one Redis and
+//! its own for the job queue ([`QueueDb`]); on Kafka, consumer groups and
+//! topics of its own. So the same suites run side by side on one PostgreSQL, one Redis and
 //! one broker, exactly as they run in memory.
 
 use platform_bootstrap::config::{DatabaseDriver, SchedulerDriver, Settings};
@@ -46,6 +46,10 @@ impl Isolation {
         // Consumer groups of their own: on a shared broker another app's
         // consumers would otherwise take this app's events.
         settings.kafka.group_id_prefix = format!("{}t-{id}.", settings.kafka.group_id_prefix);
+        // And topics of their own: every app publishes the same topics, and
+        // a subscriber that reacts to any tenant's event (the webhooks'
+        // fan-out) would otherwise deliver other apps' events too.
+        settings.kafka.topic_prefix = format!("{}t-{id}.", settings.kafka.topic_prefix);
         if settings.database.driver != DatabaseDriver::Postgres {
             return Ok(Self { schema: None, queue_db });
         }

@@ -211,6 +211,7 @@ async fn events_committed_while_kafka_is_down_arrive_in_order_once_it_returns() 
             brokers: brokers.clone(),
             client_id: "platform-tests".to_owned(),
             group_id_prefix: format!("test.outage.{port}."),
+            topic_prefix: app.settings.kafka.topic_prefix.clone(),
             session_timeout: Duration::from_secs(6),
             metadata_timeout: Duration::from_secs(5),
             ..KafkaSettings::default()

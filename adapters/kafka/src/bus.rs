@@ -1,17 +1,21 @@
 //! [`KafkaEventBus`]: the `EventBus` port on Kafka, and its lifecycle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use platform_ports::BoxError;
-use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId};
+use platform_ports::events::{BusError, EventBus, EventHandler, SubscriptionId, held_back};
 use platform_ports::events::{DeadLetter, Event};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::Metrics;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::future_producer::OwnedDeliveryResult;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::time::Instant;
 
 use crate::consumer::Subscription;
 use crate::context::KafkaContext;
@@ -114,7 +118,8 @@ impl KafkaEventBus {
             .settings
             .topics
             .iter()
-            .flat_map(|t| [t.clone(), dead_letter_topic(t)])
+            .map(|t| self.shared.settings.broker_topic(t))
+            .flat_map(|t| [dead_letter_topic(&t), t])
             .collect();
         self.shared.topics.ensure(&all).await
     }
@@ -124,7 +129,9 @@ impl KafkaEventBus {
     /// # Errors
     /// [`KafkaBusError::Admin`].
     pub async fn delete_topics(&self, topics: &[&str]) -> Result<(), KafkaBusError> {
-        self.shared.topics.delete(topics).await
+        let named: Vec<String> = topics.iter().map(|t| self.shared.settings.broker_topic(t)).collect();
+        let named: Vec<&str> = named.iter().map(String::as_str).collect();
+        self.shared.topics.delete(&named).await
     }
 
     /// Stops every subscription (handlers in progress finish, offsets are
@@ -163,17 +170,138 @@ impl KafkaEventBus {
         if !self.shared.topics.is_known(topic) {
             self.shared.topics.ensure(&[topic.to_owned()]).await?;
         }
+        let deadline = Instant::now() + self.shared.settings.publish_timeout;
+        let delivery = self.enqueue(topic, event, deadline).await?;
+        acknowledged(topic, delivery.await)
+    }
+
+    /// Hands one event to the producer and returns the wait for its
+    /// acknowledgement. While librdkafka's queue is full it waits (until
+    /// `deadline`) for room; a batch enqueues one event at a time, so the
+    /// later ones wait behind it and the order holds.
+    async fn enqueue(&self, topic: &str, event: &Event, deadline: Instant) -> Result<DeliveryFuture, KafkaBusError> {
         let (payload, headers) = envelope::encode(event).map_err(KafkaBusError::Encode)?;
         let key = envelope::key(event);
-        let record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
-        let timeout = Timeout::After(self.shared.settings.publish_timeout);
-        match self.shared.producer.send(record, timeout).await {
-            Ok(_) => Ok(()),
-            Err((source, _)) => Err(KafkaBusError::Publish {
-                topic: topic.to_owned(),
-                source,
-            }),
+        let mut record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
+        loop {
+            match self.shared.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if Instant::now() < deadline =>
+                {
+                    record = back;
+                    tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+                }
+                Err((source, _)) => {
+                    return Err(KafkaBusError::Publish {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
+            }
         }
+    }
+
+    /// Makes sure the batch's topics exist before anything is enqueued
+    /// (checking one awaits the broker, which must not happen between two
+    /// events of an aggregate); returns why each unusable topic is.
+    async fn batch_topics<'b>(&self, batch: &[(&'b str, &Event)]) -> HashMap<&'b str, String> {
+        let mut unusable = HashMap::new();
+        for &(topic, _) in batch {
+            if unusable.contains_key(topic) || self.shared.topics.is_known(topic) {
+                continue;
+            }
+            let checked = match topics::validate(topic) {
+                Err(error) => Err(error.to_string()),
+                Ok(()) => self
+                    .shared
+                    .topics
+                    .ensure(&[topic.to_owned()])
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(reason) = checked {
+                unusable.insert(topic, reason);
+            }
+        }
+        unusable
+    }
+
+    /// The batch publish: every event is enqueued in batch order without
+    /// waiting for the ones before it, then all acknowledgements are awaited.
+    /// The idempotent producer keeps a partition's order (up to 5 requests
+    /// in flight, retries included), and an aggregate is one key, one
+    /// partition: its events land in batch order. An event that fails to
+    /// enqueue stops its aggregate's later events from being enqueued.
+    async fn send_batch(&self, batch: &[(&str, &Event)]) -> Vec<Result<(), BusError>> {
+        if self.ensure_open().is_err() {
+            return batch.iter().map(|_| Err(BusError::Closed)).collect();
+        }
+        let unusable = self.batch_topics(batch).await;
+        let deadline = Instant::now() + self.shared.settings.publish_timeout;
+        let mut failed: HashSet<&str> = HashSet::new();
+        let mut pending: Vec<Result<DeliveryFuture, BusError>> = Vec::with_capacity(batch.len());
+        for &(topic, event) in batch {
+            let aggregate = aggregate_of(event);
+            let enqueued = match (aggregate, unusable.get(topic)) {
+                (Some(aggregate), _) if failed.contains(aggregate) => Err(held_back(aggregate)),
+                (_, Some(reason)) => Err(BusError::Backend(reason.clone().into())),
+                _ => self.enqueue(topic, event, deadline).await.map_err(backend),
+            };
+            if let (Err(_), Some(aggregate)) = (&enqueued, aggregate) {
+                failed.insert(aggregate);
+            }
+            pending.push(enqueued);
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (&(topic, _), enqueued) in batch.iter().zip(pending) {
+            outcomes.push(match enqueued {
+                Ok(delivery) => acknowledged(topic, delivery.await).map_err(backend),
+                Err(error) => Err(error),
+            });
+        }
+        // An acknowledgement after an earlier failure of its aggregate does
+        // not count (see `EventBus::publish_batch`): the caller publishes it
+        // again after the failed one.
+        failed.clear();
+        for (&(_, event), outcome) in batch.iter().zip(outcomes.iter_mut()) {
+            let Some(aggregate) = aggregate_of(event) else { continue };
+            if failed.contains(aggregate) {
+                if outcome.is_ok() {
+                    *outcome = Err(held_back(aggregate));
+                }
+            } else if outcome.is_err() {
+                failed.insert(aggregate);
+            }
+        }
+        outcomes
+    }
+}
+
+/// How long an enqueue waits when librdkafka's queue is full.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
+
+/// The event's aggregate, when it names one (its ordering key).
+fn aggregate_of(event: &Event) -> Option<&str> {
+    event.aggregate_id.as_deref().filter(|a| !a.is_empty())
+}
+
+/// What a delivery report says about one event.
+fn acknowledged(
+    topic: &str,
+    report: Result<OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+) -> Result<(), KafkaBusError> {
+    match report {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((source, _))) => Err(KafkaBusError::Publish {
+            topic: topic.to_owned(),
+            source,
+        }),
+        // The producer went away with the event unacknowledged.
+        Err(_) => Err(KafkaBusError::Publish {
+            topic: topic.to_owned(),
+            source: KafkaError::Canceled,
+        }),
     }
 }
 
@@ -182,6 +310,7 @@ impl EventBus for KafkaEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         topics::validate(topic)?;
         self.ensure_open()?;
+        let topic = &self.shared.settings.broker_topic(topic);
         let sent = self.send(topic, event).await;
         if let Some(instruments) = &self.shared.instruments {
             match &sent {
@@ -192,6 +321,24 @@ impl EventBus for KafkaEventBus {
         sent.map_err(backend)
     }
 
+    async fn publish_batch<'a>(&self, batch: &'a [(&'a str, &'a Event)]) -> Vec<Result<(), BusError>> {
+        let named: Vec<String> = batch
+            .iter()
+            .map(|(t, _)| self.shared.settings.broker_topic(t))
+            .collect();
+        let batch: Vec<(&str, &Event)> = named.iter().zip(batch).map(|(t, (_, e))| (t.as_str(), *e)).collect();
+        let outcomes = self.send_batch(&batch).await;
+        if let Some(instruments) = &self.shared.instruments {
+            for (&(topic, _), outcome) in batch.iter().zip(&outcomes) {
+                match outcome {
+                    Ok(()) => instruments.published(topic),
+                    Err(_) => instruments.failed(topic),
+                }
+            }
+        }
+        outcomes
+    }
+
     async fn subscribe(
         &self,
         topic: &str,
@@ -200,6 +347,7 @@ impl EventBus for KafkaEventBus {
     ) -> Result<SubscriptionId, BusError> {
         topics::validate(topic)?;
         self.ensure_open()?;
+        let topic = &self.shared.settings.broker_topic(topic);
         // A missing topic that may not be created is a configuration error
         // to report now; unreachable brokers are waited out by the consumer.
         match self.shared.topics.ensure_with_dead_letters(topic).await {

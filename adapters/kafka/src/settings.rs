@@ -17,6 +17,9 @@ pub struct KafkaSettings {
     /// Consumer groups are named `<prefix><subscriber>`, so several
     /// deployments can share a cluster.
     pub group_id_prefix: String,
+    /// Put before every topic name on the broker (`<prefix><topic>`), so
+    /// deployments (or test apps) sharing a cluster keep their events apart.
+    pub topic_prefix: String,
     /// Transport security and authentication.
     pub security: KafkaSecurity,
     /// How long the producer waits to fill a batch (`linger.ms`).
@@ -60,6 +63,7 @@ impl Default for KafkaSettings {
             brokers: "127.0.0.1:9092".to_owned(),
             client_id: "platform".to_owned(),
             group_id_prefix: "platform.".to_owned(),
+            topic_prefix: String::new(),
             security: KafkaSecurity::default(),
             linger: Duration::from_millis(5),
             batch_size: 1_000_000,
@@ -249,6 +253,9 @@ impl KafkaSettings {
         if self.partition_queue == 0 {
             return Err(invalid("partition_queue", "must be at least 1"));
         }
+        if !self.topic_prefix.is_empty() && crate::topics::validate(&self.topic_prefix).is_err() {
+            return Err(invalid("topic_prefix", "must be valid at the start of a topic name"));
+        }
         if let Some(bad) = self.topics.iter().find(|t| crate::topics::validate(t).is_err()) {
             return Err(invalid("topics", format!("`{bad}` is not a valid topic name")));
         }
@@ -352,6 +359,12 @@ impl KafkaSettings {
             )
             .set("statistics.interval.ms", self.stats_interval.as_millis().to_string());
         config
+    }
+
+    /// The name on the broker of the bus's `topic`.
+    #[must_use]
+    pub fn broker_topic(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_prefix)
     }
 
     /// The consumer group of `subscriber`.

@@ -19,7 +19,7 @@ use platform_ports::events::{BusError, Event, EventBus, EventHandler};
 use platform_ports::health::{HealthChecker, HealthStatus};
 use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::Metrics;
-use platform_ports::model::TenantId;
+use platform_ports::model::{EventId, TenantId};
 use rdkafka::message::{Headers, Message};
 use tokio::sync::Notify;
 
@@ -288,4 +288,52 @@ async fn stopping_finishes_the_handler_in_flight_and_commits_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     common::clean_up(&again, &[&topic]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_lands_in_order_per_aggregate_and_stops_an_aggregate_at_its_first_failure() {
+    const TEST: &str = "a_batch_lands_in_order_per_aggregate_and_stops_an_aggregate_at_its_first_failure";
+    let Some(brokers) = common::broker_or_skip(TEST) else {
+        return;
+    };
+    let bus = KafkaEventBus::connect(common::settings(&brokers), None).unwrap();
+    let topic = common::unique("batch");
+    // 300 events over 5 aggregates, all in flight at once; the 101st (of
+    // agg-0) is larger than librdkafka's `message.max.bytes`, so it fails
+    // to enqueue: agg-0's later events must not be sent at all.
+    let mut events: Vec<Event> = (0..300).map(|i| event(&format!("agg-{}", i % 5))).collect();
+    events[100].data = serde_json::json!({ "blob": "x".repeat(2_000_000) });
+    let batch: Vec<(&str, &Event)> = events.iter().map(|e| (topic.as_str(), e)).collect();
+    let outcomes = bus.publish_batch(&batch).await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let failed_aggregate = i % 5 == 0 && i >= 100;
+        assert_eq!(outcome.is_err(), failed_aggregate, "event {i}: {outcome:?}");
+    }
+    // A later publish of agg-0 lands right after its last acknowledged event.
+    let after = event("agg-0");
+    bus.publish(&topic, &after).await.unwrap();
+
+    let sent = 300 - 40 + 1;
+    let messages = common::read_raw(&brokers, &topic, 3, sent, Duration::from_secs(30)).await;
+    let ids_of = |aggregate: &str| -> Vec<EventId> {
+        messages
+            .iter()
+            .filter(|m| m.key() == Some(aggregate.as_bytes()))
+            .map(|m| serde_json::from_slice::<Event>(m.payload().unwrap()).unwrap().id)
+            .collect()
+    };
+    for a in 0..5 {
+        let aggregate = format!("agg-{a}");
+        let mut expected: Vec<EventId> = events
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 5 == a && !(a == 0 && *i >= 100))
+            .map(|(_, e)| e.id)
+            .collect();
+        if a == 0 {
+            expected.push(after.id);
+        }
+        assert_eq!(ids_of(&aggregate), expected, "{aggregate}");
+    }
+    common::clean_up(&bus, &[&topic]).await;
 }

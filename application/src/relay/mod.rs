@@ -3,15 +3,19 @@
 //!
 //! A crash between commit and publish loses nothing: the rows stay in the
 //! outbox until a relay marks them sent, which it does only once the bus
-//! acknowledged them (on Kafka: the broker, `acks=all`). A round publishes
-//! different aggregates concurrently (up to `concurrency`) and each
-//! aggregate's events one after the other; the first failure of an aggregate
-//! holds back its later events until the failed one went out.
+//! acknowledged them (on Kafka: the broker, `acks=all`). A round hands its
+//! whole batch to the bus at once ([`EventBus::publish_batch`]): on Kafka
+//! every event is on its way before the first acknowledgement comes back,
+//! and one aggregate's events land in commit order (one key, one partition,
+//! the idempotent producer's order). Then the acknowledged rows are marked
+//! sent in one statement. The first failure of an aggregate holds back its
+//! later events (even ones the broker acknowledged) until the failed one
+//! went out, so a retry republishes them after it.
 //!
 //! Claims are leased, so several instances can relay at once: the outbox
 //! hands a message, and every later message of its aggregate, to one relay
-//! at a time. A publish only starts while it can end inside the lease, so
-//! an acknowledged message is normally marked sent before anyone else may
+//! at a time. A batch is only published while it can end inside the lease,
+//! so an acknowledged message is normally marked sent before anyone else may
 //! claim it; the exceptions (a crash, a mark that fails) publish it again,
 //! which is why consumers deduplicate by event id.
 
@@ -38,16 +42,15 @@ use round::relay_once;
 /// How the relay polls and retries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelaySettings {
-    /// Messages claimed per round.
+    /// Messages claimed (and published at once) per round.
     pub batch_size: usize,
-    /// Aggregates published at once (each aggregate's events stay in order).
-    pub concurrency: usize,
     /// How long a claim hides messages from other relays; longer than
     /// `publish_timeout`, so an acknowledged publish is marked sent before
     /// another relay may claim the message again.
     pub lease: Duration,
-    /// The longest one publish may take (the bus's own acknowledgement
-    /// timeout); a publish still waiting then counts as failed.
+    /// The longest a round's publish may take (the bus's own
+    /// acknowledgement timeout); events still unacknowledged then count as
+    /// failed.
     pub publish_timeout: Duration,
     /// Pause between rounds when the outbox was empty.
     pub poll_interval: Duration,
@@ -63,7 +66,6 @@ impl Default for RelaySettings {
     fn default() -> Self {
         Self {
             batch_size: 500,
-            concurrency: 64,
             lease: Duration::from_secs(60),
             publish_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(100),

@@ -89,6 +89,7 @@ fn kafka_settings(settings: &Settings) -> anyhow::Result<KafkaSettings> {
         brokers: k.brokers.clone(),
         client_id: k.client_id.clone(),
         group_id_prefix: k.group_id_prefix.clone(),
+        topic_prefix: k.topic_prefix.clone(),
         security: KafkaSecurity {
             protocol,
             sasl,

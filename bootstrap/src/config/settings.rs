@@ -385,6 +385,9 @@ pub struct KafkaSettings {
     pub client_id: String,
     /// Prefix of every consumer group (`<prefix><subscriber>`).
     pub group_id_prefix: String,
+    /// Prefix of every topic name on the broker (`<prefix><topic>`).
+    #[serde(default)]
+    pub topic_prefix: String,
     /// Create missing topics at start-up (else they must exist).
     pub create_topics: bool,
     /// Partitions of topics the platform creates.
@@ -467,8 +470,6 @@ pub struct OutboxSettings {
 pub struct OutboxRelayConfig {
     /// Rows claimed per round.
     pub batch_size: usize,
-    /// Aggregates published at once (each aggregate's events stay in order).
-    pub concurrency: usize,
     /// How long a claim hides rows from other instances' relays; longer than
     /// `kafka.publish_timeout` on Kafka.
     #[serde(with = "humantime_serde")]

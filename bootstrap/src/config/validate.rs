@@ -202,7 +202,6 @@ pub(super) fn validate_except(s: &Settings, pending: &[&str]) -> Result<(), Conf
     e.positive(s.event_bus.processed_retention, "event_bus.processed_retention");
     let relay = &s.outbox.relay;
     e.check(relay.batch_size >= 1, "outbox.relay.batch_size", "must be at least 1");
-    e.check(relay.concurrency >= 1, "outbox.relay.concurrency", "must be at least 1");
     e.positive(relay.lease, "outbox.relay.lease");
     e.positive(relay.poll_interval, "outbox.relay.poll_interval");
     e.check(

@@ -25,6 +25,13 @@ pub enum BusError {
     Backend(#[source] BoxError),
 }
 
+/// The outcome of a batch's event held back because an earlier event of its
+/// aggregate failed (see [`EventBus::publish_batch`]).
+#[must_use]
+pub fn held_back(aggregate: &str) -> BusError {
+    BusError::Backend(format!("not published: an earlier event of aggregate `{aggregate}` failed").into())
+}
+
 /// Identifies a subscription, for [`EventBus::unsubscribe`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SubscriptionId(pub u64);
@@ -52,6 +59,36 @@ pub trait EventBus: Interface {
     /// # Errors
     /// [`BusError::InvalidTopic`], [`BusError::Closed`], [`BusError::Backend`].
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError>;
+
+    /// Publishes `batch` (topic, event) and returns one outcome per event,
+    /// in batch order.
+    ///
+    /// Events of one aggregate land in batch order, and one counts as
+    /// published only when every earlier event of its aggregate in the batch
+    /// did: once one fails, the later ones of that aggregate fail too
+    /// (whether or not the bus still handed them over), so a caller that
+    /// retries from the first failure keeps the aggregate's order. Events of
+    /// different aggregates are independent. The default publishes one event
+    /// after another; a bus that can keep many in flight overrides it.
+    ///
+    /// # Errors
+    /// Per event, as [`EventBus::publish`].
+    async fn publish_batch<'a>(&self, batch: &'a [(&'a str, &'a Event)]) -> Vec<Result<(), BusError>> {
+        let mut failed: Vec<&str> = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (topic, event) in batch {
+            let aggregate = event.aggregate_id.as_deref().filter(|a| !a.is_empty());
+            let outcome = match aggregate {
+                Some(aggregate) if failed.contains(&aggregate) => Err(held_back(aggregate)),
+                _ => self.publish(topic, event).await,
+            };
+            if let (Err(_), Some(aggregate)) = (&outcome, aggregate) {
+                failed.push(aggregate);
+            }
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
 
     /// Subscribes `handler` to `topic` under the name `subscriber` (the
     /// consumer group: instances sharing a name share the work).

@@ -78,7 +78,7 @@ impl Workers {
 /// What every worker of one subscription shares.
 pub(crate) struct SubscriptionContext {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) consumer: Arc<KafkaConsumer>,
+    pub(crate) consumer: GroupConsumer,
     pub(crate) topic: String,
     pub(crate) subscriber: String,
     pub(crate) group: String,
@@ -143,7 +143,7 @@ impl Subscription {
         let (stop, stopped) = watch::channel(false);
         let context = Arc::new(SubscriptionContext {
             shared,
-            consumer: Arc::new(consumer),
+            consumer: GroupConsumer::new(consumer, group.clone()),
             topic: topic.to_owned(),
             subscriber: subscriber.to_owned(),
             group,
@@ -314,22 +314,82 @@ impl Dispatcher {
         if aborted > 0 {
             tracing::warn!(topic = %cx.topic, group = %cx.group, aborted, ?drain, "handlers did not finish in time; their events will be redelivered");
         }
-        let consumer = cx.consumer.clone();
+        // Dropping the last handle commits and leaves the group on a thread
+        // of its own (see `GroupConsumer`); waiting longer than the session
+        // timeout gains nothing, since the group drops a silent member then.
+        let mut closed = cx.consumer.closed();
+        let limit = cx.shared.settings.session_timeout;
+        let (topic, group) = (cx.topic.clone(), cx.group.clone());
         drop(cx);
-        // Commit and close block on the broker: off the async workers.
-        let closed = tokio::task::spawn_blocking(move || {
+        if tokio::time::timeout(limit, closed.wait_for(|closed| *closed))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                %topic, %group, waited = ?limit,
+                "consumer has not left its group yet: librdkafka is still closing it (a group join or \
+                 rebalance in flight); the close goes on in the background"
+            );
+        }
+    }
+}
+
+/// A subscription's consumer. librdkafka's close (run when the consumer is
+/// dropped) commits nothing by itself and waits for the group without a
+/// bound: for a join in flight, and, when an assignment arrives just as the
+/// group ends, forever (the assignment callback waits for a reply that never
+/// comes). So the last handle is never dropped on a runtime thread, where it
+/// would hold up the runtime's shutdown: a thread of its own commits the
+/// stored offsets and closes it, and [`GroupConsumer::closed`] tells when
+/// that is done.
+pub(crate) struct GroupConsumer {
+    consumer: Arc<KafkaConsumer>,
+    group: String,
+    closed: watch::Sender<bool>,
+}
+
+impl GroupConsumer {
+    fn new(consumer: KafkaConsumer, group: String) -> Self {
+        Self {
+            consumer: Arc::new(consumer),
+            group,
+            closed: watch::channel(false).0,
+        }
+    }
+
+    /// Turns `true` once the consumer committed and left its group.
+    pub(crate) fn closed(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+}
+
+impl std::ops::Deref for GroupConsumer {
+    type Target = KafkaConsumer;
+
+    fn deref(&self) -> &KafkaConsumer {
+        &self.consumer
+    }
+}
+
+impl Drop for GroupConsumer {
+    fn drop(&mut self) {
+        // The clone is the last handle once `self` is gone.
+        let consumer = Arc::clone(&self.consumer);
+        let closed = std::mem::replace(&mut self.closed, watch::channel(true).0);
+        let group = self.group.clone();
+        let close = move || {
             match consumer.commit_consumer_state(CommitMode::Sync) {
                 Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "final offset commit failed; the group resumes from the last commit")
+                    tracing::warn!(%group, %error, "final offset commit failed; the group resumes from the last commit");
                 }
             }
-            // The last reference: dropping it leaves the group.
             drop(consumer);
-        })
-        .await;
-        if let Err(error) = closed {
-            tracing::error!(%error, "closing the consumer failed");
+            closed.send_replace(true);
+        };
+        if let Err(error) = std::thread::Builder::new().name("kafka-close".to_owned()).spawn(close) {
+            // The closure (and with it the consumer) was dropped right here.
+            tracing::error!(group = %self.group, %error, "no thread to close the consumer on");
         }
     }
 }

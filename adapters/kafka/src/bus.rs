@@ -12,6 +12,7 @@ use platform_ports::lifecycle::BackgroundService;
 use platform_ports::metrics::Metrics;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use tracing::Instrument as _;
 
 use crate::consumer::Subscription;
 use crate::context::KafkaContext;
@@ -182,7 +183,7 @@ impl EventBus for KafkaEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         topics::validate(topic)?;
         self.ensure_open()?;
-        let sent = self.send(topic, event).await;
+        let sent = self.send(topic, event).instrument(envelope::publish_span(topic, event)).await;
         if let Some(instruments) = &self.shared.instruments {
             match &sent {
                 Ok(()) => instruments.published(topic),

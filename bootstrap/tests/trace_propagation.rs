@@ -111,7 +111,10 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 /// SIGTERM, then wait: the lifecycle's last stop flushes the span exporter.
 fn stop(running: &mut Running) {
     let pid = running.child.id().to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(killed.success());
     wait_for("the platform to stop", || running.child.try_wait().unwrap().is_some());
 }
@@ -218,11 +221,17 @@ fn one_trace_runs_from_a_request_through_the_outbox_the_bus_and_the_job_worker()
     // Through the outbox and the relay to the in-process bus's subscriber...
     let subscriber = consumer(&published, "messaging.destination.name", "blog.posts");
     assert_eq!(attribute(subscriber, "messaging.system").as_deref(), Some("memory"));
-    assert_eq!(attribute(subscriber, "messaging.operation.type").as_deref(), Some("process"));
+    assert_eq!(
+        attribute(subscriber, "messaging.operation.type").as_deref(),
+        Some("process")
+    );
     assert_eq!(subscriber.name, "process blog.posts");
     // ...and the delivery job it enqueued, to the worker that posted it.
     let delivery = consumer(&published, "job.task_type", "webhook:deliver");
-    assert_eq!(delivery.name, format!("process {}", attribute(delivery, "messaging.destination.name").unwrap()));
+    assert_eq!(
+        delivery.name,
+        format!("process {}", attribute(delivery, "messaging.destination.name").unwrap())
+    );
     // The webhook's parent is a span of the delivery attempt.
     let webhook_parent = delivered.split('-').nth(2).unwrap();
     let parent = published

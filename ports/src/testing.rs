@@ -96,7 +96,10 @@ impl RecordingPropagator {
 
     /// Every (adopting span id, `traceparent`) so far.
     pub fn adopted(&self) -> Vec<(Option<u64>, String)> {
-        self.adopted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.adopted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -26,6 +26,8 @@
 # and `before` (export did not exist) for BEFORE's binary.
 #
 # Environment: N1 (50), N2 (450), BEFORE (a git ref; unset: not measured),
+# BIN (a platform binary of this tree, already built: no build),
+# BEFORE_BIN (an older binary, already built, measured as `before`),
 # BENCH_PORT (18280), KEEP_LOGS=1 keeps the working directory.
 # Needs valgrind and curl; builds with cargo (release). Reports, never asserts.
 set -euo pipefail
@@ -53,7 +55,13 @@ trap cleanup EXIT
 
 BINS=()
 LABELS=()
-if [[ -n ${BEFORE:-} ]]; then
+if [[ -n ${BEFORE_BIN:-} ]]; then
+  [[ -x $BEFORE_BIN ]] || die "BEFORE_BIN=$BEFORE_BIN is not an executable"
+  cp "$BEFORE_BIN" "$WORK/platform-before"
+  BINS+=("$WORK/platform-before")
+  LABELS+=(before)
+  BEFORE=${BEFORE:-BEFORE_BIN}
+elif [[ -n ${BEFORE:-} ]]; then
   echo "== building $BEFORE (release) in a temporary worktree"
   git worktree add --detach "$WORK/before-src" "$BEFORE" >/dev/null
   # The same target directory: dependencies built for this tree are reused.
@@ -63,13 +71,20 @@ if [[ -n ${BEFORE:-} ]]; then
   BINS+=("$WORK/platform-before")
   LABELS+=(before)
 fi
-echo "== building this tree (release)"
-cargo build --release -q -p platform-bootstrap --bin platform
-cp "$TARGET/release/platform" "$WORK/platform-now"
+if [[ -n ${BIN:-} ]]; then
+  [[ -x $BIN ]] || die "BIN=$BIN is not an executable"
+  cp "$BIN" "$WORK/platform-now"
+else
+  echo "== building this tree (release)"
+  cargo build --release -q -p platform-bootstrap --bin platform
+  cp "$TARGET/release/platform" "$WORK/platform-now"
+fi
 BINS+=("$WORK/platform-now" "$WORK/platform-now")
 LABELS+=(off on)
 
-# run LABEL BIN N: one callgrind run with N GETs; prints the instruction total.
+# run LABEL BIN N: one callgrind run with N GETs; sets TOTAL to its
+# instruction count. Not called in a subshell: SERVER must stay visible to
+# the exit trap, so a failure never leaves a server behind.
 run() {
   local label=$1 bin=$2 n=$3 out="$WORK/$1.$3"
   local otlp=(PLATFORM__TELEMETRY__OTLP__ENABLED=false)
@@ -79,6 +94,8 @@ run() {
       PLATFORM__TELEMETRY__OTLP__SAMPLING_RATIO=1)
   fi
   mkdir -p "$out-mail" "$out-blobs"
+  local base="http://127.0.0.1:$PORT"
+  ! curl -s -o /dev/null --max-time 2 "$base/healthz" || die "something already answers on port $PORT (BENCH_PORT)"
   env PLATFORM__SERVER__PORT="$PORT" \
     PLATFORM__ADMIN__EMAIL="$ADMIN_EMAIL" PLATFORM__ADMIN__PASSWORD="$ADMIN_PASSWORD" \
     PLATFORM__RATE_LIMIT__ENABLED=false \
@@ -89,7 +106,7 @@ run() {
     "${otlp[@]}" \
     valgrind --tool=callgrind --callgrind-out-file="$out.callgrind" "$bin" >"$out.stdout" 2>&1 &
   SERVER=$!
-  local base="http://127.0.0.1:$PORT" deadline=$((SECONDS + 600))
+  local deadline=$((SECONDS + 600))
   until curl -s -o /dev/null --max-time 2 "$base/healthz"; do
     kill -0 "$SERVER" 2>/dev/null || { cat "$out.stdout" >&2; die "$label: the platform exited"; }
     ((SECONDS < deadline)) || die "$label: no answer on $base/healthz after 600 s"
@@ -107,8 +124,8 @@ run() {
     die "$label: publishing the post failed"
   {
     echo "header = \"authorization: Bearer $token\""
-    echo 'output = "/dev/null"'
-    for ((i = 0; i < n; i++)); do echo "url = \"$base/api/v1/blog/posts/$post\""; done
+    # Each `url` takes the next `output`.
+    for ((i = 0; i < n; i++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "$base/api/v1/blog/posts/$post"; done
   } >"$out.curl"
   local codes
   codes=$(curl -s -K "$out.curl" -w '%{http_code}\n' | sort | uniq -c | tr -s ' ')
@@ -116,18 +133,18 @@ run() {
   kill -TERM "$SERVER"
   wait "$SERVER" || true
   SERVER=
-  local total
-  total=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out.callgrind" | head -n1)
-  [[ -n $total ]] || die "$label: no instruction total in $out.callgrind"
-  echo "$total"
+  TOTAL=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out.callgrind" | head -n1)
+  [[ -n $TOTAL ]] || die "$label: no instruction total in $out.callgrind"
 }
 
 declare -A PER
 for i in "${!LABELS[@]}"; do
   label=${LABELS[$i]}
   bin=${BINS[$i]}
-  a=$(run "$label" "$bin" "$N1")
-  b=$(run "$label" "$bin" "$N2")
+  run "$label" "$bin" "$N1"
+  a=$TOTAL
+  run "$label" "$bin" "$N2"
+  b=$TOTAL
   PER[$label]=$(((b - a) / (N2 - N1)))
   printf '%-7s Ir(%d)=%d Ir(%d)=%d  -> %d instructions/request\n' "$label" "$N1" "$a" "$N2" "$b" "${PER[$label]}"
 done

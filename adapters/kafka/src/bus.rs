@@ -183,7 +183,10 @@ impl EventBus for KafkaEventBus {
     async fn publish(&self, topic: &str, event: &Event) -> Result<(), BusError> {
         topics::validate(topic)?;
         self.ensure_open()?;
-        let sent = self.send(topic, event).instrument(envelope::publish_span(topic, event)).await;
+        let sent = self
+            .send(topic, event)
+            .instrument(envelope::publish_span(topic, event))
+            .await;
         if let Some(instruments) = &self.shared.instruments {
             match &sent {
                 Ok(()) => instruments.published(topic),

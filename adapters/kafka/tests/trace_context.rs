@@ -43,7 +43,8 @@ fn header<'m>(message: &'m impl Message, key: &str) -> Option<&'m str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_publish_spans_traceparent_travels_in_a_header_to_the_consumers_span() {
-    let Some(brokers) = common::broker_or_skip("the_publish_spans_traceparent_travels_in_a_header_to_the_consumers_span")
+    let Some(brokers) =
+        common::broker_or_skip("the_publish_spans_traceparent_travels_in_a_header_to_the_consumers_span")
     else {
         return;
     };
@@ -59,7 +60,8 @@ async fn the_publish_spans_traceparent_travels_in_a_header_to_the_consumers_span
         .unwrap();
 
     let request = tracing::info_span!("request");
-    let event = request.in_scope(|| Event::new("blog.post.published", "blog", TenantId::DEFAULT, serde_json::json!({})));
+    let event =
+        request.in_scope(|| Event::new("blog.post.published", "blog", TenantId::DEFAULT, serde_json::json!({})));
     assert_eq!(
         event.trace_parent,
         RecordingPropagator::traceparent_of(&request),
@@ -77,7 +79,9 @@ async fn the_publish_spans_traceparent_travels_in_a_header_to_the_consumers_span
     assert_ne!(Some(sent), event.trace_parent.as_deref());
     let adopted = recorder.adopted();
     assert!(
-        adopted.iter().any(|(span, traceparent)| traceparent == sent && *span == handler_span && span.is_some()),
+        adopted
+            .iter()
+            .any(|(span, traceparent)| traceparent == sent && *span == handler_span && span.is_some()),
         "the handler's span {handler_span:?} did not continue {sent}: {adopted:?}"
     );
     common::clean_up(&bus, &[&topic]).await;

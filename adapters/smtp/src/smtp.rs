@@ -228,12 +228,7 @@ impl Mailer for SmtpMailer {
             server.address = %self.host,
             server.port = self.port,
         );
-        let response = self
-            .transport
-            .send(built)
-            .instrument(span)
-            .await
-            .map_err(classify)?;
+        let response = self.transport.send(built).instrument(span).await.map_err(classify)?;
         tracing::info!(
             code = %response.code(),
             reply = %response.message().collect::<Vec<_>>().join(" "),

@@ -118,7 +118,8 @@ impl PartitionWorker {
     async fn attempt(&self, event: &Arc<Event>) -> Result<(), String> {
         let (handler, event) = (self.cx.handler.clone(), event.clone());
         let joined = tokio::spawn(
-            async move { handler.handle(&event).await.map_err(|e| error_chain(&*e)) }.instrument(tracing::Span::current()),
+            async move { handler.handle(&event).await.map_err(|e| error_chain(&*e)) }
+                .instrument(tracing::Span::current()),
         )
         .await;
         match joined {

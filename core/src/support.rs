@@ -88,7 +88,9 @@ pub(crate) fn unstorable(reason: &str) -> ValidationErrors {
     FieldError::new("body", "unstorable", format!("a value could not be stored ({reason})")).into()
 }
 
-/// A domain event about `aggregate`, stamped with the clock and a fresh id.
+/// A domain event about `aggregate`, stamped with the clock, a fresh id and
+/// the trace context of the span it is built in (so the subscriber that
+/// handles it joins the request's trace).
 pub fn event(
     clock: &dyn Clock,
     ids: &dyn IdGenerator,
@@ -105,7 +107,7 @@ pub fn event(
         timestamp: clock.now(),
         tenant_id: tenant,
         aggregate_id: Some(aggregate),
-        trace_parent: None,
+        trace_parent: platform_ports::telemetry::current_traceparent(),
         data,
     }
 }

@@ -34,6 +34,7 @@ pub mod notify;
 pub mod persistence;
 pub mod ratelimit;
 pub mod secrets;
+pub mod telemetry;
 pub mod webhooks;
 
 #[cfg(any(test, feature = "mocks"))]

@@ -180,7 +180,13 @@ impl KafkaEventBus {
     /// `deadline`) for room; a batch enqueues one event at a time, so the
     /// later ones wait behind it and the order holds.
     async fn enqueue(&self, topic: &str, event: &Event, deadline: Instant) -> Result<DeliveryFuture, KafkaBusError> {
-        let (payload, headers) = envelope::encode(event).map_err(KafkaBusError::Encode)?;
+        // Encoded inside the event's publish span, so the `traceparent`
+        // header names that span (the consumer hangs under it) and not
+        // whatever the caller is in: the relay publishes many requests'
+        // events from its own span. The span covers the hand-over; a batch
+        // awaits its acknowledgements together afterwards.
+        let span = envelope::publish_span(topic, event);
+        let (payload, headers) = span.in_scope(|| envelope::encode(event)).map_err(KafkaBusError::Encode)?;
         let key = envelope::key(event);
         let mut record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
         loop {

@@ -3,7 +3,7 @@
 //! brokers' tools and consumers can route without parsing the value.
 
 use platform_ports::events::Event;
-use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 
 /// Header names.
 pub(crate) mod header {
@@ -38,7 +38,8 @@ pub(crate) fn key(event: &Event) -> String {
     }
 }
 
-/// The value (the JSON envelope) and headers of `event`.
+/// The value (the JSON envelope) and headers of `event`; the `traceparent`
+/// header is the current span's when traces are exported, else the event's.
 ///
 /// # Errors
 /// When the event's data cannot be serialised.
@@ -58,13 +59,35 @@ pub(crate) fn encode(event: &Event) -> Result<(Vec<u8>, OwnedHeaders), serde_jso
             key: header::CONTENT_TYPE,
             value: Some("application/json"),
         });
-    if let Some(trace) = &event.trace_parent {
+    // Inside the publish span (traces exported) the header names that span,
+    // so the consumer hangs under this publish; otherwise the event's own.
+    let trace = platform_ports::telemetry::current_traceparent().or_else(|| event.trace_parent.clone());
+    if let Some(trace) = &trace {
         headers = headers.insert(Header {
             key: header::TRACEPARENT,
             value: Some(trace),
         });
     }
     Ok((payload, headers))
+}
+
+/// The span of one publish: a producer span in the trace the event carries
+/// (OpenTelemetry's messaging conventions), whose context the consumer's
+/// span continues through the `traceparent` header.
+pub(crate) fn publish_span(topic: &str, event: &Event) -> tracing::Span {
+    let span = tracing::info_span!(
+        "kafka.publish",
+        otel.name = %format_args!("publish {topic}"),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation.type = "send",
+        messaging.operation.name = "publish",
+        messaging.destination.name = %topic,
+        messaging.message.id = %event.id,
+        messaging.kafka.message.key = %key(event),
+    );
+    platform_ports::telemetry::follow(&span, event.trace_parent.as_deref());
+    span
 }
 
 /// The event in a message's value.
@@ -76,9 +99,13 @@ pub(crate) fn decode(payload: Option<&[u8]>) -> Result<Event, String> {
     serde_json::from_slice(payload).map_err(|err| format!("message value is not an event envelope: {err}"))
 }
 
+/// The first value of header `key` of `message`, as text.
+pub(crate) fn header_text<'m>(message: &'m impl Message, key: &str) -> Option<&'m str> {
+    headers_text(message.headers()?, key)
+}
+
 /// The first value of header `key`, as text.
-#[cfg(test)]
-pub(crate) fn header_text<'h>(headers: &'h impl Headers, key: &str) -> Option<&'h str> {
+pub(crate) fn headers_text<'h, H: Headers>(headers: &'h H, key: &str) -> Option<&'h str> {
     headers
         .iter()
         .find(|h| h.key == key)
@@ -153,12 +180,12 @@ mod tests {
         let (payload, headers) = encode(&event).unwrap();
         assert_eq!(decode(Some(&payload)).unwrap(), event);
         assert_eq!(
-            header_text(&headers, header::EVENT_ID),
+            headers_text(&headers, header::EVENT_ID),
             Some(event.id.to_string().as_str())
         );
-        assert_eq!(header_text(&headers, header::EVENT_TYPE), Some("blog.post.published"));
+        assert_eq!(headers_text(&headers, header::EVENT_TYPE), Some("blog.post.published"));
         assert_eq!(
-            header_text(&headers, header::TRACEPARENT),
+            headers_text(&headers, header::TRACEPARENT),
             event.trace_parent.as_deref()
         );
         assert_eq!(key(&event), "post-7");
@@ -182,7 +209,7 @@ mod tests {
         let event = event();
         let (_, headers) = encode(&event).unwrap();
         assert_eq!(key(&event), event.id.to_string());
-        assert_eq!(header_text(&headers, header::TRACEPARENT), None);
+        assert_eq!(headers_text(&headers, header::TRACEPARENT), None);
     }
 
     #[test]
@@ -203,9 +230,9 @@ mod tests {
             offset: 41,
         };
         let headers = dead_letter_headers(Some(&original), &info);
-        assert!(header_text(&headers, header::EVENT_ID).is_some());
-        assert_eq!(header_text(&headers, header::DLQ_ERROR), Some("boom"));
-        assert_eq!(header_text(&headers, header::DLQ_ATTEMPTS), Some("4"));
-        assert_eq!(header_text(&headers, header::DLQ_OFFSET), Some("41"));
+        assert!(headers_text(&headers, header::EVENT_ID).is_some());
+        assert_eq!(headers_text(&headers, header::DLQ_ERROR), Some("boom"));
+        assert_eq!(headers_text(&headers, header::DLQ_ATTEMPTS), Some("4"));
+        assert_eq!(headers_text(&headers, header::DLQ_OFFSET), Some("41"));
     }
 }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use platform_ports::jobs::{JobError, JobHandler, JobId, JobInfo, JobQueue, NewJob};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use crate::broker::{Broker, Enqueued, Placement};
 use crate::error::RedisQueueError;
@@ -36,6 +37,9 @@ pub struct RedisQueue {
     core: Arc<Core>,
 }
 
+/// The task header with the W3C trace context of the work that enqueued it.
+pub(crate) const TRACEPARENT_HEADER: &str = "traceparent";
+
 /// asynq stores timeouts in whole seconds; a shorter one still bounds the task.
 fn whole_seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs() + u64::from(duration.subsec_nanos() > 0)).unwrap_or(i64::MAX)
@@ -58,6 +62,13 @@ pub(crate) fn task_message(job: &NewJob, id: &JobId, default_retention: Duration
         deadline: job.deadline.map_or(0, |at| at.timestamp()),
         unique_key,
         retention: whole_seconds(retention),
+        // asynq's task headers (≥ 0.26) carry metadata beside the payload;
+        // older asynq versions skip the field, so the wire format holds.
+        headers: job
+            .trace_parent
+            .iter()
+            .map(|traceparent| (TRACEPARENT_HEADER.to_owned(), traceparent.clone()))
+            .collect(),
         ..TaskMessage::default()
     };
     let placement = match job.run_at {
@@ -150,8 +161,28 @@ impl JobQueue for RedisQueue {
             reason: reason.to_owned(),
         })?;
         let id = job.id.clone().unwrap_or_default();
+        let span = tracing::info_span!(
+            "job.enqueue",
+            otel.name = %format_args!("send {}", job.queue),
+            otel.kind = "producer",
+            messaging.system = "asynq",
+            messaging.operation.type = "send",
+            messaging.operation.name = "enqueue",
+            messaging.destination.name = %job.queue,
+            messaging.message.id = %id,
+            job.task_type = %job.task_type,
+            db.system = "redis",
+        );
+        let mut job = job;
+        // Inside the enqueue span (traces exported) the worker hangs under it.
+        if platform_ports::telemetry::is_installed() {
+            let _entered = span.enter();
+            job.trace_parent = platform_ports::telemetry::current_traceparent().or(job.trace_parent);
+        }
         let (message, placement) = task_message(&job, &id, self.core.settings.default_retention);
-        self.enqueue_message(&message, placement, job.unique_for).await?;
+        self.enqueue_message(&message, placement, job.unique_for)
+            .instrument(span)
+            .await?;
         Ok(id)
     }
 
@@ -185,6 +216,16 @@ mod tests {
         assert_eq!(
             message.unique_key,
             "asynq:{mail}:unique:notify:email:99914b932bd37a50b983c5e7c90ae93b"
+        );
+        assert!(message.headers.is_empty(), "no trace, no header");
+        let traced = NewJob {
+            trace_parent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+            ..job.clone()
+        };
+        let (message, _) = task_message(&traced, &id, Duration::ZERO);
+        assert_eq!(
+            message.headers.get(TRACEPARENT_HEADER).map(String::as_str),
+            traced.trace_parent.as_deref()
         );
         let later = job.after(Duration::from_secs(60));
         assert!(matches!(task_message(&later, &id, Duration::ZERO).1, Placement::At(_)));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_redis::redis;
 use platform_ports::cache::{Cache, CacheError};
+use tracing::Instrument as _;
 
 use crate::health::RedisHealthChecker;
 use crate::link::{Link, RedisConnectError};
@@ -76,36 +77,56 @@ fn command(name: &str, key: &str) -> redis::Cmd {
     cmd
 }
 
+/// The client span of one cache command, named by its operation as
+/// OpenTelemetry's database conventions ask (`GET`, `SET`...); keys are
+/// left out: they can name users and would make every span unique.
+fn span(operation: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "redis.command",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system = "redis",
+        db.operation.name = operation,
+    )
+}
+
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        self.link.query(&command("GET", key)).await
+        self.link.query(&command("GET", key)).instrument(span("GET")).await
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
-        let cmd = match Expiry::of(ttl) {
+        let (operation, cmd) = match Expiry::of(ttl) {
             Expiry::Never => {
                 let mut cmd = command("SET", key);
                 cmd.arg(&value);
-                cmd
+                ("SET", cmd)
             }
             Expiry::After(ms) => {
                 let mut cmd = command("SET", key);
                 cmd.arg(&value).arg("PX").arg(ms);
-                cmd
+                ("SET", cmd)
             }
             // Redis rejects `PX 0`; a value that expires at once is no value.
-            Expiry::Now => command("DEL", key),
+            Expiry::Now => ("DEL", command("DEL", key)),
         };
-        self.link.query::<()>(&cmd).await
+        self.link.query::<()>(&cmd).instrument(span(operation)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        self.link.query::<()>(&command("DEL", key)).await
+        self.link
+            .query::<()>(&command("DEL", key))
+            .instrument(span("DEL"))
+            .await
     }
 
     async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        let count = self.link.query::<i64>(&command("EXISTS", key)).await?;
+        let count = self
+            .link
+            .query::<i64>(&command("EXISTS", key))
+            .instrument(span("EXISTS"))
+            .await?;
         Ok(count > 0)
     }
 
@@ -116,12 +137,17 @@ impl Cache for RedisCache {
             // At most LONGEST_TTL_MS, so it fits.
             Expiry::After(ms) => i64::try_from(ms).unwrap_or(-1),
         };
-        self.link.increment(key, window_ms).await
+        // INCR with its first expiry, as one script.
+        self.link.increment(key, window_ms).instrument(span("EVALSHA")).await
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
         // -2: absent, -1: no expiry.
-        let ms = self.link.query::<i64>(&command("PTTL", key)).await?;
+        let ms = self
+            .link
+            .query::<i64>(&command("PTTL", key))
+            .instrument(span("PTTL"))
+            .await?;
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }
 }

@@ -14,6 +14,7 @@ use platform_ports::BoxError;
 use platform_ports::health::{HealthChecker, HealthStatus};
 use platform_ports::model::SecretString;
 use platform_ports::notify::{EmailMessage, Mailer, NotifyError};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::message::MessageFactory;
@@ -164,6 +165,9 @@ fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, SmtpConfigEr
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     factory: MessageFactory,
+    /// The server, for the client span.
+    host: String,
+    port: u16,
 }
 
 impl SmtpMailer {
@@ -194,6 +198,8 @@ impl SmtpMailer {
         Ok(Self {
             transport: builder.build(),
             factory,
+            host: endpoint.host,
+            port: endpoint.port,
         })
     }
 
@@ -213,7 +219,16 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, message: &EmailMessage) -> Result<(), NotifyError> {
         let built = self.factory.build(message, Uuid::now_v7(), SystemTime::now())?;
-        let response = self.transport.send(built).await.map_err(classify)?;
+        // A client span per message (no recipient: it names a person).
+        let span = tracing::info_span!(
+            "smtp.send",
+            otel.name = "smtp send",
+            otel.kind = "client",
+            network.protocol.name = "smtp",
+            server.address = %self.host,
+            server.port = self.port,
+        );
+        let response = self.transport.send(built).instrument(span).await.map_err(classify)?;
         tracing::info!(
             code = %response.code(),
             reply = %response.message().collect::<Vec<_>>().join(" "),

@@ -186,7 +186,7 @@ impl Notifier for TemplateNotifier {
             timestamp: chrono::Utc::now(),
             body: payload.to_string(),
             secrets: Vec::new(),
-            trace_parent: None,
+            trace_parent: platform_ports::telemetry::current_traceparent(),
         };
         sender.deliver(&request).await?;
         Ok(())

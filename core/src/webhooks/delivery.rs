@@ -142,7 +142,9 @@ impl JobHandler for WebhookDeliveryJob {
             timestamp: self.clock.now(),
             body: delivery.body.clone(),
             secrets: vec![subscription.secret.clone()],
-            trace_parent: delivery.trace_parent.clone(),
+            // The worker's span (a child of the event's trace) when traces
+            // are exported, so the receiver's spans hang under this attempt.
+            trace_parent: platform_ports::telemetry::current_traceparent().or_else(|| delivery.trace_parent.clone()),
         };
         delivery.attempts += 1;
         let mut retry_after = None;

@@ -29,7 +29,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// A new event with a fresh id, stamped now.
+    /// A new event with a fresh id, stamped now, carrying the trace context
+    /// of the span it is built in.
     pub fn new(
         event_type: impl Into<String>,
         source: impl Into<String>,
@@ -43,7 +44,7 @@ impl Event {
             timestamp: Utc::now(),
             tenant_id,
             aggregate_id: None,
-            trace_parent: None,
+            trace_parent: crate::telemetry::current_traceparent(),
             data,
         }
     }

@@ -40,11 +40,16 @@ pub struct NewJob {
     /// A caller-chosen id; a random one otherwise. A second job with the
     /// same id is refused while the first is known.
     pub id: Option<JobId>,
+    /// The W3C `traceparent` of the work that enqueued it: the worker's span
+    /// continues that trace. Queues carry it as job metadata, outside the payload.
+    #[serde(default, rename = "traceparent", skip_serializing_if = "Option::is_none")]
+    pub trace_parent: Option<String>,
 }
 
 impl NewJob {
     /// A job on `queue` with asynq's defaults: 25 retries, run now, a 30
-    /// minute timeout per attempt, no uniqueness, no retention.
+    /// minute timeout per attempt, no uniqueness, no retention; it carries
+    /// the trace context of the span it is built in.
     pub fn new(queue: impl Into<String>, task_type: impl Into<String>, payload: Vec<u8>) -> Self {
         Self {
             queue: queue.into(),
@@ -57,6 +62,7 @@ impl NewJob {
             unique_for: None,
             retention: None,
             id: None,
+            trace_parent: crate::telemetry::current_traceparent(),
         }
     }
 

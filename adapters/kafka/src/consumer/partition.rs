@@ -14,6 +14,7 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::{PartitionState, SubscriptionContext};
 use crate::envelope::{self, DeadLetterInfo};
@@ -47,12 +48,39 @@ impl PartitionWorker {
             if self.cx.is_stopping() || self.state.is_revoked() {
                 break;
             }
-            match self.process(&message).await {
+            let span = self.process_span(&message);
+            match self.process(&message).instrument(span).await {
                 Outcome::Done => self.store_offset(&message),
                 Outcome::Abandoned => break,
             }
             self.dequeued();
         }
+    }
+
+    /// The span of one message (every attempt, and its dead-lettering): a
+    /// consumer span continuing the trace in the `traceparent` header
+    /// (OpenTelemetry's messaging conventions).
+    fn process_span(&self, message: &OwnedMessage) -> tracing::Span {
+        let cx = &self.cx;
+        let span = tracing::info_span!(
+            "kafka.process",
+            otel.name = %format_args!("process {}", cx.topic),
+            otel.kind = "consumer",
+            messaging.system = "kafka",
+            messaging.operation.type = "process",
+            messaging.operation.name = "process",
+            messaging.destination.name = %cx.topic,
+            messaging.destination.partition.id = self.partition,
+            messaging.consumer.group.name = %cx.group,
+            messaging.kafka.offset = message.offset(),
+            messaging.message.id = tracing::field::Empty,
+        );
+        if let Some(id) = envelope::header_text(message, envelope::header::EVENT_ID) {
+            span.record("messaging.message.id", id);
+        }
+        let traceparent = envelope::header_text(message, envelope::header::TRACEPARENT);
+        platform_ports::telemetry::follow(&span, traceparent);
+        span
     }
 
     async fn process(&self, message: &OwnedMessage) -> Outcome {
@@ -89,7 +117,11 @@ impl PartitionWorker {
     /// One handler call on its own task, so a panic is an error like any other.
     async fn attempt(&self, event: &Arc<Event>) -> Result<(), String> {
         let (handler, event) = (self.cx.handler.clone(), event.clone());
-        let joined = tokio::spawn(async move { handler.handle(&event).await.map_err(|e| error_chain(&*e)) }).await;
+        let joined = tokio::spawn(
+            async move { handler.handle(&event).await.map_err(|e| error_chain(&*e)) }
+                .instrument(tracing::Span::current()),
+        )
+        .await;
         match joined {
             Ok(result) => result,
             Err(join) if join.is_panic() => Err(format!("handler panicked: {}", panic_message(&join.into_panic()))),

@@ -8,6 +8,7 @@ use chrono::Utc;
 use platform_ports::events::EventHandler;
 use platform_ports::events::{DeadLetter, Event};
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use super::InProcessBusSettings;
 use super::attempt::{backoff, run_guarded};
@@ -70,7 +71,8 @@ impl Worker {
                     None => break,
                 },
             };
-            if !self.deliver(&event).await {
+            let span = self.delivery_span(&event);
+            if !self.deliver(&event).instrument(span).await {
                 unhandled.push(event);
                 break;
             }
@@ -79,6 +81,26 @@ impl Worker {
             unhandled.push(event);
         }
         unhandled
+    }
+
+    /// The span of one event's delivery (every attempt): a consumer span
+    /// continuing the trace the event carries (OpenTelemetry's messaging
+    /// conventions; the subscriber is the consumer group).
+    fn delivery_span(&self, event: &Event) -> tracing::Span {
+        let span = tracing::info_span!(
+            "event.process",
+            otel.name = %format_args!("process {}", self.topic),
+            otel.kind = "consumer",
+            messaging.system = "memory",
+            messaging.operation.type = "process",
+            messaging.operation.name = "process",
+            messaging.destination.name = %self.topic,
+            messaging.consumer.group.name = %self.subscriber,
+            messaging.message.id = %event.id,
+            cloudevents.event_type = %event.event_type,
+        );
+        platform_ports::telemetry::follow(&span, event.trace_parent.as_deref());
+        span
     }
 
     /// Returns `false` when cancelled before the event was handled or dead-lettered.

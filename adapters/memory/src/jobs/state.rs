@@ -35,6 +35,8 @@ pub(super) struct JobRecord {
     pub(super) completed_at: Option<DateTime<Utc>>,
     /// Creation order, to break ties when listing.
     pub(super) seq: u64,
+    /// The W3C `traceparent` of the work that enqueued it.
+    pub(super) trace_parent: Option<Arc<str>>,
 }
 
 impl JobRecord {
@@ -73,6 +75,8 @@ pub(super) struct Claimed {
     pub(super) max_retries: u32,
     /// When the attempt must end: min(now + timeout, deadline).
     pub(super) deadline: Option<Instant>,
+    /// The trace the attempt continues.
+    pub(super) trace_parent: Option<Arc<str>>,
 }
 
 /// Processed and failed attempts of one queue.
@@ -166,6 +170,7 @@ impl Jobs {
             since: Utc::now(),
             completed_at: None,
             seq: self.next_seq,
+            trace_parent: job.trace_parent.map(Arc::from),
         };
         match due_in(job.run_at) {
             Some(delay) => {
@@ -262,6 +267,7 @@ impl Jobs {
             retried: record.retried,
             max_retries: record.max_retries,
             deadline: limit.map(|limit| now + limit.min(MAX_DELAY)),
+            trace_parent: record.trace_parent.clone(),
         })
     }
 

@@ -11,6 +11,7 @@ use futures::FutureExt;
 use platform_ports::BoxError;
 use platform_ports::jobs::FailurePolicy;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::state::Claimed;
 use super::{MemoryJobQueueSettings, Shared};
@@ -32,7 +33,10 @@ pub(super) async fn run(shared: Arc<Shared>, settings: MemoryJobQueueSettings) {
             (jobs.claim(now), jobs.next_due())
         };
         match (claimed, next_due) {
-            (Some(job), _) => execute(&shared, &settings, job).await,
+            (Some(job), _) => {
+                let span = attempt_span(&job);
+                execute(&shared, &settings, job).instrument(span).await;
+            }
             (None, Some(due)) => {
                 tokio::select! {
                     () = woken => {}
@@ -67,6 +71,25 @@ fn panic_text(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("non-text panic payload")
+}
+
+/// The span of one attempt: a consumer span continuing the trace of the
+/// work that enqueued the job (OpenTelemetry's messaging conventions).
+fn attempt_span(job: &Claimed) -> tracing::Span {
+    let span = tracing::info_span!(
+        "job.process",
+        otel.name = %format_args!("process {}", job.queue),
+        otel.kind = "consumer",
+        messaging.system = "memory",
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.destination.name = %job.queue,
+        messaging.message.id = %job.id,
+        job.task_type = %job.task_type,
+        job.retried = job.retried,
+    );
+    platform_ports::telemetry::follow(&span, job.trace_parent.as_deref());
+    span
 }
 
 async fn execute(shared: &Shared, settings: &MemoryJobQueueSettings, job: Claimed) {

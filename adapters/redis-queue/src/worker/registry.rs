@@ -18,8 +18,11 @@ use futures::future::BoxFuture;
 use platform_ports::jobs::{JobError, JobHandler};
 use tokio::task::JoinHandle;
 use tower::Service;
+use tracing::Instrument as _;
 
 use super::AsynqTask;
+use crate::proto::TaskMessage;
+use crate::queue::TRACEPARENT_HEADER;
 
 /// Handlers by task type; clones share them.
 #[derive(Clone, Default)]
@@ -70,6 +73,26 @@ impl<T> Future for AbortOnDrop<T> {
     }
 }
 
+/// The span of one attempt: a consumer span continuing the trace in the
+/// task's `traceparent` header (OpenTelemetry's messaging conventions).
+fn process_span(message: &TaskMessage) -> tracing::Span {
+    let span = tracing::info_span!(
+        "job.process",
+        otel.name = %format_args!("process {}", message.queue),
+        otel.kind = "consumer",
+        messaging.system = "asynq",
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.destination.name = %message.queue,
+        messaging.message.id = %message.id,
+        job.task_type = %message.r#type,
+        job.retried = message.retried,
+    );
+    let traceparent = message.headers.get(TRACEPARENT_HEADER).map(String::as_str);
+    platform_ports::telemetry::follow(&span, traceparent);
+    span
+}
+
 fn panic_text(panic: &(dyn Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
@@ -90,16 +113,24 @@ impl Service<Task<AsynqTask>> for HandlerRegistry {
     fn call(&mut self, task: Task<AsynqTask>) -> Self::Future {
         let message = task.args.message().clone();
         let handler = self.get(&message.r#type);
-        Box::pin(async move {
-            let Some(handler) = handler else {
-                return Err(format!("handler not found for task \"{}\"", message.r#type).into());
-            };
-            let run = AbortOnDrop(tokio::spawn(async move { handler.handle(&message.payload).await }));
-            match run.await {
-                Ok(result) => result,
-                Err(err) if err.is_panic() => Err(format!("panic: {}", panic_text(err.into_panic().as_ref())).into()),
-                Err(err) => Err(Box::new(err)),
+        let span = process_span(&message);
+        Box::pin(
+            async move {
+                let Some(handler) = handler else {
+                    return Err(format!("handler not found for task \"{}\"", message.r#type).into());
+                };
+                let run = AbortOnDrop(tokio::spawn(
+                    async move { handler.handle(&message.payload).await }.instrument(tracing::Span::current()),
+                ));
+                match run.await {
+                    Ok(result) => result,
+                    Err(err) if err.is_panic() => {
+                        Err(format!("panic: {}", panic_text(err.into_panic().as_ref())).into())
+                    }
+                    Err(err) => Err(Box::new(err)),
+                }
             }
-        })
+            .instrument(span),
+        )
     }
 }

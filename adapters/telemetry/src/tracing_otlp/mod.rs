@@ -4,6 +4,9 @@
 //!
 //! Off by default: when `enabled` is false nothing is built and no layer is
 //! installed, so a request pays nothing for tracing it does not export.
+//! Building the pipeline also installs the process's trace propagator
+//! (`platform_ports::telemetry`), which stamps the current trace on events
+//! and jobs and lets their consumers continue it.
 
 mod exporter;
 pub mod propagation;
@@ -89,6 +92,9 @@ impl OtlpTracing {
             .with_resource(resource.build())
             .build();
         let tracer = provider.tracer(TRACER_NAME);
+        // From now on events and jobs carry the trace of the span that made
+        // them, and the bus and queue workers continue it.
+        propagation::install();
         Ok(Some(Self { provider, tracer }))
     }
 

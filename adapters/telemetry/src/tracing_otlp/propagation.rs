@@ -138,3 +138,31 @@ pub fn span_ids(span: &tracing::Span) -> Option<(String, String)> {
     ids.is_valid()
         .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
+
+/// The platform's [`platform_ports::telemetry::TracePropagator`]: reads
+/// the current span's context and parents spans on a carried `traceparent`,
+/// through the OpenTelemetry layer. Installed when traces are exported.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct W3cPropagator;
+
+impl platform_ports::telemetry::TracePropagator for W3cPropagator {
+    fn current(&self) -> Option<String> {
+        let mut traceparent = None;
+        inject_from(&tracing::Span::current(), |key, value| {
+            if key == TRACEPARENT {
+                traceparent = Some(value);
+            }
+        });
+        traceparent
+    }
+
+    fn adopt(&self, span: &tracing::Span, traceparent: &str) {
+        set_parent_from(span, |key| (key == TRACEPARENT).then_some(traceparent));
+    }
+}
+
+/// Installs [`W3cPropagator`] for the whole process (the first install wins;
+/// every install is the same propagator).
+pub fn install() {
+    platform_ports::telemetry::install(Box::new(W3cPropagator));
+}

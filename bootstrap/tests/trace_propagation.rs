@@ -1,0 +1,255 @@
+//! One trace from a request to the work it leaves behind, on the memory
+//! profile, with `telemetry.otlp.*` pointed at a fake OTLP/HTTP receiver on
+//! port 0: a blog publish carrying a `traceparent` reaches, in that trace,
+//! the in-process bus subscriber that fans the event out to webhooks
+//! (through the outbox), the job worker that delivers it, and the webhook
+//! receiver's `traceparent` header; a password-reset request's mail job is
+//! handled by the worker in the request's trace.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message as _;
+use serde_json::{Value, json};
+use support::{ADMIN_PASSWORD, Running, http, login};
+
+const PUBLISH_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const RESET_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+const SPAN_KIND_SERVER: i32 = 2;
+const SPAN_KIND_CONSUMER: i32 = 5;
+
+type Bodies = Arc<Mutex<Vec<Bytes>>>;
+type Headers = Arc<Mutex<Vec<HeaderMap>>>;
+
+/// Runs `app` on 127.0.0.1 port 0 on its own thread; returns the address.
+fn serve(app: axum::Router) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap().to_string()
+}
+
+/// A fake OTLP/HTTP collector keeping every export request.
+fn collector() -> (String, Bodies) {
+    async fn keep(State(got): State<Bodies>, body: Bytes) -> Vec<u8> {
+        got.lock().unwrap().push(body);
+        ExportTraceServiceResponse::default().encode_to_vec()
+    }
+    let got: Bodies = Arc::default();
+    let app = axum::Router::new()
+        .route("/v1/traces", post(keep))
+        .with_state(Arc::clone(&got));
+    (serve(app), got)
+}
+
+/// A webhook receiver keeping the headers of every delivery.
+fn receiver() -> (String, Headers) {
+    async fn keep(State(got): State<Headers>, headers: HeaderMap) {
+        got.lock().unwrap().push(headers);
+    }
+    let got: Headers = Arc::default();
+    let app = axum::Router::new()
+        .route("/hook", post(keep))
+        .with_state(Arc::clone(&got));
+    (format!("http://{}/hook", serve(app)), got)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn attribute(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+        .map(|value| match value {
+            AnyValue::StringValue(s) => s.clone(),
+            AnyValue::IntValue(i) => i.to_string(),
+            other => format!("{other:?}"),
+        })
+}
+
+fn spans(got: &Bodies) -> Vec<Span> {
+    got.lock()
+        .unwrap()
+        .iter()
+        .flat_map(|body| ExportTraceServiceRequest::decode(body.clone()).unwrap().resource_spans)
+        .flat_map(|r| r.scope_spans)
+        .flat_map(|s| s.spans)
+        .collect()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM, then wait: the lifecycle's last stop flushes the span exporter.
+fn stop(running: &mut Running) {
+    let pid = running.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for("the platform to stop", || running.child.try_wait().unwrap().is_some());
+}
+
+fn post_json(addr: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> Value {
+    let (status, reply) = http(addr, "POST", path, headers, Some(&body.to_string()));
+    assert!((200..300).contains(&status), "POST {path}: {status} {reply}");
+    serde_json::from_str(&reply).unwrap_or(Value::Null)
+}
+
+/// The spans of `trace`, checked to form one tree: every parent but the
+/// caller's is a span of the trace, so no span started a trace of its own
+/// that merely reuses the id.
+fn trace<'a>(all: &'a [Span], trace: &str) -> Vec<&'a Span> {
+    let spans: Vec<&Span> = all.iter().filter(|s| hex(&s.trace_id) == trace).collect();
+    for span in &spans {
+        let parent = hex(&span.parent_span_id);
+        assert!(
+            parent == CALLER_SPAN || spans.iter().any(|s| hex(&s.span_id) == parent),
+            "`{}` hangs under {parent}, which is not in trace {trace}: {spans:#?}",
+            span.name
+        );
+    }
+    spans
+}
+
+fn consumer<'a>(spans: &[&'a Span], key: &str, value: &str) -> &'a Span {
+    spans
+        .iter()
+        .copied()
+        .find(|s| s.kind == SPAN_KIND_CONSUMER && attribute(s, key).as_deref() == Some(value))
+        .unwrap_or_else(|| panic!("no consumer span with {key}={value} in {spans:#?}"))
+}
+
+#[test]
+fn one_trace_runs_from_a_request_through_the_outbox_the_bus_and_the_job_worker() {
+    let (otlp, got) = collector();
+    let (hook, deliveries) = receiver();
+    let mail = tempfile::tempdir().unwrap();
+    let mut cmd = support::platform();
+    cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
+        .env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{otlp}"))
+        .env("PLATFORM__TELEMETRY__OTLP__PROTOCOL", "http")
+        // Only the callers' sampled flags export anything: the setup
+        // requests below stay out of the collector.
+        .env("PLATFORM__TELEMETRY__OTLP__SAMPLING_RATIO", "0")
+        .env("PLATFORM__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
+        .env("PLATFORM__MAIL__DRIVER", "file")
+        .env("PLATFORM__MAIL__FILE__DIR", mail.path())
+        .env("PLATFORM__ADMIN__EMAIL", "admin@example.com")
+        .env("PLATFORM__ADMIN__PASSWORD", ADMIN_PASSWORD);
+    let mut running = Running::start(cmd);
+    let addr = running.addr.clone();
+    let bearer = format!("Bearer {}", login(&addr));
+    let auth = [("Authorization", bearer.as_str())];
+    post_json(
+        &addr,
+        "/api/v1/webhooks",
+        &auth,
+        &json!({"url": hook, "event_types": ["blog.post.published"]}),
+    );
+    let post = post_json(
+        &addr,
+        "/api/v1/blog/posts",
+        &auth,
+        &json!({"title": "Traced", "content": "Hello"}),
+    );
+    let publish = format!("/api/v1/blog/posts/{}/publish", post["id"].as_str().unwrap());
+    let publish_parent = format!("00-{PUBLISH_TRACE}-{CALLER_SPAN}-01");
+    post_json(
+        &addr,
+        &publish,
+        &[("Authorization", bearer.as_str()), ("traceparent", &publish_parent)],
+        &json!({}),
+    );
+    let reset_parent = format!("00-{RESET_TRACE}-{CALLER_SPAN}-01");
+    post_json(
+        &addr,
+        "/api/v1/auth/password/forgot",
+        &[("traceparent", &reset_parent)],
+        &json!({"email": "admin@example.com"}),
+    );
+
+    wait_for("the webhook delivery", || !deliveries.lock().unwrap().is_empty());
+    wait_for("the reset mail", || {
+        std::fs::read_dir(mail.path()).unwrap().next().is_some()
+    });
+    stop(&mut running);
+
+    // The receiver's `traceparent` names the publish's trace.
+    let delivered = deliveries.lock().unwrap()[0]
+        .get("traceparent")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .expect("the webhook carried no traceparent");
+    assert_eq!(delivered.split('-').nth(1), Some(PUBLISH_TRACE), "{delivered}");
+
+    let all = spans(&got);
+    let published = trace(&all, PUBLISH_TRACE);
+    let server = published
+        .iter()
+        .find(|s| hex(&s.parent_span_id) == CALLER_SPAN)
+        .unwrap_or_else(|| panic!("no server span under the caller in {published:#?}"));
+    assert_eq!(server.kind, SPAN_KIND_SERVER);
+    // Through the outbox and the relay to the in-process bus's subscriber...
+    let subscriber = consumer(&published, "messaging.destination.name", "blog.posts");
+    assert_eq!(attribute(subscriber, "messaging.system").as_deref(), Some("memory"));
+    assert_eq!(
+        attribute(subscriber, "messaging.operation.type").as_deref(),
+        Some("process")
+    );
+    assert_eq!(subscriber.name, "process blog.posts");
+    // ...and the delivery job it enqueued, to the worker that posted it.
+    let delivery = consumer(&published, "job.task_type", "webhook:deliver");
+    assert_eq!(
+        delivery.name,
+        format!("process {}", attribute(delivery, "messaging.destination.name").unwrap())
+    );
+    // The webhook's parent is a span of the delivery attempt.
+    let webhook_parent = delivered.split('-').nth(2).unwrap();
+    let parent = published
+        .iter()
+        .find(|s| hex(&s.span_id) == webhook_parent)
+        .unwrap_or_else(|| panic!("the webhook's parent {webhook_parent} is not in the trace"));
+    assert!(
+        parent.span_id == delivery.span_id || parent.parent_span_id == delivery.span_id,
+        "the webhook's parent is not the delivery attempt: {parent:#?}"
+    );
+
+    // A request that enqueues a job directly: the worker joins its trace.
+    let reset = trace(&all, RESET_TRACE);
+    consumer(&reset, "job.task_type", "notify:email");
+    // Sampling ratio 0: nothing outside the two callers' traces was exported.
+    assert!(
+        all.iter()
+            .all(|s| [PUBLISH_TRACE, RESET_TRACE].contains(&hex(&s.trace_id).as_str())),
+        "unsampled traces were exported"
+    );
+}

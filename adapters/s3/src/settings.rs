@@ -30,8 +30,9 @@ pub struct S3Settings {
     /// Bodies of at least this many bytes go up in multipart uploads, in parts of
     /// this size; smaller ones in one `PUT`. 5 MiB ..= 5 GiB.
     pub multipart_threshold: u64,
-    /// Parts uploaded at once. An upload holds up to `multipart_concurrency + 1`
-    /// parts in memory.
+    /// Part requests open at once. A body of declared length streams into its
+    /// parts and holds none; one of unknown length holds up to
+    /// `multipart_concurrency + 1` part buffers.
     pub multipart_concurrency: usize,
     /// Create the bucket at start-up when it is missing.
     pub create_bucket: bool,

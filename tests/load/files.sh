@@ -44,8 +44,14 @@ WORK=$(mktemp -d)
 PID=
 cleanup() {
   [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-    -X DELETE "$S3/$BUCKET/direct.bin" || true
+  # Empties and deletes the bucket: SeaweedFS gives each bucket volumes of
+  # its own, and a few leftover buckets use up every free volume.
+  local sig=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+  local key
+  for key in $(curl -s "${sig[@]}" "$S3/$BUCKET?list-type=2" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'); do
+    curl -s -o /dev/null "${sig[@]}" -X DELETE "$S3/$BUCKET/$key" || true
+  done
+  curl -s -o /dev/null "${sig[@]}" -X DELETE "$S3/$BUCKET" || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -102,7 +108,7 @@ for round in $(seq 1 "$ROUNDS"); do
   out=$(curl -s -X POST "http://127.0.0.1:$PORT/api/v1/files?filename=payload.bin" \
     -H "authorization: Bearer $TOKEN" "${body[@]}" -w '\n%{http_code} %{time_total}')
   read -r code t <<<"$(tail -n1 <<<"$out")"
-  [[ $code == 201 ]] || die "platform upload answered $code: $(head -n1 <<<"$out")"
+  [[ $code == 201 ]] || { tail -n 20 "$WORK/platform.log" >&2; die "platform upload answered $code: $(head -n1 <<<"$out")"; }
   grep -q "\"sha256\":\"$SUM\"" <<<"$out" || die "platform upload returned another checksum"
   hwm=$(rss VmHWM)
   ((hwm > PEAK)) && PEAK=$hwm

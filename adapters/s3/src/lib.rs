@@ -9,8 +9,8 @@
 
 mod errors;
 mod health;
-mod settings;
 mod request;
+mod settings;
 mod store;
 mod upload;
 

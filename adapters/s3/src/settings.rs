@@ -41,8 +41,9 @@ pub struct S3Settings {
 }
 
 impl S3Settings {
-    /// Default [`S3Settings::multipart_threshold`]: 8 MiB.
-    pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
+    /// Default [`S3Settings::multipart_threshold`]: S3's smallest part, 5 MiB
+    /// (the most a part buffer of an upload of unknown length then holds).
+    pub const DEFAULT_MULTIPART_THRESHOLD: u64 = MIN_PART_SIZE;
     /// Default [`S3Settings::multipart_concurrency`].
     pub const DEFAULT_MULTIPART_CONCURRENCY: usize = 2;
     /// Default [`S3Settings::request_timeout`].

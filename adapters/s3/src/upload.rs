@@ -156,10 +156,7 @@ impl Upload<'_> {
             let length = data.len() as u64;
             // A second handle to the bytes, to take the buffer back once the request is done.
             parts.send(Payload::Buffered(data.clone()), length, Some(data));
-            let mut buffer = parts
-                .spare
-                .pop()
-                .unwrap_or_else(|| BytesMut::with_capacity(part_size));
+            let mut buffer = parts.spare.pop().unwrap_or_else(|| BytesMut::with_capacity(part_size));
             source.fill(&mut buffer, part_size).await?;
             next = Some(buffer).filter(|buffer| !buffer.is_empty());
         }

@@ -127,7 +127,11 @@ async fn an_upload_writes_its_row_audit_entry_and_event_in_one_unit_under_the_te
     assert_eq!(event.data["owner_id"], Uuid::from_u128(1).to_string());
     assert_eq!(
         (&event.data["filename"], &event.data["size"], &event.data["sha256"]),
-        (&serde_json::json!("cat.png"), &serde_json::json!(3), &serde_json::json!("abc"))
+        (
+            &serde_json::json!("cat.png"),
+            &serde_json::json!(3),
+            &serde_json::json!("abc")
+        )
     );
     assert_eq!(event.data["content_type"], "image/png");
     // Where the bytes are is the store's business, not the subscribers'.

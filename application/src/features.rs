@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use platform_core::blog;
-use platform_core::files::OrphanSweep;
+use platform_core::files::{self as files_module, OrphanSweep};
 use platform_core::identity::events as identity_events;
 use platform_core::notify::digest::{DIGEST_CRON, DIGEST_TASK_TYPE, DigestCron, DigestService, DigestTickHandler};
 use platform_core::notify::{
@@ -241,8 +241,8 @@ where
     FeatureModule {
         name: "files",
         permissions: platform_ports::files::permissions::ALL,
-        topic: None,
-        publishes: &[],
+        topic: Some(files_module::FILES_TOPIC),
+        publishes: &[files_module::events::FILE_UPLOADED, files_module::events::FILE_DELETED],
         handles: Vec::new(),
         jobs: Vec::new(),
         cron: vec![CronRegistration {
@@ -292,8 +292,8 @@ where
     }
 }
 
-/// Webhooks: tenants subscribe URLs to the platform's events (blog and
-/// identity topics); each event a subscription wants becomes one delivery,
+/// Webhooks: tenants subscribe URLs to the platform's events (blog,
+/// identity and files topics); each event a subscription wants becomes one delivery,
 /// sent by `webhook:deliver` jobs with the retry schedule of `webhooks.*`.
 pub fn webhooks<M>() -> FeatureModule<M>
 where
@@ -329,6 +329,11 @@ where
             Subscription {
                 topic: IDENTITY_TOPIC,
                 subscriber: "webhooks.fanout.identity",
+                handler: fanout::<M>,
+            },
+            Subscription {
+                topic: files_module::FILES_TOPIC,
+                subscriber: "webhooks.fanout.files",
                 handler: fanout::<M>,
             },
         ],

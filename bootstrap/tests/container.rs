@@ -175,13 +175,14 @@ async fn events_jobs_and_cron_mocks_receive_every_module_s_reactions() {
         .withf(|topic, subscriber, _| topic == "blog.posts" && subscriber == "blog.author-stats")
         .times(1)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(2)));
-    // The webhooks module fans out both topics, one consumer group each.
+    // The webhooks module fans out every topic, one consumer group each.
     bus.expect_subscribe()
         .withf(|topic, subscriber, _| {
             (topic == "blog.posts" && subscriber == "webhooks.fanout.blog")
                 || (topic == "platform.identity" && subscriber == "webhooks.fanout.identity")
+                || (topic == "platform.files" && subscriber == "webhooks.fanout.files")
         })
-        .times(2)
+        .times(3)
         .returning(|_, _, _| Ok(platform_ports::events::SubscriptionId(3)));
     let mut jobs = MockJobQueue::new();
     // The notify module's handlers (mail, SMS, push, the digest's tick) and the webhook delivery.

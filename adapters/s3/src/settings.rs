@@ -30,8 +30,9 @@ pub struct S3Settings {
     /// Bodies of at least this many bytes go up in multipart uploads, in parts of
     /// this size; smaller ones in one `PUT`. 5 MiB ..= 5 GiB.
     pub multipart_threshold: u64,
-    /// Parts uploaded at once. An upload holds up to `multipart_concurrency + 1`
-    /// parts in memory.
+    /// Part requests open at once. A body of declared length streams into its
+    /// parts and holds none; one of unknown length holds up to
+    /// `multipart_concurrency + 1` part buffers.
     pub multipart_concurrency: usize,
     /// Create the bucket at start-up when it is missing.
     pub create_bucket: bool,
@@ -40,8 +41,9 @@ pub struct S3Settings {
 }
 
 impl S3Settings {
-    /// Default [`S3Settings::multipart_threshold`]: 8 MiB.
-    pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
+    /// Default [`S3Settings::multipart_threshold`]: S3's smallest part, 5 MiB
+    /// (the most a part buffer of an upload of unknown length then holds).
+    pub const DEFAULT_MULTIPART_THRESHOLD: u64 = MIN_PART_SIZE;
     /// Default [`S3Settings::multipart_concurrency`].
     pub const DEFAULT_MULTIPART_CONCURRENCY: usize = 2;
     /// Default [`S3Settings::request_timeout`].

@@ -26,7 +26,9 @@ use crate::upload::{Upload, unquote};
 /// Content type and size are the object's own `Content-Type` and length;
 /// presigned URLs are SigV4 query-signed URLs the server checks itself.
 /// Uploads at or above `multipart_threshold` bytes use multipart uploads
-/// (aborted when the body fails or the upload is cancelled).
+/// (aborted when the body fails or the upload is cancelled); a body of
+/// declared length streams into its parts, one of unknown length goes
+/// through part buffers (see `upload`).
 #[derive(Clone)]
 pub struct S3BlobStore {
     bucket: Arc<Bucket>,
@@ -129,10 +131,11 @@ impl BlobStore for S3BlobStore {
             bucket: &self.bucket,
             key,
             content_type: &options.content_type,
-            part_size: usize::try_from(self.settings.multipart_threshold).unwrap_or(usize::MAX),
+            part_size: self.settings.multipart_threshold,
             concurrency: self.settings.multipart_concurrency,
+            timeout: self.settings.request_timeout,
         };
-        let uploaded = upload.run(body).await?;
+        let uploaded = upload.run(body, options.length).await?;
         Ok(BlobInfo {
             key: key.clone(),
             size: uploaded.size,

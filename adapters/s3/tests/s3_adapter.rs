@@ -162,6 +162,42 @@ async fn failed_and_cancelled_multipart_uploads_are_aborted() {
     common::drop_bucket(&store).await;
 }
 
+/// A body of declared length streams into its parts as it arrives; one that
+/// turns out shorter or longer fails the upload, which is aborted: nothing
+/// is stored and no part is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_off_its_declared_length_stores_nothing_and_leaves_no_parts() {
+    let Some(store) = common::fresh_store("declared").await else {
+        return;
+    };
+    let data = binary(11 * 1024 * 1024);
+    let len = data.len() as u64;
+    for (declared, what) in [(len + 1, "short"), (len - 1, "long")] {
+        let key = key(&format!("d/{what}"));
+        let put = store
+            .put(
+                &key,
+                chunked(&data, 65_536),
+                PutOptions::new("a/b").with_length(declared),
+            )
+            .await;
+        assert!(
+            matches!(&put, Err(BlobError::Invalid(e)) if e.field == "length"),
+            "{what}: {put:?}"
+        );
+        assert!(!store.exists(&key).await.unwrap(), "{what}");
+    }
+    let started = std::time::Instant::now();
+    while open_uploads(&store).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "multipart uploads left open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    common::drop_bucket(&store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_health_check_sees_the_bucket() {
     let Some(store) = common::fresh_store("health").await else {

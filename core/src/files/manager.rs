@@ -8,18 +8,19 @@ use platform_ports::StoreError;
 use platform_ports::audit::AuditStore;
 use platform_ports::blob::{BlobError, BlobKey, BlobStore, PresignedUrl, PutOptions, SignedAccess};
 use platform_ports::clock::{Clock, IdGenerator};
+use platform_ports::events::Outbox;
 use platform_ports::files::{AttachedTo, Download, FileError, FileRepository, FileService, StoredFile, Upload};
 use platform_ports::model::{FieldError, FileId, RequestContext};
 use platform_ports::persistence::{Transaction, UnitOfWork};
 
 use super::policy::{FilesSettings, content_type_allowed};
-use super::{TENANTS_PREFIX, actions};
+use super::{EVENT_SOURCE, FILES_TOPIC, TENANTS_PREFIX, actions, events};
 use crate::meta;
-use crate::support::audit_entry;
+use crate::support::{audit_entry, event};
 use crate::unit_of_work::run_in_unit;
 
 /// Implements [`FileService`] over the blob store, the metadata repository,
-/// the audit store and the unit of work.
+/// the audit store, the outbox and the unit of work.
 #[derive(shaku::Component)]
 #[shaku(interface = FileService)]
 pub struct FilesManager {
@@ -31,6 +32,8 @@ pub struct FilesManager {
     pub(super) blobs: Arc<dyn BlobStore>,
     #[shaku(inject)]
     pub(super) audit: Arc<dyn AuditStore>,
+    #[shaku(inject)]
+    pub(super) outbox: Arc<dyn Outbox>,
     #[shaku(inject)]
     pub(super) clock: Arc<dyn Clock>,
     #[shaku(inject)]
@@ -52,8 +55,8 @@ impl FilesManager {
             .ok_or(FileError::NotFound)
     }
 
-    /// Records the deletion of `file` in the audit log, inside `tx`.
-    async fn audit_deleted(
+    /// Records the deletion of `file` in the audit log and the outbox, inside `tx`.
+    async fn record_deleted(
         &self,
         tx: &mut Transaction,
         ctx: &RequestContext,
@@ -67,7 +70,28 @@ impl FilesManager {
             Some(file.id.to_string()),
             meta! { "filename" => file.filename, "key" => file.key, "attached_to" => file.attached_to },
         );
-        self.audit.append(tx, &entry).await.map_err(store_error)
+        self.audit.append(tx, &entry).await.map_err(store_error)?;
+        self.publish(tx, ctx, events::FILE_DELETED, file).await
+    }
+
+    /// Enqueues the `event_type` event about `file` in the outbox, inside `tx`.
+    async fn publish(
+        &self,
+        tx: &mut Transaction,
+        ctx: &RequestContext,
+        event_type: &str,
+        file: &StoredFile,
+    ) -> Result<(), FileError> {
+        let event = event(
+            self.clock.as_ref(),
+            self.ids.as_ref(),
+            event_type,
+            EVENT_SOURCE,
+            ctx.tenant_id,
+            file.id.to_string(),
+            event_data(file),
+        );
+        self.outbox.enqueue(tx, FILES_TOPIC, &event).await.map_err(store_error)
     }
 }
 
@@ -144,7 +168,8 @@ impl FileService for FilesManager {
                     "attached_to" => file.attached_to,
                 },
             );
-            self.audit.append(tx, &entry).await.map_err(store_error)
+            self.audit.append(tx, &entry).await.map_err(store_error)?;
+            self.publish(tx, ctx, events::FILE_UPLOADED, &file).await
         })
         .await;
         if let Err(err) = recorded {
@@ -178,7 +203,7 @@ impl FileService for FilesManager {
         let file = self.load(ctx, id).await?;
         run_in_unit(self.uow.as_ref(), store_error, async |tx| {
             self.files.delete(tx, ctx.tenant_id, id).await.map_err(store_error)?;
-            self.audit_deleted(tx, ctx, &file).await
+            self.record_deleted(tx, ctx, &file).await
         })
         .await?;
         self.purge(vec![file]).await;
@@ -250,7 +275,7 @@ impl FileService for FilesManager {
             .await
             .map_err(store_error)?;
         for file in &removed {
-            self.audit_deleted(tx, ctx, file).await?;
+            self.record_deleted(tx, ctx, file).await?;
         }
         Ok(removed)
     }
@@ -262,6 +287,21 @@ impl FileService for FilesManager {
             }
         }
     }
+}
+
+/// What consumers learn about a file: its metadata, not where its bytes are
+/// (they read them through the files API or a signed URL).
+fn event_data(file: &StoredFile) -> serde_json::Value {
+    serde_json::json!({
+        "id": file.id,
+        "owner_id": file.owner_id,
+        "filename": file.filename,
+        "content_type": file.content_type,
+        "size": file.size,
+        "sha256": file.sha256,
+        "attached_to": file.attached_to,
+        "created_at": file.created_at,
+    })
 }
 
 /// A store failure: a missing row keeps its meaning, anything else is the backend's.

@@ -186,7 +186,9 @@ impl KafkaEventBus {
         // events from its own span. The span covers the hand-over; a batch
         // awaits its acknowledgements together afterwards.
         let span = envelope::publish_span(topic, event);
-        let (payload, headers) = span.in_scope(|| envelope::encode(event)).map_err(KafkaBusError::Encode)?;
+        let (payload, headers) = span
+            .in_scope(|| envelope::encode(event))
+            .map_err(KafkaBusError::Encode)?;
         let key = envelope::key(event);
         let mut record = FutureRecord::to(topic).key(&key).payload(&payload).headers(headers);
         loop {

@@ -285,7 +285,8 @@ impl UserRepository for PgUserRepository {
             .scoped(Scope::Bypass(Bypass::Digest))
             .await?
             .run("users.digest_tenants", |conn| {
-                sqlx::query_scalar("SELECT DISTINCT tenant_id FROM users WHERE digest ORDER BY tenant_id").fetch_all(conn)
+                sqlx::query_scalar("SELECT DISTINCT tenant_id FROM users WHERE digest ORDER BY tenant_id")
+                    .fetch_all(conn)
             })
             .await?;
         Ok(tenants.into_iter().map(TenantId).collect())

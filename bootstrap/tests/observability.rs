@@ -6,25 +6,24 @@
 //! without the `Authorization` value.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod otlp;
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use otlp::{Received, attribute, hex, spans};
 use prost::Message as _;
 use serde_json::Value;
 use support::{ADMIN_PASSWORD, Running, http, login, platform, skip_or_fail, unique};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
-
-type Received = Arc<Mutex<Vec<Bytes>>>;
 
 /// A fake server on port 0 keeping every body posted to `path`; runs on its own thread.
 fn fake_server(path: &'static str) -> (String, Received) {
@@ -48,32 +47,6 @@ fn fake_server(path: &'static str) -> (String, Received) {
         });
     });
     (rx.recv().unwrap().to_string(), got)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn attribute(span: &Span, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
-        .map(|value| match value {
-            AnyValue::StringValue(s) => s.clone(),
-            AnyValue::IntValue(i) => i.to_string(),
-            other => format!("{other:?}"),
-        })
-}
-
-fn spans(got: &Received) -> Vec<Span> {
-    got.lock()
-        .unwrap()
-        .iter()
-        .flat_map(|body| ExportTraceServiceRequest::decode(body.clone()).unwrap().resource_spans)
-        .flat_map(|r| r.scope_spans)
-        .flat_map(|s| s.spans)
-        .collect()
 }
 
 fn stop(running: &mut Running) {

@@ -7,6 +7,7 @@
 //! handled by the worker in the request's trace.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod otlp;
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -16,9 +17,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use otlp::{Received, attribute, hex, spans};
 use prost::Message as _;
 use serde_json::{Value, json};
 use support::{ADMIN_PASSWORD, Running, http, login};
@@ -29,7 +30,6 @@ const CALLER_SPAN: &str = "00f067aa0ba902b7";
 const SPAN_KIND_SERVER: i32 = 2;
 const SPAN_KIND_CONSUMER: i32 = 5;
 
-type Bodies = Arc<Mutex<Vec<Bytes>>>;
 type Headers = Arc<Mutex<Vec<HeaderMap>>>;
 
 /// Runs `app` on 127.0.0.1 port 0 on its own thread; returns the address.
@@ -50,12 +50,12 @@ fn serve(app: axum::Router) -> String {
 }
 
 /// A fake OTLP/HTTP collector keeping every export request.
-fn collector() -> (String, Bodies) {
-    async fn keep(State(got): State<Bodies>, body: Bytes) -> Vec<u8> {
+fn collector() -> (String, Received) {
+    async fn keep(State(got): State<Received>, body: Bytes) -> Vec<u8> {
         got.lock().unwrap().push(body);
         ExportTraceServiceResponse::default().encode_to_vec()
     }
-    let got: Bodies = Arc::default();
+    let got: Received = Arc::default();
     let app = axum::Router::new()
         .route("/v1/traces", post(keep))
         .with_state(Arc::clone(&got));
@@ -72,32 +72,6 @@ fn receiver() -> (String, Headers) {
         .route("/hook", post(keep))
         .with_state(Arc::clone(&got));
     (format!("http://{}/hook", serve(app)), got)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn attribute(span: &Span, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
-        .map(|value| match value {
-            AnyValue::StringValue(s) => s.clone(),
-            AnyValue::IntValue(i) => i.to_string(),
-            other => format!("{other:?}"),
-        })
-}
-
-fn spans(got: &Bodies) -> Vec<Span> {
-    got.lock()
-        .unwrap()
-        .iter()
-        .flat_map(|body| ExportTraceServiceRequest::decode(body.clone()).unwrap().resource_spans)
-        .flat_map(|r| r.scope_spans)
-        .flat_map(|s| s.spans)
-        .collect()
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

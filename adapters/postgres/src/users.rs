@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::cursor::{decode_id, encode_id, fetch_limit, page};
 use crate::database::PgDatabase;
-use crate::error::corrupt;
+use crate::error::{corrupt, found};
 use crate::scope::{Bypass, Scope};
 use crate::uow::PgTx;
 
@@ -347,9 +347,6 @@ impl UserRepository for PgUserRepository {
             })
             .await?
             .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(updated)
     }
 }

@@ -30,11 +30,14 @@ cat > "$config" <<JSON
 }
 JSON
 
+# -volume.max is fixed: left at 0, SeaweedFS sizes it from the free disk at
+# start, and a nearly full disk then refuses uploads ("no free volumes
+# left") while there is still room for the few MB the tests write.
 svc_start s3 "$PORT" "$venv/bin/weed" mini -dir="$data" \
   -ip=127.0.0.1 -ip.bind=127.0.0.1 \
   -s3.port="$PORT" -s3.port.grpc=$((PORT + 1)) -s3.config="$config" \
   -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false \
   -master.port=18330 -master.port.grpc=18331 -master.telemetry=false \
-  -volume.port=18340 -volume.port.grpc=18341 \
+  -volume.port=18340 -volume.port.grpc=18341 -volume.max=64 \
   -filer.port=18388 -filer.port.grpc=18389 \
   -admin.ui=false -admin.port=18336 -admin.port.grpc=18337

@@ -23,7 +23,7 @@ pub enum PgError {
     #[error("invalid database dsn: {0}")]
     InvalidDsn(#[source] sqlx::Error),
     /// No connection could be opened.
-    #[error("cannot connect to PostgreSQL")]
+    #[error("no connection could be opened")]
     Connect(#[source] sqlx::Error),
     /// A migration failed or does not match what was applied.
     #[error("migration failed")]

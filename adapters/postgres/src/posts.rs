@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::cursor::{decode_time_id, encode_time_id, fetch_limit, page};
 use crate::database::PgDatabase;
-use crate::error::corrupt;
+use crate::error::{corrupt, found};
 use crate::scope::Scope;
 use crate::uow::PgTx;
 
@@ -206,10 +206,7 @@ impl PostRepository for PgPostRepository {
             })
             .await?
             .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(updated)
     }
 
     async fn delete(&self, tx: &mut Transaction, tenant: TenantId, id: PostId) -> Result<(), StoreError> {
@@ -224,10 +221,7 @@ impl PostRepository for PgPostRepository {
             })
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(deleted)
     }
 
     async fn published_between(

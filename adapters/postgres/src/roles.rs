@@ -13,7 +13,7 @@ use platform_ports::persistence::Transaction;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::corrupt;
+use crate::error::{corrupt, found};
 use crate::scope::Scope;
 use crate::uow::PgTx;
 
@@ -289,10 +289,7 @@ impl RoleRepository for PgRoleRepository {
             })
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(deleted)
     }
 
     async fn set_permissions(
@@ -375,9 +372,6 @@ impl RoleRepository for PgRoleRepository {
             })
             .await?
             .rows_affected();
-        if revoked == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(revoked)
     }
 }

@@ -270,10 +270,7 @@ impl UserRepository for PgUserRepository {
             })
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(deleted)
     }
 
     async fn digest_tenants(&self) -> Result<Vec<TenantId>, StoreError> {

@@ -49,6 +49,9 @@ WORK=$(mktemp -d)
 SERVER=
 cleanup() {
   [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null || true
+  # A build that failed or was interrupted leaves BEFORE's worktree
+  # registered in this repository; unregister it before its files go.
+  if [[ -d $WORK/before-src ]]; then git worktree remove --force "$WORK/before-src" || true; fi
   if [[ ${KEEP_LOGS:-0} == 1 ]]; then echo "trace_overhead: logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT

@@ -15,6 +15,7 @@ use platform_ports::model::SecretString;
 use platform_ports::notify::{EmailMessage, Mailer, NotifyError};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::message::MessageFactory;
@@ -51,6 +52,10 @@ pub struct SesMailer {
     client: SesClient,
     factory: MessageFactory,
     configuration_set: Option<String>,
+    /// The endpoint's host, port and region, for the client span.
+    host: String,
+    port: u16,
+    region: String,
 }
 
 impl SesMailer {
@@ -81,9 +86,12 @@ impl SesMailer {
             "" => format!("https://email.{region}.amazonaws.com"),
             endpoint => endpoint.to_owned(),
         };
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-            return Err(format!("mail.ses.endpoint: `{endpoint}` is not an http(s) URL"));
-        }
+        let url = reqwest::Url::parse(&endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "https" | "http") && url.host_str().is_some())
+            .ok_or_else(|| format!("mail.ses.endpoint: `{endpoint}` is not an http(s) URL"))?;
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let port = url.port_or_known_default().unwrap_or(443);
         tracing::info!(%endpoint, %region, credentials = %found.source, "SES mailer ready");
         let timeout = if settings.timeout.is_zero() {
             Duration::from_secs(10)
@@ -91,9 +99,12 @@ impl SesMailer {
             settings.timeout
         };
         Ok(Self {
-            client: SesClient::new(endpoint, region, chain, timeout).map_err(|e| format!("mail.ses: {e}"))?,
+            client: SesClient::new(endpoint, region.clone(), chain, timeout).map_err(|e| format!("mail.ses: {e}"))?,
             factory,
             configuration_set: (!settings.configuration_set.is_empty()).then(|| settings.configuration_set.clone()),
+            host,
+            port,
+            region,
         })
     }
 
@@ -120,11 +131,39 @@ impl Mailer for SesMailer {
         if let Some(set) = &self.configuration_set {
             request["ConfigurationSetName"] = json!(set);
         }
+        // A client span per message, named and attributed as the SMTP
+        // mailer's (no recipient: it names a person), with the AWS API
+        // conventions' `rpc.*` and `cloud.region`.
+        let span = tracing::info_span!(
+            "ses.send",
+            otel.name = "ses send",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            network.protocol.name = "http",
+            server.address = %self.host,
+            server.port = self.port,
+            rpc.system = "aws-api",
+            rpc.service = "SESv2",
+            rpc.method = "SendEmail",
+            cloud.region = %self.region,
+            http.request.method = "POST",
+            http.response.status_code = tracing::field::Empty,
+        );
         let response = self
             .client
             .call(Method::POST, "/v2/email/outbound-emails", Some(&request))
-            .await?;
+            .instrument(span.clone())
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(err) => {
+                span.record("otel.status_code", "ERROR");
+                return Err(err);
+            }
+        };
+        span.record("http.response.status_code", response.status.as_u16());
         if !response.status.is_success() {
+            span.record("otel.status_code", "ERROR");
             return Err(response.into_error());
         }
         let id = response

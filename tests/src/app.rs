@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use platform_bootstrap::app::{Platform, PlatformOptions};
-use platform_bootstrap::config::{BlobDriver, Settings};
+use platform_bootstrap::config::{BlobDriver, MailDriver, Settings};
 use platform_bootstrap::container::PlatformModule;
 use platform_ports::model::SecretString;
 use tempfile::TempDir;
@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::isolation::Isolation;
+use crate::mail::{CaptureOutbox, Outbox, capture_maildir, check_maildir, tagged_sender};
 use crate::test_settings;
 
 /// A running platform.
@@ -28,6 +29,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// Mail files already handed out by `wait_for_mail`, so each is returned once.
     pub(crate) seen_mail: Mutex<HashSet<PathBuf>>,
+    /// Where its sent messages are read.
+    pub(crate) outbox: Outbox,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     /// Kept alive for as long as the app: dropping them deletes the directories.
@@ -78,7 +81,10 @@ impl TestApp {
     /// Starts a platform built from `settings` and `options`.
     ///
     /// `mail.file.dir` and `blob.local.root` are replaced by fresh temporary
-    /// directories so that apps running side by side never share files.
+    /// directories so that apps running side by side never share files; with
+    /// `mail.driver: smtp`, `mail.from` gets a tag of the app's own, so that
+    /// its messages can be told from other apps' in the capture server's
+    /// shared maildir.
     ///
     /// # Errors
     /// When it cannot be built.
@@ -93,6 +99,7 @@ impl TestApp {
         settings.mail.file.dir = mail_dir.path().to_path_buf();
         settings.blob.local.root = blob_dir.path().to_path_buf();
         s3_defaults(&mut settings);
+        let outbox = outbox(&mut settings)?;
 
         let platform = Platform::build_with(settings.clone(), options).await?;
         let addr = platform.local_addr();
@@ -107,6 +114,7 @@ impl TestApp {
             module,
             settings,
             seen_mail: Mutex::new(HashSet::new()),
+            outbox,
             shutdown: Some(tx),
             task: Some(task),
             _mail_dir: mail_dir,
@@ -169,7 +177,25 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        if let Outbox::Capture(capture) = &self.outbox {
+            capture.discard();
+        }
     }
+}
+
+/// Where the app's messages will be read. Over SMTP, every instance (one
+/// started from another's settings too) sends as an address of its own:
+/// recipients repeat across apps, so the envelope sender is what tells one
+/// app's messages from another's in the shared maildir.
+fn outbox(settings: &mut Settings) -> anyhow::Result<Outbox> {
+    if settings.mail.driver != MailDriver::Smtp {
+        return Ok(Outbox::Files);
+    }
+    let maildir = capture_maildir();
+    check_maildir(&maildir)?;
+    let (from, sender) = tagged_sender(&settings.mail.from, &uuid::Uuid::new_v4().simple().to_string())?;
+    settings.mail.from = from;
+    Ok(Outbox::Capture(CaptureOutbox::new(maildir, &sender)))
 }
 
 /// With `blob.driver: s3` and no bucket named, the test S3 server that

@@ -1,7 +1,9 @@
 //! Harness for the black-box suites: starts a whole platform on 127.0.0.1
 //! port 0 with the `test` configuration and talks to it over real HTTP.
 //!
-//! The suites only use HTTP, the mail outbox directory and this harness, so
+//! The suites only use HTTP, the mail they are sent (read from the app's
+//! outbox directory, or from the SMTP capture server with `mail.driver:
+//! smtp`) and this harness, so
 //! the same tests run against whichever adapters the configuration selects
 //! (`PLATFORM_TEST__…` variables are passed through as `PLATFORM__…`
 //! overrides).
@@ -28,7 +30,7 @@ use platform_bootstrap::config::{self, Environment, LoadOptions, Settings};
 
 pub use api::{Reply, TokenPair, assert_problem, expect, expect_json, field_errors};
 pub use app::TestApp;
-pub use mail::{Mail, decode_quoted_printable, extract_token, parse_eml};
+pub use mail::{Mail, capture_maildir, decode_quoted_printable, extract_token, parse_eml};
 
 /// The administrator every spawned app creates at start-up.
 pub const ADMIN_EMAIL: &str = "admin@example.com";

@@ -45,8 +45,7 @@ impl Capture {
         );
         let capture = Self {
             port: env_or("PLATFORM_TEST_SMTP_AUTH_PORT", "12587").parse().unwrap(),
-            maildir: std::env::var_os("PLATFORM_TEST_SMTP_MAILDIR")
-                .map_or_else(|| cache.join("smtp/maildir"), PathBuf::from),
+            maildir: platform_tests::capture_maildir(),
             ca: std::env::var_os("PLATFORM_TEST_SMTP_CA").map_or_else(|| cache.join("smtp/ca.pem"), PathBuf::from),
             user: env_or("PLATFORM_TEST_SMTP_USER", "platform"),
             password: env_or("PLATFORM_TEST_SMTP_PASSWORD", "platform-test-password"),

@@ -1,6 +1,8 @@
-//! Reading the file mailer's outbox: the `.eml` files an app's mailer writes
-//! into its own `mail.file.dir`.
+//! Reading what an app sent: with `mail.driver: file`, the `.eml` files its
+//! mailer writes into its own `mail.file.dir`; with `mail.driver: smtp`, its
+//! messages in the SMTP capture server's maildir ([`capture`]).
 
+mod capture;
 mod mime;
 #[cfg(test)]
 mod tests;
@@ -10,12 +12,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail, ensure};
 
+pub use capture::capture_maildir;
+pub(crate) use capture::{CaptureOutbox, check_maildir, tagged_sender};
 pub use mime::{decode_quoted_printable, parse_eml};
 
 use crate::app::TestApp;
 
-/// How long [`TestApp::wait_for_mail`] polls: delivery goes through the job queue.
+/// How long [`TestApp::wait_for_mail`] polls the file outbox: delivery goes through the job queue.
 const MAIL_WAIT: Duration = Duration::from_secs(5);
+
+/// The same over SMTP: the job queue, then a connection to the capture
+/// server, which stores the message before it answers.
+const SMTP_MAIL_WAIT: Duration = Duration::from_secs(15);
 
 /// Pause between two looks at the outbox.
 const MAIL_POLL: Duration = Duration::from_millis(50);
@@ -72,6 +80,15 @@ fn same_address(a: &str, b: &str) -> bool {
     a.to_lowercase() == b.to_lowercase()
 }
 
+/// Where an app's sent messages are read.
+#[derive(Debug)]
+pub(crate) enum Outbox {
+    /// `.eml` files in the app's own `mail.file.dir`.
+    Files,
+    /// The SMTP capture server's maildir, the messages from the app's own sender.
+    Capture(CaptureOutbox),
+}
+
 /// Every `.eml` file in `dir`, oldest first (the mailer names files by time).
 async fn eml_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut entries = match tokio::fs::read_dir(dir).await {
@@ -91,11 +108,14 @@ async fn eml_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 impl TestApp {
-    /// Every message in the outbox right now, oldest first.
+    /// Every message the app has sent so far, oldest first.
     ///
     /// # Errors
     /// When the directory or a message cannot be read or parsed.
     pub async fn mails(&self) -> anyhow::Result<Vec<Mail>> {
+        if let Outbox::Capture(capture) = &self.outbox {
+            return capture.mails();
+        }
         let mut mails = Vec::new();
         for path in eml_files(self.mail_dir()).await? {
             let raw = tokio::fs::read_to_string(&path)
@@ -121,13 +141,24 @@ impl TestApp {
             .collect())
     }
 
-    /// Waits up to 5 s for a message to `to` with `subject` that no earlier
-    /// call returned, and returns it (the oldest such message).
+    /// How long [`TestApp::wait_for_mail_message`] waits for a message.
+    #[must_use]
+    pub fn mail_wait(&self) -> Duration {
+        match self.outbox {
+            Outbox::Files => MAIL_WAIT,
+            Outbox::Capture(_) => SMTP_MAIL_WAIT,
+        }
+    }
+
+    /// Waits up to [`TestApp::mail_wait`] (5 s from the file outbox, 15 s
+    /// over SMTP) for a message to `to` with `subject` that no earlier call
+    /// returned, and returns it (the oldest such message).
     ///
     /// # Errors
     /// When none arrives in time, or the outbox cannot be read.
     pub async fn wait_for_mail_message(&self, to: &str, subject: &str) -> anyhow::Result<Mail> {
-        let deadline = Instant::now() + MAIL_WAIT;
+        let wait = self.mail_wait();
+        let deadline = Instant::now() + wait;
         loop {
             let mails = self.mails().await?;
             {
@@ -148,13 +179,17 @@ impl TestApp {
                     .iter()
                     .map(|m| format!("{:?} / {:?}", m.to(), m.subject()))
                     .collect();
-                bail!("no new mail to {to} with subject {subject:?} within {MAIL_WAIT:?}; outbox holds {present:?}");
+                let outbox = match &self.outbox {
+                    Outbox::Files => self.mail_dir().display().to_string(),
+                    Outbox::Capture(capture) => format!("{} (this app's sender only)", capture.maildir().display()),
+                };
+                bail!("no new mail to {to} with subject {subject:?} within {wait:?}; {outbox} holds {present:?}");
             }
             tokio::time::sleep(MAIL_POLL).await;
         }
     }
 
-    /// Waits up to 5 s for a new message to `to` with `subject` and returns its decoded text body.
+    /// Waits up to [`TestApp::mail_wait`] for a new message to `to` with `subject` and returns its decoded text body.
     ///
     /// # Errors
     /// As [`TestApp::wait_for_mail_message`].

@@ -107,6 +107,48 @@ fn post_json(addr: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> 
     serde_json::from_str(&reply).unwrap_or(Value::Null)
 }
 
+/// A platform exporting to the collector at `otlp`, where only the callers'
+/// sampled flags export anything (ratio 0): the setup requests stay out of
+/// the collector.
+fn traced_platform(otlp: &str) -> std::process::Command {
+    let mut cmd = support::platform();
+    cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
+        .env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{otlp}"))
+        .env("PLATFORM__TELEMETRY__OTLP__PROTOCOL", "http")
+        .env("PLATFORM__TELEMETRY__OTLP__SAMPLING_RATIO", "0")
+        .env("PLATFORM__ADMIN__EMAIL", "admin@example.com")
+        .env("PLATFORM__ADMIN__PASSWORD", ADMIN_PASSWORD);
+    cmd
+}
+
+/// Logs in as the administrator, subscribes `hook` to published posts,
+/// writes a post titled `title` and publishes it under the caller's span of
+/// `trace`.
+fn publish_under(addr: &str, hook: &str, title: &str, trace: &str) {
+    let bearer = format!("Bearer {}", login(addr));
+    let auth = [("Authorization", bearer.as_str())];
+    post_json(
+        addr,
+        "/api/v1/webhooks",
+        &auth,
+        &json!({"url": hook, "event_types": ["blog.post.published"]}),
+    );
+    let post = post_json(
+        addr,
+        "/api/v1/blog/posts",
+        &auth,
+        &json!({"title": title, "content": "Hello"}),
+    );
+    let publish = format!("/api/v1/blog/posts/{}/publish", post["id"].as_str().unwrap());
+    let parent = format!("00-{trace}-{CALLER_SPAN}-01");
+    post_json(
+        addr,
+        &publish,
+        &[("Authorization", bearer.as_str()), ("traceparent", &parent)],
+        &json!({}),
+    );
+}
+
 /// The spans of `trace`, checked to form one tree: every parent but the
 /// caller's is a span of the trace, so no span started a trace of its own
 /// that merely reuses the id.
@@ -136,42 +178,13 @@ fn one_trace_runs_from_a_request_through_the_outbox_the_bus_and_the_job_worker()
     let (otlp, got) = collector();
     let (hook, deliveries) = receiver();
     let mail = tempfile::tempdir().unwrap();
-    let mut cmd = support::platform();
-    cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
-        .env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{otlp}"))
-        .env("PLATFORM__TELEMETRY__OTLP__PROTOCOL", "http")
-        // Only the callers' sampled flags export anything: the setup
-        // requests below stay out of the collector.
-        .env("PLATFORM__TELEMETRY__OTLP__SAMPLING_RATIO", "0")
-        .env("PLATFORM__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
+    let mut cmd = traced_platform(&otlp);
+    cmd.env("PLATFORM__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
         .env("PLATFORM__MAIL__DRIVER", "file")
-        .env("PLATFORM__MAIL__FILE__DIR", mail.path())
-        .env("PLATFORM__ADMIN__EMAIL", "admin@example.com")
-        .env("PLATFORM__ADMIN__PASSWORD", ADMIN_PASSWORD);
+        .env("PLATFORM__MAIL__FILE__DIR", mail.path());
     let mut running = Running::start(cmd);
     let addr = running.addr.clone();
-    let bearer = format!("Bearer {}", login(&addr));
-    let auth = [("Authorization", bearer.as_str())];
-    post_json(
-        &addr,
-        "/api/v1/webhooks",
-        &auth,
-        &json!({"url": hook, "event_types": ["blog.post.published"]}),
-    );
-    let post = post_json(
-        &addr,
-        "/api/v1/blog/posts",
-        &auth,
-        &json!({"title": "Traced", "content": "Hello"}),
-    );
-    let publish = format!("/api/v1/blog/posts/{}/publish", post["id"].as_str().unwrap());
-    let publish_parent = format!("00-{PUBLISH_TRACE}-{CALLER_SPAN}-01");
-    post_json(
-        &addr,
-        &publish,
-        &[("Authorization", bearer.as_str()), ("traceparent", &publish_parent)],
-        &json!({}),
-    );
+    publish_under(&addr, &hook, "Traced", PUBLISH_TRACE);
     let reset_parent = format!("00-{RESET_TRACE}-{CALLER_SPAN}-01");
     post_json(
         &addr,
@@ -261,13 +274,7 @@ fn reachable(test: &str, address: String, start: &str) -> Option<String> {
 /// `client`, checked to be a client span under the mail job's consumer span.
 fn mail_client_span(mail: &[(&str, String)], accepted: &str, client: &str) -> Span {
     let (otlp, got) = collector();
-    let mut cmd = support::platform();
-    cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
-        .env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{otlp}"))
-        .env("PLATFORM__TELEMETRY__OTLP__PROTOCOL", "http")
-        .env("PLATFORM__TELEMETRY__OTLP__SAMPLING_RATIO", "0")
-        .env("PLATFORM__ADMIN__EMAIL", "admin@example.com")
-        .env("PLATFORM__ADMIN__PASSWORD", ADMIN_PASSWORD);
+    let mut cmd = traced_platform(&otlp);
     for (key, value) in mail {
         cmd.env(key, value);
     }
@@ -421,45 +428,18 @@ fn on_kafka_one_trace_runs_from_a_request_through_the_outbox_and_the_broker_to_t
     let run = unique("trace");
     let (otlp, got) = collector();
     let (hook, deliveries) = receiver();
-    let mut cmd = support::platform();
-    cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
-        .env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{otlp}"))
-        .env("PLATFORM__TELEMETRY__OTLP__PROTOCOL", "http")
-        .env("PLATFORM__TELEMETRY__OTLP__SAMPLING_RATIO", "0")
-        .env("PLATFORM__EVENT_BUS__DRIVER", "kafka")
+    let mut cmd = traced_platform(&otlp);
+    cmd.env("PLATFORM__EVENT_BUS__DRIVER", "kafka")
         .env("PLATFORM__KAFKA__BROKERS", &brokers)
         .env("PLATFORM__KAFKA__TOPIC_PREFIX", format!("{run}."))
         .env("PLATFORM__KAFKA__GROUP_ID_PREFIX", format!("{run}."))
         .env("PLATFORM__KAFKA__PARTITIONS", "1")
         // The broker's first group join otherwise waits ~20 s.
         .env("PLATFORM__KAFKA__SESSION_TIMEOUT", "6s")
-        .env("PLATFORM__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
-        .env("PLATFORM__ADMIN__EMAIL", "admin@example.com")
-        .env("PLATFORM__ADMIN__PASSWORD", ADMIN_PASSWORD);
+        .env("PLATFORM__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true");
     let mut running = Running::start(cmd);
     let addr = running.addr.clone();
-    let bearer = format!("Bearer {}", login(&addr));
-    let auth = [("Authorization", bearer.as_str())];
-    post_json(
-        &addr,
-        "/api/v1/webhooks",
-        &auth,
-        &json!({"url": hook, "event_types": ["blog.post.published"]}),
-    );
-    let post = post_json(
-        &addr,
-        "/api/v1/blog/posts",
-        &auth,
-        &json!({"title": "Traced over Kafka", "content": "Hello"}),
-    );
-    let publish = format!("/api/v1/blog/posts/{}/publish", post["id"].as_str().unwrap());
-    let parent = format!("00-{KAFKA_TRACE}-{CALLER_SPAN}-01");
-    post_json(
-        &addr,
-        &publish,
-        &[("Authorization", bearer.as_str()), ("traceparent", &parent)],
-        &json!({}),
-    );
+    publish_under(&addr, &hook, "Traced over Kafka", KAFKA_TRACE);
     let deadline = Instant::now() + Duration::from_secs(90);
     while deliveries.lock().unwrap().is_empty() {
         assert!(Instant::now() < deadline, "no webhook delivery: {:#?}", running.drain());

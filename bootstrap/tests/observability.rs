@@ -9,45 +9,15 @@
 mod otlp;
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp::{Received, attribute, hex, spans};
-use prost::Message as _;
 use serde_json::Value;
 use support::{ADMIN_PASSWORD, Running, http, login, platform, skip_or_fail, unique};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
-
-/// A fake server on port 0 keeping every body posted to `path`; runs on its own thread.
-fn fake_server(path: &'static str) -> (String, Received) {
-    async fn keep(State(got): State<Received>, body: Bytes) -> Vec<u8> {
-        got.lock().unwrap().push(body);
-        ExportTraceServiceResponse::default().encode_to_vec()
-    }
-    let got: Received = Arc::default();
-    let state = Arc::clone(&got);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new().route(path, post(keep)).with_state(state);
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (rx.recv().unwrap().to_string(), got)
-}
 
 fn stop(running: &mut Running) {
     let pid = running.child.id().to_string();
@@ -109,7 +79,7 @@ fn a_traceparent_is_honoured_down_to_the_database_and_the_log_lines() {
     let Some((dsn, schema_name, rt)) = schema("traces") else {
         return;
     };
-    let (collector, got) = fake_server("/v1/traces");
+    let (collector, got) = otlp::collector("/v1/traces");
     let mut cmd = platform();
     cmd.env("PLATFORM__TELEMETRY__OTLP__ENABLED", "true")
         .env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{collector}"))
@@ -179,7 +149,7 @@ fn a_traceparent_is_honoured_down_to_the_database_and_the_log_lines() {
 
 #[test]
 fn export_off_exports_nothing_and_logs_the_caller_trace_id() {
-    let (collector, got) = fake_server("/v1/traces");
+    let (collector, got) = otlp::collector("/v1/traces");
     let mut cmd = platform();
     cmd.env("PLATFORM__TELEMETRY__OTLP__ENDPOINT", format!("http://{collector}"));
     let mut running = Running::start(cmd);
@@ -221,7 +191,7 @@ fn sentry_events(got: &Received) -> Vec<Value> {
 
 #[test]
 fn a_handler_panic_reaches_sentry_with_request_and_trace_ids_and_no_authorization() {
-    let (sentry, got) = fake_server("/api/42/envelope/");
+    let (sentry, got) = otlp::collector("/api/42/envelope/");
     let dsn = format!("http://public-key@{sentry}/42");
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
     let rt = tokio::runtime::Builder::new_multi_thread()

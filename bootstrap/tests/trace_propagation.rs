@@ -18,14 +18,11 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use otlp::{Received, attribute, hex, spans};
-use prost::Message as _;
+use otlp::{attribute, hex, spans};
 use serde_json::{Value, json};
 use support::{ADMIN_PASSWORD, Running, http, login, skip_or_fail, unique};
 
@@ -40,36 +37,6 @@ const SPAN_KIND_CONSUMER: i32 = 5;
 
 type Headers = Arc<Mutex<Vec<HeaderMap>>>;
 
-/// Runs `app` on 127.0.0.1 port 0 on its own thread; returns the address.
-fn serve(app: axum::Router) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap().to_string()
-}
-
-/// A fake OTLP/HTTP collector keeping every export request.
-fn collector() -> (String, Received) {
-    async fn keep(State(got): State<Received>, body: Bytes) -> Vec<u8> {
-        got.lock().unwrap().push(body);
-        ExportTraceServiceResponse::default().encode_to_vec()
-    }
-    let got: Received = Arc::default();
-    let app = axum::Router::new()
-        .route("/v1/traces", post(keep))
-        .with_state(Arc::clone(&got));
-    (serve(app), got)
-}
-
 /// A webhook receiver keeping the headers of every delivery.
 fn receiver() -> (String, Headers) {
     async fn keep(State(got): State<Headers>, headers: HeaderMap) {
@@ -79,7 +46,7 @@ fn receiver() -> (String, Headers) {
     let app = axum::Router::new()
         .route("/hook", post(keep))
         .with_state(Arc::clone(&got));
-    (format!("http://{}/hook", serve(app)), got)
+    (format!("http://{}/hook", otlp::serve(app)), got)
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -175,7 +142,7 @@ fn consumer<'a>(spans: &[&'a Span], key: &str, value: &str) -> &'a Span {
 
 #[test]
 fn one_trace_runs_from_a_request_through_the_outbox_the_bus_and_the_job_worker() {
-    let (otlp, got) = collector();
+    let (otlp, got) = otlp::collector("/v1/traces");
     let (hook, deliveries) = receiver();
     let mail = tempfile::tempdir().unwrap();
     let mut cmd = traced_platform(&otlp);
@@ -273,7 +240,7 @@ fn reachable(test: &str, address: String, start: &str) -> Option<String> {
 /// mail was `accepted`, and returns the reset's trace with the span named
 /// `client`, checked to be a client span under the mail job's consumer span.
 fn mail_client_span(mail: &[(&str, String)], accepted: &str, client: &str) -> Span {
-    let (otlp, got) = collector();
+    let (otlp, got) = otlp::collector("/v1/traces");
     let mut cmd = traced_platform(&otlp);
     for (key, value) in mail {
         cmd.env(key, value);
@@ -426,7 +393,7 @@ fn on_kafka_one_trace_runs_from_a_request_through_the_outbox_and_the_broker_to_t
     }
     // Topics and consumer groups of this run's own.
     let run = unique("trace");
-    let (otlp, got) = collector();
+    let (otlp, got) = otlp::collector("/v1/traces");
     let (hook, deliveries) = receiver();
     let mut cmd = traced_platform(&otlp);
     cmd.env("PLATFORM__EVENT_BUS__DRIVER", "kafka")
